@@ -6,7 +6,10 @@ import { keepSetting, KEPT_GIVINGS_READS, settingBlobName } from '../../../share
 import type { Container } from '@azure/cosmos';
 import { APPEND_ONCE_READ_MAX, AuditLog } from '../../../shared/adapters/azure/audit-log';
 import type { AuditEntry, AuditInput } from '../../../shared/kernel/audit';
-import { assign, dueDocs, ok, requireApproval, send, START, TENANT, world, type World } from '../../support/in-process';
+import { HOLD_PLACEMENT_UNWITNESSED } from '../../../shared/retention/holds/placement-witness';
+import type { RecordingLogger } from '../../support/in-memory';
+import { rightsAssignmentRecordId, rightsSetRecordId } from '../../../shared/auth/rights-sets/rights-records';
+import { assign, dueDocs, hold, ok, requireApproval, send, START, TENANT, upload, world, type World } from '../../support/in-process';
 
 const ROOT = { subject: 'root', kind: 'user' as const };
 const edit = (w: World, id: string, change: Record<string, unknown>) => {
@@ -67,5 +70,33 @@ describe('entries planted under a request id do not make an append-once read wit
     expect(await log.appendOnce([input])).toBe(true);
     expect(appended).toEqual([[input]]);
     expect(pages).toBeLessThanOrEqual(APPEND_ONCE_READ_MAX / 10);
+  });
+});
+
+/**
+ * A release set every hold of the released id on the document released (holdReleased mapped by id): whoever can write
+ * Cosmos DB renamed bob's own open hold on a document to the id of carol's hold open there too (two holds, one id), and
+ * bob released carol's, as he may, and his own with it, past four eyes, the blobs' legal-hold flags cleared. Now a
+ * document carrying two holds of one id releases neither (hold_placement_unwitnessed, alerted; skipped everywhere).
+ */
+describe("a hold renamed to the id of another placer's hold open on the same document", () => {
+  it.each([
+    ['released on the document', (d: string, id: string) => ({ method: 'DELETE', path: `documents/${d}/legal-holds/${id}`, body: { reason: 'Over' }, as: 'bob' })],
+    ['released everywhere', (_d: string, id: string) => ({ method: 'DELETE', path: `legal-holds/${id}`, body: { reason: 'Over' }, as: 'bob' })],
+  ])('%s: refused, both stay open, the flags set, alerted', async (_, release) => {
+    const w = world();
+    w.deps.tenantRecords.records.set(`${TENANT}/${rightsSetRecordId('lead')}`, { value: { id: rightsSetRecordId('lead'), tenantId: TENANT, type: 'rights-set', name: 'lead', permissions: ['documents:read', 'documents:write', 'holds:place', 'holds:release', 'rights:manage'], updatedAt: START.toISOString(), updatedBy: ROOT } as never, etag: 2004 });
+    for (const who of ['bob', 'carol']) (w.deps.tenantRecords.records.get(`${TENANT}/${rightsAssignmentRecordId(who)}`)!.value as unknown as { rightsSet: string }).rightsSet = 'lead';
+    const d = (await ok(w, upload({ counterparty: 'ACME GmbH', fiscalYear: 2024 }), 201)).json.id as string;
+    const carols = (await ok(w, hold(d, 'C-1', 'carol'), 201)).json.id as string;
+    const bobs = (await ok(w, hold(d, 'C-2', 'bob'), 201)).json.id as string;
+    const doc = w.deps.catalog.documents.get(`${TENANT}/${d}`)!;
+    const carolsHold = doc.holds!.find((h) => h.id === carols)!;
+    doc.holds = doc.holds!.map((h) => (h.id === bobs ? { ...h, id: carols, placedBy: carolsHold.placedBy, placedAt: carolsHold.placedAt } : h));
+    const answer = await send(w, release(d, carols));
+    expect(answer.status === 409 ? answer.json.code : answer.json.skipped).toEqual(answer.status === 409 ? 'hold_placement_unwitnessed' : [{ documentId: d, reason: 'hold_placement_unwitnessed' }]);
+    expect(w.deps.catalog.documents.get(`${TENANT}/${d}`)!.holds!.filter((h) => h.releasedAt === undefined).length).toBe(2);
+    expect((w.deps.log as RecordingLogger).lines.some((l) => l.message === HOLD_PLACEMENT_UNWITNESSED && l.fields?.documentId === d)).toBe(true);
+    expect([...w.deps.blobs.blobs].filter(([k]) => k.startsWith(`${TENANT}/${d}/`)).every(([, b]) => b.worm.legalHold)).toBe(true);
   });
 });
