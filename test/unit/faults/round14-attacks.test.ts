@@ -9,7 +9,7 @@ import type { AuditEntry, AuditInput } from '../../../shared/kernel/audit';
 import { HOLD_PLACEMENT_UNWITNESSED } from '../../../shared/retention/holds/placement-witness';
 import type { RecordingLogger } from '../../support/in-memory';
 import { rightsAssignmentRecordId, rightsSetRecordId } from '../../../shared/auth/rights-sets/rights-records';
-import { assign, dueDocs, hold, ok, requireApproval, send, START, TENANT, upload, world, type World } from '../../support/in-process';
+import { assign, dueDocs, hold, ok, sweepNow, requireApproval, send, START, TENANT, upload, world, type World } from '../../support/in-process';
 
 const ROOT = { subject: 'root', kind: 'user' as const };
 const edit = (w: World, id: string, change: Record<string, unknown>) => {
@@ -98,5 +98,24 @@ describe("a hold renamed to the id of another placer's hold open on the same doc
     expect(w.deps.catalog.documents.get(`${TENANT}/${d}`)!.holds!.filter((h) => h.releasedAt === undefined).length).toBe(2);
     expect((w.deps.log as RecordingLogger).lines.some((l) => l.message === HOLD_PLACEMENT_UNWITNESSED && l.fields?.documentId === d)).toBe(true);
     expect([...w.deps.blobs.blobs].filter(([k]) => k.startsWith(`${TENANT}/${d}/`)).every(([, b]) => b.worm.legalHold)).toBe(true);
+  });
+});
+
+/**
+ * A found claim the archive did not seal, not "whole" in storage (a crash of a version before claims were sealed), was
+ * finished under its own plan: whoever can write Cosmos DB planted a claim on a due document naming a made-up blob (so
+ * never whole) and alice as who disposed of it, a month back, under a made-up approval, and the archive keyed an entry
+ * saying so. Now it is finished under the run's own plan.
+ */
+describe('a planted claim naming a made-up blob', () => {
+  it('is finished under the run\'s plan: the keyed entry is the sweep\'s', async () => {
+    const w = world();
+    const [id] = await dueDocs(w);
+    const doc = w.deps.catalog.documents.get(`${TENANT}/${id}`)!;
+    const back = new Date(w.clock.now().getTime() - 40 * 86_400_000).toISOString();
+    w.deps.catalog.documents.set(`${TENANT}/${id}`, { ...doc, status: 'disposing', originals: [...doc.originals, { ...doc.originals[0]!, blobName: `${id}/made-up.pdf` }], disposal: { at: back, by: { subject: 'alice', kind: 'user', person: 'alice' }, reason: 'retention ended', runId: 'sweep-planted', approval: { approvalId: 'made-up', by: { subject: 'alice', kind: 'user' }, at: back, retainUntil: doc.retention.retainUntil } as never, audited: false } });
+    await sweepNow(w);
+    const entries = w.deps.audit.entries.filter((e) => e.action === 'document.dispose' && e.target === id);
+    expect(entries.map((e) => [e.actor.subject, e.detail, e.at.slice(0, 10)])).toEqual([['system:retention-sweep', 'retention-ended', w.clock.now().toISOString().slice(0, 10)]]);
   });
 });
