@@ -2,7 +2,7 @@
  * Round 14: attacks on the controls of the session before (kept givings and policies, sealed claims, hold release
  * witnesses, parked batches). Each case is an attack that broke, with the fix it got; see each block's comment.
  */
-import { keepSetting, KEPT_GIVINGS_READS, settingBlobName } from '../../../shared/auth/rights-sets/settings-blobs';
+import { keepSetting, KEPT_GIVINGS_READS, keptPolicyRequiresApproval, RETENTION_POLICY_ID, settingBlobName, SETTINGS_JUDGED_PER_RUN } from '../../../shared/auth/rights-sets/settings-blobs';
 import type { Container } from '@azure/cosmos';
 import { APPEND_ONCE_READ_MAX, AuditLog } from '../../../shared/adapters/azure/audit-log';
 import type { AuditEntry, AuditInput } from '../../../shared/kernel/audit';
@@ -48,6 +48,17 @@ describe("the SoD policy's uploader rule as kept: a replayed or buried rule-on r
     if (how === 'bury') for (let i = 0; i < KEPT_GIVINGS_READS; i++) await plant(w, settingBlobName('sod-policy', far + i, false), Buffer.from('{}'));
     const answer = await send(w, { method: 'POST', path: 'retention/approvals', body: { before: w.clock.now().toISOString(), reason: 'Annual review', documentIds: [docId] }, as: 'up' });
     expect([answer.status, answer.json.rule]).toEqual([403, 'uploader-approves-disposal']);
+  });
+
+  // The same look at the retention policy (keptPolicyRequiresApproval, the sweep's where Cosmos DB says approval is off).
+  it.each([
+    [`${SETTINGS_JUDGED_PER_RUN} unsealed blobs above the kept policy requiring approval: required`, SETTINGS_JUDGED_PER_RUN, true],
+    ['control: one: read past, required', 1, true],
+  ])('%s', async (_, planted, required) => {
+    const w = world();
+    await requireApproval(w);
+    for (let i = 0; i < planted; i++) await plant(w, settingBlobName(RETENTION_POLICY_ID, 9_000_000_000_000_000 + i, false), Buffer.from('{}'));
+    expect(await keptPolicyRequiresApproval(TENANT, w.deps)).toBe(required);
   });
 });
 
