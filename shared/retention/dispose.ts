@@ -158,6 +158,7 @@ export async function prepareDisposal(
     // and the next run deleted its blobs and wrote a tombstone and audit entry saying "retention-ended". Judged before
     // its holds: one not sealed goes back to active held or not (held, it stayed hidden from the fixity check and exports).
     let sealed = false;
+    let logged = true;
     if (resumed) {
       const unsealed = await claimUnsealedBecause(tenantId, doc, deps.audit.chainKeys);
       // Key Vault unreachable is no forgery: the claim waits for a later run, as it is.
@@ -170,7 +171,8 @@ export async function prepareDisposal(
         // One half deleted is a crash of a version before claims were sealed: finished below by the rules it had. So is one
         // whose disposal entry the archive keyed (a version that appended it before the tombstone): put back, the document
         // was disposed of again under a second entry, and the log said it disposed of it twice.
-        if (!sealed && (await wholeInStorage(tenantId, doc, deps)) && !(await loggedAsDisposed(deps, tenantId, doc))) {
+        logged = !sealed && (await loggedAsDisposed(deps, tenantId, doc));
+        if (!sealed && !logged && (await wholeInStorage(tenantId, doc, deps))) {
           const { disposal: _planned, ...active } = doc;
           if ((await catalog.replace({ ...active, status: 'active' }, etag)) === 'conflict') return { blocked: 'changed', detail: 'changed while its claim was put back' };
           deps.log.error(DISPOSAL_CLAIM_UNSEALED, { tenantId, documentId: id, reason: unsealed ?? 'no seal' });
@@ -180,6 +182,11 @@ export async function prepareDisposal(
           deps.log.error(`retention sweep ${DOCUMENT_CHECK_FAILED}`, { tenantId, documentId: id, error: `a disposal claim found before its retain-until ${JSON.stringify(doc.retention?.retainUntil) ?? 'missing'}` });
           return { blocked: 'not-expired', detail: 'a disposal claim found before its retain-until' };
         }
+        // One not sealed is finished under this run's plan, not its own (unless the archive keyed its entry already: no
+        // other is appended). Broke: its plan was taken as written, so whoever could write Cosmos DB planted a claim naming
+        // a made-up blob (never "whole", so finished) and the archive keyed an entry saying a person of their choosing
+        // disposed of the document, when they chose, under an approval id they made up.
+        if (!sealed && !logged) doc = { ...doc, disposal: planDisposal(doc, ctx) };
       }
     }
     // Its holds as well as its flag: a claim whose item has an open hold but no flag (half written, restored, edited by

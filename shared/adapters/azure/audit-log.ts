@@ -94,6 +94,10 @@ class PartitionWriter {
 /** A stored entry without its system properties but `_ts` (seconds), which the database sets and no writer can. */
 const withStoredAt = (r: AuditEntry): AuditEntry & { _ts?: number } => (typeof (r as { _ts?: unknown })._ts === 'number' ? { ...clean(r), _ts: (r as unknown as { _ts: number })._ts } : clean(r));
 
+/** Entries under one request id an "append once" reads per page, and at most (a request has a few: one per action and outcome). */
+export const APPEND_ONCE_PAGE = 100;
+export const APPEND_ONCE_READ_MAX = 1_000;
+
 export class AuditLog implements AuditLogPort {
   private readonly writers = new Map<string, PartitionWriter>();
   private readonly pending: PendingAuditEntries;
@@ -158,15 +162,20 @@ export class AuditLog implements AuditLogPort {
     const byRequest = new Map<string, number>();
     for (const i of inputs) byRequest.set(i.requestId, (byRequest.get(i.requestId) ?? 0) + 1);
     // Every entry under the request, not the first few: planted ones (never counted, notYetLogged) could push the
-    // genuine earlier append off a short page.
+    // genuine earlier append off a short page. Up to APPEND_ONCE_READ_MAX of them: read to the end, a million planted
+    // under a request id read from its outbox item (by whoever can write Cosmos DB) cost every drain of it as many
+    // reads and hash checks, in pages of a few. Past the bound the inputs are appended (an earlier append beyond it
+    // logged twice, keyed: better than a drain that never ends, or a genuine entry never appended).
     const stored: (AuditEntry & { _ts?: number })[] = [];
-    for (const [requestId, count] of byRequest) {
+    for (const [requestId] of byRequest) {
       let token: string | undefined;
+      let read = 0;
       do {
-        const found = await this.list(first.tenantId, month, count + 4, token, { requestId });
+        const found = await this.list(first.tenantId, month, APPEND_ONCE_PAGE, token, { requestId });
         stored.push(...found.items);
+        read += found.items.length;
         token = found.continuationToken ?? undefined;
-      } while (token);
+      } while (token && read < APPEND_ONCE_READ_MAX);
     }
     const missing = await notYetLogged(inputs, stored, this.chainKeys);
     if (missing.length === 0) return false;

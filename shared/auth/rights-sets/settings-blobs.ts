@@ -181,21 +181,36 @@ export async function keepSetting(setting: Omit<StoredSetting, 'mac' | 'keyVersi
  * sweep asks it where the policy Cosmos DB holds says approval is not required: whoever could write Cosmos DB turned
  * approval off there (or deleted the policy), and the sweep disposed of documents nobody approved before the reconciler
  * wrote the kept policy back. A genuine lowering is kept too (after its write; one whose blob write failed is kept from
- * its audit entry by the reconciler): until then approval stays required, the safe side.
+ * its audit entry by the reconciler): until then approval stays required, the safe side; so too where more unsealed blobs
+ lie above the newest sealed one than a run reads (newestKeptPolicy).
  */
-export async function keptPolicyRequiresApproval(tenantId: string, deps: { blobs: Pick<BlobArchivePort, 'listedBlobs' | 'readIfExists'>; audit: Pick<AuditLogPort, 'chainKeys'> }): Promise<boolean> {
-  const prefix = `${SETTINGS_PREFIX}${RETENTION_POLICY_ID}/`;
-  const names = (await deps.blobs.listedBlobs(tenantId, prefix)).map((b) => b.name).filter((n) => /^\d{16}\.json$/.test(n.slice(prefix.length)));
-  for (const name of names.sort().reverse().slice(0, SETTINGS_JUDGED_PER_RUN)) {
-    const read = await readKeptBlob(deps.blobs, tenantId, name, SETTING_MAX_BYTES);
-    const setting = settingOf(read?.bytes.toString('utf8') ?? '', tenantId, RETENTION_POLICY_ID);
-    if (!setting || (setting.record !== null && setting.record?.type !== 'retention-policy')) continue;
-    if ((await unsealedBecause(SETTING_SEAL, setting, read?.createdOn ?? null, deps.audit.chainKeys)) !== null) continue;
-    // A sealed removal: the policy's defaults, which do not require approval (an older kept one no longer speaks).
-    if (setting.record === null) return false;
-    return setting.record.requireDisposalApproval !== false;
+export async function keptPolicyRequiresApproval(tenantId: string, deps: KeptGivingsDeps): Promise<boolean> {
+  const kept = await newestKeptPolicy(tenantId, RETENTION_POLICY_ID, SETTINGS_JUDGED_PER_RUN, deps);
+  if (kept === 'unjudged') return true;
+  // A sealed removal: the policy's defaults, which do not require approval (an older kept one no longer speaks).
+  if (kept === null || kept.record === null) return false;
+  return kept.record.type !== 'retention-policy' || kept.record.requireDisposalApproval !== false;
+}
+
+/**
+ * The newest sealed change storage keeps of a policy (never removed: the SoD or the retention policy), reading at most
+ * `bound` blobs newest name first (each not sealed reported, and passed over unread by this instance's later looks);
+ * 'unjudged' where more lie above it than that. Broke: the revision sealed was not checked against the blob's name, so
+ * whoever can write Cosmos DB and create blobs (not Key Vault) copied the tenant's old genuine weaker revision under a
+ * later name; and a look that read its bound of planted blobs took Cosmos DB's word: either way a weakening made in
+ * Cosmos DB alone stood.
+ */
+async function newestKeptPolicy(tenantId: string, recordId: string, bound: number, deps: KeptGivingsDeps): Promise<StoredSetting | 'unjudged' | null> {
+  const kept = revisionsByRecord(await deps.blobs.listedBlobs(tenantId, `${SETTINGS_PREFIX}${recordId}/`)).get(recordId) ?? [];
+  let reads = 0;
+  for (const blob of kept) {
+    if (blob.removed || judgedNotKept(tenantId, blob)) continue;
+    if (reads++ >= bound) return 'unjudged';
+    const { setting, why } = await readSetting(deps, tenantId, recordId, blob.name, (s) => s.revision === blob.revision && (s.record === null || s.record.type === s.type), 'not a setting');
+    if (why === null) return setting;
+    reportNotKept(deps.log, SETTING_UNSEALED, tenantId, blob.name, why, blob);
   }
-  return false;
+  return null;
 }
 
 /**
@@ -203,21 +218,15 @@ export async function keptPolicyRequiresApproval(tenantId: string, deps: { blobs
  * sealed SoD policy kept in storage speaks (as keptPolicyRequiresApproval for the retention policy). Broke: whoever could
  * write Cosmos DB set `uploaderCannotApproveDisposal: false` there (a weakening otherwise under four eyes) and approved
  * the disposal of their own upload before the reconciler wrote the kept policy back. A genuine weakening is kept too
- * (after its write): until then the rule stays on, the safe side. Where the rule is on, nothing is read.
+ * (after its write): until then the rule stays on, the safe side. Where the rule is on, nothing is read. More unsealed
+ * blobs above the newest sealed one than a look reads keep it on too (newestKeptPolicy).
  */
 export async function sodPolicyAsKept<P extends { uploaderCannotApproveDisposal: boolean }>(tenantId: string, policy: P, deps: KeptGivingsDeps): Promise<P> {
   if (policy.uploaderCannotApproveDisposal) return policy;
-  const prefix = `${SETTINGS_PREFIX}${SOD_POLICY_ID}/`;
-  const names = (await deps.blobs.listedBlobs(tenantId, prefix)).map((b) => b.name).filter((n) => /^\d{16}\.json$/.test(n.slice(prefix.length)));
-  for (const name of names.sort().reverse().slice(0, KEPT_GIVINGS_READS)) {
-    const read = await readKeptBlob(deps.blobs, tenantId, name, SETTING_MAX_BYTES);
-    const setting = settingOf(read?.bytes.toString('utf8') ?? '', tenantId, SOD_POLICY_ID);
-    if (setting?.record?.type !== 'sod-policy' || (await unsealedBecause(SETTING_SEAL, setting, read?.createdOn ?? null, deps.audit.chainKeys)) !== null) continue;
-    if ((setting.record as unknown as { uploaderCannotApproveDisposal?: unknown }).uploaderCannotApproveDisposal === false) return policy;
-    deps.log.error(SETTING_DIFFERS, { tenantId, id: SOD_POLICY_ID, revision: setting.revision });
-    return { ...policy, uploaderCannotApproveDisposal: true };
-  }
-  return policy;
+  const kept = await newestKeptPolicy(tenantId, SOD_POLICY_ID, KEPT_GIVINGS_READS, deps);
+  if (kept === null || (kept !== 'unjudged' && (kept.record as unknown as { uploaderCannotApproveDisposal?: unknown } | null)?.uploaderCannotApproveDisposal === false)) return policy;
+  deps.log.error(SETTING_DIFFERS, { tenantId, id: SOD_POLICY_ID, revision: kept === 'unjudged' ? null : kept.revision });
+  return { ...policy, uploaderCannotApproveDisposal: true };
 }
 
 const ACTIONS: Record<KeptRecord['type'], { put: AuditAction; remove: AuditAction; trace: KeptTrace['type'] | null }> = {

@@ -64,7 +64,7 @@ export async function releaseHoldEverywhere(cmd: { principal: Principal; holdId:
       await releaseHold({ ...cmd, documentId, audit: entry.staging, releaser, placers, placement }, deps);
       released.push(documentId);
     } catch (err) {
-      skipped.push(skippedDocument(documentId, err, ['hold_already_released', 'document_disposed', 'document_not_found']));
+      skipped.push(skippedDocument(documentId, err, ['hold_already_released', 'document_disposed', 'document_not_found', 'hold_placement_unwitnessed']));
     }
   }
   return { holdId: cmd.holdId, documentIds: released, skipped };

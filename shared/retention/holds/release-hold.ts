@@ -12,7 +12,7 @@ import type { Versioned } from '../../ports';
 import type { Deps } from '../../deps';
 import { keyReader, namesPerson, withKeyPerson } from '../../auth/api-keys/verify-api-key';
 import { madeThroughKey } from '../../auth/api-keys/api-key';
-import { type Placement, placementForRelease } from './placement-witness';
+import { HOLD_PLACEMENT_UNWITNESSED, type Placement, placementForRelease } from './placement-witness';
 
 /** A release's ports: a hold's, and the config that says since when the audit log is keyed (placement-witness.ts). */
 export type ReleaseDeps = HoldDeps & Pick<Deps, 'config' | 'auditOutbox'>;
@@ -82,7 +82,7 @@ export async function releaseHold(
   const placer = (placement ?? asRead)?.placedBy;
   const placers = cmd.placers ?? (placer ? [await withKeyPerson(placer, keyReader(tenantId, deps))] : []);
   return updateDocument(tenantId, cmd.documentId, deps, (doc) => {
-    const hold = openHoldOf(doc, cmd.holdId, deps.clock.now());
+    const hold = openHoldOf(doc, cmd.holdId, deps);
     // Open now but not when read above (placed since): judged by no placement, it is not released.
     if (placement === undefined) throw new ArchiveError('hold_placement_unwitnessed', { detail: 'The hold was placed while this release was read: send it again.', extensions: { holdId: cmd.holdId } });
     assertMayRelease(cmd.principal, releaser, placedAsKnown(placement ? { ...hold, placedBy: placement.placedBy, placedAt: placement.placedAt } : hold, placers));
@@ -102,9 +102,20 @@ export function releasedHoldAnsweredTo(principal: Pick<Principal, 'permissions'>
   return released;
 }
 
-/** The hold `holdId` the document carries open; 404 or 409 otherwise. */
-function openHoldOf(doc: ArchivedDocument, holdId: string, now: Date): LegalHold {
-  const hold = (doc.holds ?? []).find((h) => h.id === holdId);
+/**
+ * The hold `holdId` the document carries open; 404 or 409 otherwise. A document carrying more than one hold of the id
+ * (the archive places an id on a document once) is refused, alerted: a release set every hold of the id released, so
+ * whoever can write Cosmos DB renamed their own hold to the id of another person's open there, released that one as a
+ * second person, and their own went with it, the blobs' flags cleared.
+ */
+function openHoldOf(doc: ArchivedDocument, holdId: string, deps: Pick<HoldDeps, 'clock' | 'log'>): LegalHold {
+  const now = deps.clock.now();
+  const holds = (doc.holds ?? []).filter((h) => h.id === holdId);
+  if (holds.length > 1) {
+    deps.log.error(HOLD_PLACEMENT_UNWITNESSED, { tenantId: doc.tenantId, holdId, documentId: doc.id, reason: `${holds.length} holds of this id on the document` });
+    throw new ArchiveError('hold_placement_unwitnessed', { detail: 'The document carries more than one legal hold of this id, so which one was placed by whom cannot be told: it is not released. An operator has been alerted.', extensions: { holdId } });
+  }
+  const hold = holds[0];
   if (!hold) throw new ArchiveError('hold_not_found', { detail: `Document ${doc.id} has no legal hold ${holdId.slice(0, 64)}.` });
   if (isReleased(hold, now)) throw new ArchiveError('hold_already_released', { detail: `The hold was released at ${hold.releasedAt}.`, extensions: { releasedAt: hold.releasedAt } });
   return hold;
