@@ -4,6 +4,7 @@ import { endReached } from '../kernel/instant';
 import { attemptsMade } from '../kernel/export';
 import { restartExport } from './run-export';
 import { deleteExportBlobs, saveWithSystemEntry, withdrawDisposedExports } from './withdraw-exports';
+import { exportSealHolds } from './export-seal';
 
 /** Logged (warn) for an export failed because its worker stopped ARCHIVE_EXPORT_MAX_ATTEMPTS times; the infra alert matches it. */
 export const EXPORT_STALLED = 'export stalled: its worker stopped before finishing as often as it may';
@@ -33,13 +34,16 @@ export async function maintainExports({ now, deps, maxItems = 100, tenantId }: {
   for (const listed of await jobs.unsafeListDue(now, staleBefore, maxItems, tenantId)) {
     const job = listed.item;
     let attempts: number | null;
-    if (endReached(job.expiresAt, now)) {
+    // One whose seal does not hold (edited in Cosmos DB, or from before the seal) is expired at once, whatever its
+    // `expiresAt` says: an export is a copy, so nothing of the tenant's is lost; its entry names no request it names.
+    const sealed = await exportSealHolds(job, 'export-maintenance', deps);
+    if (!sealed || endReached(job.expiresAt, now)) {
       // Every attempt's blobs: a worker that died after its upload may have left some (blobs first, so a crash before the job save is retried).
       await deleteExportBlobs(job, deps);
-      const { archive: _gone, disposableFilter: _filter, ...rest } = job;
+      const { archive: _gone, disposableFilter: _filter, completedSeal: _handedOut, ...rest } = job;
       // Over the version listed: a worker that saved since is refused its next save, and the next run expires the job.
       // The system, like the sweep and the other timers (was recorded as kind `client` before); its entry is stored with the save.
-      const expired = await saveWithSystemEntry(job, { action: 'export.expired', actor: 'export-maintenance', at: now }, (outbox) => jobs.replace({ ...rest, status: 'expired', heartbeatAt: now.toISOString() }, listed.etag, outbox), deps);
+      const expired = await saveWithSystemEntry(job, { action: 'export.expired', actor: 'export-maintenance', at: now, ...(sealed ? {} : { unsealed: true as const }) }, (outbox) => jobs.replace({ ...rest, status: 'expired', heartbeatAt: now.toISOString() }, listed.etag, outbox), deps);
       if (expired === 'conflict') continue;
       result.expired.push(job.id);
     } else if ((attempts = attemptsMade(job)) === null || attempts >= deps.config.ARCHIVE_EXPORT_MAX_ATTEMPTS) {

@@ -462,7 +462,8 @@ export interface ExportJobsPort {
   unsafeListHoldingDisposable(now: Date, limit: number, tenantId?: string, afterId?: string): Promise<Versioned<ExportJob>[]>;
   /**
    * The tenant's exports a disposal at `now` can reach, each with its etag: running ones (what they
-   * hold is not known yet) and completed, unexpired ones that may hold a document disposable by `now`. Paged: a
+   * hold is not known yet) and completed, unexpired ones: every one, whatever its `disposableFrom` (unsealed, that says
+   * nothing: the sweep judges it after the seal). Paged: a
    * disposal must reach every one of them, however many the tenant has (`continuationToken` null: none left).
    */
   listExposed(tenantId: string, now: Date, limit: number, continuationToken?: string): Promise<Page<Versioned<ExportJob>>>;

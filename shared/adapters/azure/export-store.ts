@@ -168,7 +168,7 @@ export class ExportJobs implements ExportJobsPort {
     const page = await queryPage<ExportJob & { _etag: string }>(
       this.container,
       {
-        query: 'SELECT * FROM c WHERE c.type = "export" AND c.tenantId = @tenant AND (c.status = "running" OR (c.status = "completed" AND c.expiresAt > @now AND c.disposableFrom <= @now))',
+        query: 'SELECT * FROM c WHERE c.type = "export" AND c.tenantId = @tenant AND (c.status = "running" OR (c.status = "completed" AND c.expiresAt > @now))',
         parameters: [{ name: '@now', value: now.toISOString() }, { name: '@tenant', value: tenantId }],
       },
       { partitionKey: tenantId, limit, continuationToken },
