@@ -460,6 +460,8 @@ export interface ExportJobsPort {
    * Cross-tenant for the timer; with `tenantId`, that tenant's only.
    */
   unsafeListHoldingDisposable(now: Date, limit: number, tenantId?: string, afterId?: string): Promise<Versioned<ExportJob>[]>;
+  /** Completed, unexpired exports (whose seal maintenance judges), in id order after `afterId`, each with its etag; cross-tenant without `tenantId`. */
+  unsafeListLive(now: Date, limit: number, tenantId?: string, afterId?: string): Promise<Versioned<ExportJob>[]>;
   /**
    * The tenant's exports a disposal at `now` can reach, each with its etag: running ones (what they
    * hold is not known yet) and completed, unexpired ones: every one, whatever its `disposableFrom` (unsealed, that says
