@@ -23,8 +23,10 @@ type Keys = Deps['audit']['chainKeys'];
 /** What the seal covers; `handedOut` null in the request's stage (one stage's seal never passes for the other's). */
 function exportSealed(job: ExportJob, completed: boolean): object {
   const { tenantId, id, createdBy, requestId, createdAt, filter, includeOriginals, expiresAt } = job;
+  // `attempts` too: an expiry or a withdrawal deletes the blobs of every attempt up to it, and one lowered left the ZIP.
   const handedOut = completed
     ? {
+        attempts: job.attempts,
         blobName: job.blobName,
         archive: job.archive ?? null,
         manifestJson: job.manifestJson ?? null,

@@ -71,7 +71,7 @@ async function claimAndRun(found: Versioned<ExportJob>, deps: ExportDeps): Promi
   if (!(await exportSealHolds(found.item, 'export-worker', deps))) {
     const e = new ArchiveError('export_not_sealed', { detail: 'The export job is not as the archive sealed it: it was not run. Start a new export.' });
     const failed: ExportJob = { ...found.item, status: 'failed', error: `${e.code}: ${e.message}`, heartbeatAt: deps.clock.now().toISOString() };
-    await deleteExportBlobs(found.item, deps);
+    await deleteExportBlobs(found.item, deps, true);
     const saved = await saveWithSystemEntry(found.item, { action: 'export.failed', actor: 'export-worker', at: deps.clock.now(), unsealed: true, failedStatus: deps.errorStatus(e.code) }, (outbox) => jobs.replace(failed, found.etag, outbox), deps);
     return saved === 'conflict' ? null : failed;
   }

@@ -18,9 +18,12 @@ export function withdrawnJob(job: ExportJob, disposed: readonly string[], now: D
   return { ...rest, status: 'expired', heartbeatAt: at, withdrawn: { at, documents: disposed.slice(0, NAMED) } };
 }
 
-/** Every blob the job's attempts wrote: ZIPs and lists. First, so a crash before the job save leaves the job to be withdrawn again. */
-export async function deleteExportBlobs(job: ExportJob, deps: Pick<Deps, 'exportBlobs'>): Promise<void> {
-  for (const name of exportBlobNames(job)) await deps.exportBlobs.delete(job.tenantId, name);
+/**
+ * Every blob the job's attempts wrote: ZIPs and lists. First, so a crash before the job save leaves the job to be withdrawn
+ * again. `everyAttempt` for a job whose seal did not hold: its `attempts` may have been lowered, which left the ZIP.
+ */
+export async function deleteExportBlobs(job: ExportJob, deps: Pick<Deps, 'exportBlobs'>, everyAttempt = false): Promise<void> {
+  for (const name of exportBlobNames(everyAttempt ? { id: job.id, attempts: Number.NaN } : job)) await deps.exportBlobs.delete(job.tenantId, name);
 }
 
 /** What the archive itself did to an export (expired it, withdrew it): its audit entry's action, actor, time and detail. */
@@ -92,7 +95,7 @@ export function logWithdrawal(job: ExportJob, disposed: readonly string[], deps:
  * withdrawal, expiry, a sweep's mark): the caller reads again.
  */
 export async function withdrawExport(found: Versioned<ExportJob>, disposed: readonly string[], now: Date, deps: WithdrawDeps, unsealed = false): Promise<boolean> {
-  await deleteExportBlobs(found.item, deps);
+  await deleteExportBlobs(found.item, deps, unsealed);
   const saved = await saveWithSystemEntry(found.item, { ...withdrawal(disposed, now), ...(unsealed ? { unsealed } : {}) }, (outbox) => deps.exportJobs.replace(withdrawnJob(found.item, disposed, now), found.etag, outbox), deps);
   if (saved === 'conflict') return false;
   logWithdrawal(found.item, disposed, deps);

@@ -9,7 +9,7 @@ import { maintainExports } from '../../../shared/exports/maintain-exports';
 import { runExport } from '../../../shared/exports/run-export';
 import { startExport } from '../../../shared/exports/start-export';
 import { withdrawExportsHolding } from '../../../shared/exports/withdraw-exports';
-import type { ExportJob } from '../../../shared/kernel/export';
+import { exportBlobName, type ExportJob } from '../../../shared/kernel/export';
 import type { Principal } from '../../../shared/kernel/principal';
 import { type InMemoryExportJobs, inMemoryDeps, ListingCatalog, type RecordingLogger } from '../../support/in-memory';
 import { seedMany } from '../../support/seed';
@@ -35,8 +35,13 @@ async function world() {
     await deps.audit.append({ tenantId: T, at: now.toISOString(), actor: { subject: 'anna', kind: 'user' }, action: 'export.create', target: job.id, outcome: 'success', status: 202, requestId, clientIp: null, userAgent: null });
     return runExport(T, job.id, deps);
   };
-  const job = await exported('req-1');
+  const first0 = await exported('req-1');
   const other = await exported('req-2', true);
+  // The first export's worker stopped once: it completed at its second attempt (`<id>.2.zip`).
+  const first = (deps.exportJobs as InMemoryExportJobs).jobs.get(`${T}/${first0.id}`)!;
+  (deps.exportJobs as InMemoryExportJobs).jobs.set(`${T}/${first0.id}`, { ...first, status: 'running' });
+  const job = await runExport(T, first0.id, deps);
+  expect(job.blobName).toBe(exportBlobName(job.id, 2));
   expect([job.status, other.status]).toEqual(['completed', 'completed']);
   expect(job.disposable).toEqual([docs[0]!.id]);
   const blobs = (deps.exportBlobs as unknown as { blobs: Map<string, Buffer> }).blobs;
@@ -57,6 +62,7 @@ const completedEdits: [string, (w: World) => (j: ExportJob) => ExportJob][] = [
   ['(b) its disposableFrom moved past its expiry', () => (j) => ({ ...j, disposableFrom: later(j.expiresAt, DAY) })],
   ['(c) another requester named', () => (j) => ({ ...j, createdBy: { subject: 'mallory', kind: 'user' }, requestId: 'req-mallory' })],
   ['(e) its ZIP swapped for another export\'s', (w) => (j) => ({ ...j, blobName: w.other.blobName, archive: w.other.archive!, manifestJson: w.other.manifestJson! })],
+  ['(e) its attempts lowered (an expiry deletes the blobs of attempts up to it)', () => (j) => ({ ...j, attempts: 1 })],
   ['from before the seal (none on it)', () => ({ completedSeal: _s, seal: _r, ...j }) => j],
 ];
 
