@@ -68,7 +68,7 @@ export const downloadExportArchive = operation({
   params: ZExportParams, paramsError: 'export_not_found',
   query: ZDelivery,
   responses: downloadResponses(['application/zip'], 'The ZIP'),
-  errors: ['export_not_found', 'export_not_ready', 'export_expired', 'precondition_failed', 'range_not_satisfiable', 'range_too_large', 'file_damaged'],
+  errors: ['export_not_found', 'export_not_ready', 'export_expired', 'export_not_sealed', 'precondition_failed', 'range_not_satisfiable', 'range_too_large', 'file_damaged'],
   handler: async ({ params, query, req, principal, audit }, deps) => {
     const h = (name: string) => req.headers.get(name);
     const result = await downloadExport({ tenantId: principal.tenantId, exportId: params.id, range: h('range'), ifRange: h('if-range'), ifNoneMatch: h('if-none-match'), ifMatch: h('if-match'), head: req.method === 'HEAD', ...deliveryFor(principal, query.delivery) }, deps);

@@ -1427,6 +1427,36 @@ resource proposalUnsealedAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-1
   }
 }
 
+resource exportJobUnsealedAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
+  name: '${namePrefix}-export-job-unsealed'
+  location: location
+  properties: {
+    description: 'An export job in Cosmos DB lacks the archive\'s seal (an HMAC under the audit chain key over its tenant, id, requester, request, search, expiry and, once completed, its ZIP, manifest.json and the documents a disposal can reach), or its seal does not check: someone who can write Cosmos DB moved its expiry, edited the documents a disposal withdraws it for, named another requester, changed its search, or pointed it at another export\'s ZIP. It is not run, not handed out (409 export_not_sealed), withdrawn by the sweep and expired by export maintenance (its ZIP deleted: exports are copies). Right after deploying the version that seals export jobs, or rotating the chain key, jobs made before fire it once each. An operator finds out who wrote it (Cosmos DB diagnostic logs).'
+    severity: 1
+    enabled: true
+    scopes: [
+      insights.id
+    ]
+    evaluationFrequency: 'PT15M'
+    windowSize: 'PT1H'
+    criteria: {
+      allOf: [
+        {
+          query: 'traces | where message has "export job in the catalog not sealed by the archive"'
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: 0
+        }
+      ]
+    }
+    actions: {
+      actionGroups: [
+        operators.id
+      ]
+    }
+  }
+}
+
 resource personSightingUnsealedAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
   name: '${namePrefix}-person-sighting-unsealed'
   location: location

@@ -735,7 +735,7 @@ export interface components {
             detail?: string;
             instance?: string;
             /** @enum {string} */
-            code: "bad_request" | "empty_body" | "malformed_multipart" | "invalid_metadata" | "invalid_query" | "unauthenticated" | "forbidden" | "segregation_of_duties" | "support_access_not_granted" | "document_not_found" | "validation_pending" | "export_not_found" | "export_not_ready" | "export_expired" | "export_too_large" | "too_many_exports" | "too_many_uploads" | "too_many_verifications" | "export_fixity_mismatch" | "export_incomplete" | "export_stalled" | "file_damaged" | "api_key_not_found" | "rights_set_not_found" | "rights_assignment_not_found" | "support_grant_not_found" | "sod_policy_proposal_not_found" | "sod_policy_proposal_closed" | "sod_policy_changed" | "retention_policy_proposal_not_found" | "retention_policy_proposal_closed" | "retention_policy_changed" | "proposer_rights_ended" | "proposal_not_sealed" | "conflicting_rights_held" | "route_not_found" | "method_not_allowed" | "precondition_failed" | "precondition_required" | "duplicate_document" | "rights_set_in_use" | "rights_set_reserved" | "tenant_limit_reached" | "audit_contention" | "payload_too_large" | "too_many_refusals" | "unsupported_media_type" | "range_not_satisfiable" | "range_too_large" | "corrupt_file" | "encrypted_pdf" | "active_content" | "too_many_pixels" | "pixel_budget_exceeded" | "normalisation_timeout" | "normalisation_memory" | "too_many_pages" | "decompressed_too_large" | "embedded_file" | "xfa_form" | "trailing_data" | "digest_mismatch" | "idempotency_key_reused" | "idempotency_in_flight" | "invalid_retention_policy" | "retention_ended" | "retention_below_legal_floor" | "retention_shortening_refused" | "too_many_corrections" | "too_many_holds" | "document_record_full" | "four_eyes_required" | "hold_not_found" | "hold_already_released" | "hold_placement_unwitnessed" | "document_disposed" | "worm_unavailable" | "dependency_unavailable" | "internal";
+            code: "bad_request" | "empty_body" | "malformed_multipart" | "invalid_metadata" | "invalid_query" | "unauthenticated" | "forbidden" | "segregation_of_duties" | "support_access_not_granted" | "document_not_found" | "validation_pending" | "export_not_found" | "export_not_ready" | "export_expired" | "export_too_large" | "too_many_exports" | "too_many_uploads" | "too_many_verifications" | "export_fixity_mismatch" | "export_incomplete" | "export_stalled" | "export_not_sealed" | "file_damaged" | "api_key_not_found" | "rights_set_not_found" | "rights_assignment_not_found" | "support_grant_not_found" | "sod_policy_proposal_not_found" | "sod_policy_proposal_closed" | "sod_policy_changed" | "retention_policy_proposal_not_found" | "retention_policy_proposal_closed" | "retention_policy_changed" | "proposer_rights_ended" | "proposal_not_sealed" | "conflicting_rights_held" | "route_not_found" | "method_not_allowed" | "precondition_failed" | "precondition_required" | "duplicate_document" | "rights_set_in_use" | "rights_set_reserved" | "tenant_limit_reached" | "audit_contention" | "payload_too_large" | "too_many_refusals" | "unsupported_media_type" | "range_not_satisfiable" | "range_too_large" | "corrupt_file" | "encrypted_pdf" | "active_content" | "too_many_pixels" | "pixel_budget_exceeded" | "normalisation_timeout" | "normalisation_memory" | "too_many_pages" | "decompressed_too_large" | "embedded_file" | "xfa_form" | "trailing_data" | "digest_mismatch" | "idempotency_key_reused" | "idempotency_in_flight" | "invalid_retention_policy" | "retention_ended" | "retention_below_legal_floor" | "retention_shortening_refused" | "too_many_corrections" | "too_many_holds" | "document_record_full" | "four_eyes_required" | "hold_not_found" | "hold_already_released" | "hold_placement_unwitnessed" | "document_disposed" | "worm_unavailable" | "dependency_unavailable" | "internal";
             requestId: string;
         } & {
             [key: string]: unknown;
@@ -4871,7 +4871,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem: export_not_ready */
+            /** @description Problem: export_not_ready, export_not_sealed */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4888,7 +4888,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code?: "export_not_ready";
+                        code?: "export_not_ready" | "export_not_sealed";
                     };
                 };
             };

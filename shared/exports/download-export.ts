@@ -5,10 +5,16 @@ import type { StoredFileRef } from '../ports';
 import { exportExpired, type ExportJob } from '../kernel/export';
 import { getExport } from './start-export';
 import { FIXITY_MISMATCH } from '../retention/fixity';
+import { exportSealHolds } from './export-seal';
 
 /** The finished ZIP of an export, once it is complete and until it expires (or is withdrawn because documents it held were disposed of). */
-export async function exportFile(r: { tenantId: string; exportId: string }, deps: Pick<Deps, 'exportJobs' | 'exportBlobs' | 'clock' | 'log'>): Promise<StoredFileRef> {
+export async function exportFile(r: { tenantId: string; exportId: string }, deps: Pick<Deps, 'exportJobs' | 'exportBlobs' | 'clock' | 'log' | 'audit'>): Promise<StoredFileRef> {
   const job = downloadable(await getExport(r.tenantId, r.exportId, deps), deps);
+  // Broke: the job was not sealed, so one edited in Cosmos DB (expiry moved later, its ZIP swapped for another export's)
+  // was handed out as edited. Judged after the checks above, which refuse without it; export maintenance expires it.
+  if (!(await exportSealHolds(job, 'download', deps))) {
+    throw new ArchiveError('export_not_sealed', { detail: `Export ${job.id} is not as the archive sealed it (changed in the catalog since, or made before exports were sealed): it is not handed out. The archive's operators have been alerted; start a new export.` });
+  }
   return {
     container: blobLayout.exportsContainer(r.tenantId),
     blobName: job.blobName,

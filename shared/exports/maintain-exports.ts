@@ -1,15 +1,20 @@
 import type { Deps } from '../deps';
 import { ArchiveError } from '../kernel/errors';
 import { endReached } from '../kernel/instant';
-import { attemptsMade } from '../kernel/export';
+import { attemptsMade, type ExportJob } from '../kernel/export';
+import type { Versioned } from '../ports';
 import { restartExport } from './run-export';
 import { deleteExportBlobs, saveWithSystemEntry, withdrawDisposedExports } from './withdraw-exports';
+import { exportSealHolds } from './export-seal';
 
 /** Logged (warn) for an export failed because its worker stopped ARCHIVE_EXPORT_MAX_ATTEMPTS times; the infra alert matches it. */
 export const EXPORT_STALLED = 'export stalled: its worker stopped before finishing as often as it may';
 
 /** Timer state: the id after which the next maintenance run looks for exports holding a disposed document. */
 const WITHDRAWAL_CURSOR = 'export-withdrawal-after';
+
+/** Timer state: the id after which the next maintenance run judges live exports' seals. */
+const SEAL_CURSOR = 'export-seal-after';
 
 export interface MaintainResult {
   expired: string[];
@@ -30,18 +35,26 @@ export async function maintainExports({ now, deps, maxItems = 100, tenantId }: {
   const jobs = deps.exportJobs;
   const staleBefore = new Date(now.getTime() - deps.config.ARCHIVE_EXPORT_STALE_SECONDS * 1000);
   const result: MaintainResult = { expired: [], restarted: [], stalled: [], withdrawn: [] };
+  /** Expires the job listed (`sealed`: its seal held); false when it changed since. */
+  const expire = async (listed: Versioned<ExportJob>, sealed: boolean): Promise<boolean> => {
+    const job = listed.item;
+    // Every attempt's blobs: a worker that died after its upload may have left some (blobs first, so a crash before the job save is retried).
+    await deleteExportBlobs(job, deps, !sealed);
+    const { archive: _gone, disposableFilter: _filter, completedSeal: _handedOut, ...rest } = job;
+    // Over the version listed: a worker that saved since is refused its next save, and the next run expires the job.
+    // The system, like the sweep and the other timers (was recorded as kind `client` before); its entry is stored with the save.
+    // One whose seal did not hold has its entry filed under no request its record names.
+    const expired = await saveWithSystemEntry(job, { action: 'export.expired', actor: 'export-maintenance', at: now, ...(sealed ? {} : { unsealed: true as const }) }, (outbox) => jobs.replace({ ...rest, status: 'expired', heartbeatAt: now.toISOString() }, listed.etag, outbox), deps);
+    return expired !== 'conflict';
+  };
   for (const listed of await jobs.unsafeListDue(now, staleBefore, maxItems, tenantId)) {
     const job = listed.item;
     let attempts: number | null;
-    if (endReached(job.expiresAt, now)) {
-      // Every attempt's blobs: a worker that died after its upload may have left some (blobs first, so a crash before the job save is retried).
-      await deleteExportBlobs(job, deps);
-      const { archive: _gone, disposableFilter: _filter, ...rest } = job;
-      // Over the version listed: a worker that saved since is refused its next save, and the next run expires the job.
-      // The system, like the sweep and the other timers (was recorded as kind `client` before); its entry is stored with the save.
-      const expired = await saveWithSystemEntry(job, { action: 'export.expired', actor: 'export-maintenance', at: now }, (outbox) => jobs.replace({ ...rest, status: 'expired', heartbeatAt: now.toISOString() }, listed.etag, outbox), deps);
-      if (expired === 'conflict') continue;
-      result.expired.push(job.id);
+    // One whose seal does not hold (edited in Cosmos DB, or from before the seal) is expired at once, whatever its
+    // `expiresAt` says: an export is a copy, so nothing of the tenant's is lost; its entry names no request it names.
+    const sealed = await exportSealHolds(job, 'export-maintenance', deps);
+    if (!sealed || endReached(job.expiresAt, now)) {
+      if (await expire(listed, sealed)) result.expired.push(job.id);
     } else if ((attempts = attemptsMade(job)) === null || attempts >= deps.config.ARCHIVE_EXPORT_MAX_ATTEMPTS) {
       // Restarted without end, an export its worker cannot finish within the Functions timeout was rebuilt from its
       // start on every run (inside this timer, which the same timeout stops) until it expired, days later, still
@@ -61,6 +74,15 @@ export async function maintainExports({ now, deps, maxItems = 100, tenantId }: {
       if (await restartExport(listed, deps)) result.restarted.push(job.id);
     }
   }
+  // Broke: a completed export not yet due whose seal does not hold (its expiry moved later in Cosmos DB, its ZIP
+  // swapped) was listed by nothing here and stayed until its edited expiry. Live ones are judged, a page a run.
+  const sealAfter = tenantId ? '' : ((await deps.retention.timers.get<string>(SEAL_CURSOR)) ?? '');
+  let live = await jobs.unsafeListLive(now, maxItems, tenantId, sealAfter);
+  if (live.length === 0 && sealAfter !== '') live = await jobs.unsafeListLive(now, maxItems, tenantId, '');
+  for (const listed of live) {
+    if (!(await exportSealHolds(listed.item, 'export-maintenance', deps)) && (await expire(listed, false))) result.expired.push(listed.item.id);
+  }
+  if (!tenantId) await deps.retention.timers.set(SEAL_CURSOR, live.at(-1)?.item.id ?? '');
   // The timer's run (every tenant) goes on where the previous one stopped; a run for one tenant looks from its first.
   const after = tenantId ? '' : ((await deps.retention.timers.get<string>(WITHDRAWAL_CURSOR)) ?? '');
   const withdrawal = await withdrawDisposedExports(now, deps, maxItems, tenantId, after);

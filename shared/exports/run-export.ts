@@ -13,6 +13,7 @@ import { Fingerprint, ManifestSpool, type FileFingerprint } from './manifest-spo
 import { ExportNames } from './names';
 import { ExportZip } from './zip-writer';
 import { deleteExportBlobs, disposedAmong, logWithdrawal, saveWithEntry, saveWithSystemEntry, withdrawal, withdrawnJob } from './withdraw-exports';
+import { exportSealHolds, sealExportCompletion } from './export-seal';
 import { disposableFilter } from './disposable-filter';
 import { detailsWitnessDiffers, FIXITY_MISMATCH, manifestDescribes } from '../retention/fixity';
 import { keptManifestOf, manifestByArchive, readManifestBytes } from '../documents/manifest';
@@ -63,6 +64,16 @@ async function claimAndRun(found: Versioned<ExportJob>, deps: ExportDeps): Promi
   if (made === null) {
     deps.log.warn('export not run: its attempts are not a count', { tenantId, exportId });
     return null;
+  }
+  // Broke: a running or restarted job's search, originals, requester or expiry edited in Cosmos DB was run as edited (a
+  // ZIP of other documents; audit entries and manifest.json naming another requester). Failed, not run, alerted; its
+  // entry is the system's, filed under no request the edited record names.
+  if (!(await exportSealHolds(found.item, 'export-worker', deps))) {
+    const e = new ArchiveError('export_not_sealed', { detail: 'The export job is not as the archive sealed it: it was not run. Start a new export.' });
+    const failed: ExportJob = { ...found.item, status: 'failed', error: `${e.code}: ${e.message}`, heartbeatAt: deps.clock.now().toISOString() };
+    await deleteExportBlobs(found.item, deps, true);
+    const saved = await saveWithSystemEntry(found.item, { action: 'export.failed', actor: 'export-worker', at: deps.clock.now(), unsealed: true, failedStatus: deps.errorStatus(e.code) }, (outbox) => jobs.replace(failed, found.etag, outbox), deps);
+    return saved === 'conflict' ? null : failed;
   }
   const attempts = made + 1;
   const claim: ExportJob = { ...found.item, status: 'running', attempts, blobName: exportBlobName(exportId, attempts), heartbeatAt: deps.clock.now().toISOString(), progress: { ...found.item.progress, documents: 0, files: 0, bytes: 0 } };
@@ -367,7 +378,8 @@ async function writeArchive(lease: JobLease, deps: ExportDeps): Promise<ExportJo
     await judge(lease.job);
     const recorded = await disposable.record(job, deps);
     const archive = archivePrint.result();
-    const completed: ExportJob = { ...job, ...recorded, status: 'completed', completedAt, heartbeatAt: completedAt, archive, manifestJson };
+    // Sealed from the job this worker claimed (its seal held then), never from the stored one: a later edit is not taken in.
+    const completed = await sealExportCompletion({ ...job, ...recorded, status: 'completed', completedAt, heartbeatAt: completedAt, archive, manifestJson }, deps.audit.chainKeys);
     // The audit log keeps what was handed out for as long as it keeps the entry: an export folder is proven against it years later.
     const handedOut = `manifest-json-sha256=${manifestJson.sha256};manifest-json-size=${manifestJson.size};zip-sha256=${archive.sha256};zip-size=${archive.size}`;
     return await saveWithEntry(workerEntry(deps, completed, 'export.completed', 'success', 200, handedOut), (outbox) => lease.save(completed, judge, outbox), () => true, deps);

@@ -8,6 +8,7 @@ import type { AuditStaging } from '../kernel/audit';
 import { writeWithAuditEntry } from '../audit/outbox';
 import { type CsvFormat, DEFAULT_CSV_FORMAT, type ExportJob, exportBlobName, type TExportRequest } from '../kernel/export';
 import { canonicalJson } from '../kernel/audit-chain';
+import { sealExportRequest } from './export-seal';
 
 /**
  * Create the export job and start the worker in this process once the caller has its 202.
@@ -42,7 +43,7 @@ export async function startExport(principal: Principal, request: Omit<TExportReq
     }
     total ??= await deps.catalog.countMatching(principal.tenantId, filter);
     const id = keyed ?? uuidv7(now.getTime());
-    const job: ExportJob = {
+    const job: ExportJob = await sealExportRequest({
       id,
       tenantId: principal.tenantId,
       type: 'export',
@@ -58,7 +59,7 @@ export async function startExport(principal: Principal, request: Omit<TExportReq
       progress: { total, documents: 0, files: 0, bytes: 0 },
       blobName: exportBlobName(id, 1),
       expiresAt: new Date(now.getTime() + deps.config.ARCHIVE_EXPORT_TTL_HOURS * 3600_000).toISOString(),
-    };
+    }, deps.audit.chainKeys);
     // Stored with its audit entry: an export (a tenant's documents leaving the archive) never starts unrecorded.
     const written = await writeWithAuditEntry(audit, { target: id }, (outbox) => deps.exportJobs.createGated(job, gate, outbox), (r) => r === 'created');
     return written === 'created' ? { job, run: () => runExport(job.tenantId, job.id, deps) } : CHANGED;

@@ -4,22 +4,26 @@ import { exportBlobNames, exportDisposableListName, EXPORT_MARKS_MAX, type Expor
 import type { AuditInput, Versioned } from '../ports';
 import { auditOutboxItem, type AuditOutboxItem } from '../kernel/audit';
 import { mayHold } from './disposable-filter';
+import { exportSealHolds } from './export-seal';
 
-export type WithdrawDeps = Pick<Deps, 'exportJobs' | 'exportBlobs' | 'auditOutbox' | 'log'>;
+export type WithdrawDeps = Pick<Deps, 'exportJobs' | 'exportBlobs' | 'auditOutbox' | 'log' | 'audit'>;
 
 /** Disposed ids named on the job and in the audit entry (the count is always whole). */
 const NAMED = 20;
 
 /** The job as a withdrawal leaves it: `expired`, with the reason; no archive (its ZIP is gone), no filter (nothing left to test). */
 export function withdrawnJob(job: ExportJob, disposed: readonly string[], now: Date): ExportJob {
-  const { archive: _gone, disposableFilter: _filter, ...rest } = job;
+  const { archive: _gone, disposableFilter: _filter, completedSeal: _handedOut, ...rest } = job;
   const at = now.toISOString();
   return { ...rest, status: 'expired', heartbeatAt: at, withdrawn: { at, documents: disposed.slice(0, NAMED) } };
 }
 
-/** Every blob the job's attempts wrote: ZIPs and lists. First, so a crash before the job save leaves the job to be withdrawn again. */
-export async function deleteExportBlobs(job: ExportJob, deps: Pick<Deps, 'exportBlobs'>): Promise<void> {
-  for (const name of exportBlobNames(job)) await deps.exportBlobs.delete(job.tenantId, name);
+/**
+ * Every blob the job's attempts wrote: ZIPs and lists. First, so a crash before the job save leaves the job to be withdrawn
+ * again. `everyAttempt` for a job whose seal did not hold: its `attempts` may have been lowered, which left the ZIP.
+ */
+export async function deleteExportBlobs(job: ExportJob, deps: Pick<Deps, 'exportBlobs'>, everyAttempt = false): Promise<void> {
+  for (const name of exportBlobNames(everyAttempt ? { id: job.id, attempts: Number.NaN } : job)) await deps.exportBlobs.delete(job.tenantId, name);
 }
 
 /** What the archive itself did to an export (expired it, withdrew it): its audit entry's action, actor, time and detail. */
@@ -30,7 +34,12 @@ export interface SystemChange {
   detail?: string;
   /** A failure's status (its outcome is then `failed`); none: the change succeeded (200). */
   failedStatus?: number;
+  /** The job's seal did not hold: its `requestId` may name another request, so the entry is filed under none of them. */
+  unsealed?: true;
 }
+
+/** The request an entry about an unsealed job is filed under: its own, not one its edited record names. */
+export const unsealedExportRequest = (job: Pick<ExportJob, 'id'>): string => `export-not-sealed:${job.id}`;
 
 /** The entry for what the archive itself did to an export, under the request that started the export. */
 function systemEntry(job: ExportJob, what: SystemChange): AuditInput {
@@ -42,10 +51,10 @@ function systemEntry(job: ExportJob, what: SystemChange): AuditInput {
     target: job.id,
     outcome: what.failedStatus === undefined ? 'success' : 'failed',
     status: what.failedStatus ?? 200,
-    requestId: job.requestId,
+    requestId: what.unsealed ? unsealedExportRequest(job) : job.requestId,
     clientIp: null,
     userAgent: what.actor,
-    ...(what.detail ? { detail: what.detail } : {}),
+    ...(what.detail || what.unsealed ? { detail: [what.unsealed ? 'not-sealed' : '', what.detail ?? ''].filter(Boolean).join(';') } : {}),
   };
 }
 
@@ -85,9 +94,9 @@ export function logWithdrawal(job: ExportJob, disposed: readonly string[], deps:
  * reason, its audit entry stored with it. False when the job changed since it was read (another
  * withdrawal, expiry, a sweep's mark): the caller reads again.
  */
-export async function withdrawExport(found: Versioned<ExportJob>, disposed: readonly string[], now: Date, deps: WithdrawDeps): Promise<boolean> {
-  await deleteExportBlobs(found.item, deps);
-  const saved = await saveWithSystemEntry(found.item, withdrawal(disposed, now), (outbox) => deps.exportJobs.replace(withdrawnJob(found.item, disposed, now), found.etag, outbox), deps);
+export async function withdrawExport(found: Versioned<ExportJob>, disposed: readonly string[], now: Date, deps: WithdrawDeps, unsealed = false): Promise<boolean> {
+  await deleteExportBlobs(found.item, deps, unsealed);
+  const saved = await saveWithSystemEntry(found.item, { ...withdrawal(disposed, now), ...(unsealed ? { unsealed } : {}) }, (outbox) => deps.exportJobs.replace(withdrawnJob(found.item, disposed, now), found.etag, outbox), deps);
   if (saved === 'conflict') return false;
   logWithdrawal(found.item, disposed, deps);
   return true;
@@ -164,9 +173,14 @@ async function withdrawFrom(exposed: readonly Versioned<ExportJob>[], disposedId
       let done = true;
       if (job.status === 'running') done = await mark(found, disposedIds, deps);
       else if (job.status === 'completed' && Date.parse(job.expiresAt) > now.getTime()) {
-        const held = await heldAmong(job, disposedIds, deps);
+        // Broke: an export's `expiresAt`, `disposable` and the rest were not sealed, and one whose list was edited in
+        // Cosmos DB (or whose expiry was moved past its disposable documents' retention) was not withdrawn: a copy of a
+        // disposed document stayed downloadable. Listed whatever its `disposableFrom`; one not sealed is withdrawn.
+        const sealed = await exportSealHolds(job, 'retention-sweep', deps);
+        const reachable = !sealed || !(Date.parse(job.disposableFrom ?? '') > now.getTime());
+        const held = !reachable ? [] : sealed ? await heldAmong(job, disposedIds, deps) : [...disposedIds];
         if (held.length > 0) {
-          done = await withdrawExport(found, held, now, deps);
+          done = await withdrawExport(found, held, now, deps, !sealed);
           if (done) out.push(job.id);
         }
       }
@@ -208,6 +222,11 @@ export async function withdrawDisposedExports(now: Date, deps: WithdrawDeps & Pi
   if (listed.length === 0 && after !== '') listed = await deps.exportJobs.unsafeListHoldingDisposable(now, maxItems, tenantId, '');
   for (const found of listed) {
     if (!found.item.disposable) continue;
+    // Its ids are not to be trusted: withdrawn at once (an export is a copy: nothing of the tenant's is lost).
+    if (!(await exportSealHolds(found.item, 'export-maintenance', deps))) {
+      if (await withdrawExport(found, [], now, deps, true)) out.push(found.item.id);
+      continue;
+    }
     const gone = await disposedAmong(found.item.tenantId, found.item.disposable, deps);
     if (gone.length > 0 && (await withdrawExport(found, gone, now, deps))) out.push(found.item.id);
   }

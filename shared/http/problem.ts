@@ -26,6 +26,7 @@ export const ERROR_STATUS = {
   export_fixity_mismatch: 500,
   export_incomplete: 500,
   export_stalled: 500,
+  export_not_sealed: 409,
   file_damaged: 500,
   api_key_not_found: 404,
   rights_set_not_found: 404,

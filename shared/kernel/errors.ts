@@ -27,6 +27,7 @@ export const ERROR_TITLES = {
   export_fixity_mismatch: 'An archived file does not match its checksum; the export was stopped',
   export_incomplete: 'The export would have left out documents its search matches; it was stopped',
   export_stalled: 'The export\'s worker stopped before finishing as many times as it may; it was stopped',
+  export_not_sealed: 'The export job is not as the archive sealed it; it is not run or handed out',
   file_damaged: 'The stored file is not the file archived; it is not sent',
   api_key_not_found: 'No such API key',
   rights_set_not_found: 'No such rights set',

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { endReached } from './instant';
 import { searchFilterShape } from './search';
+import type { Sealed } from './archive-seal';
 
 /** `POST /exports` body: a search (the same filter as `GET /documents`) and what to include. */
 export const ZExportRequest = z.strictObject({
@@ -75,6 +76,10 @@ export interface ExportJob {
   disposedWhileRunning?: string[] | 'many';
   /** Set when the export was expired early because documents it held were disposed of (some of their ids). */
   withdrawn?: { at: string; documents: string[] };
+  /** The archive's seal over what was requested (shared/exports/export-seal.ts): made at the start, kept by every save. */
+  seal?: Sealed;
+  /** The archive's seal over the request and what was handed out, made at completion; gone with the archive. */
+  completedSeal?: Sealed;
 }
 
 /** Most ids an export job keeps in `disposable` itself (about 40 bytes each); more go to the list blob. */

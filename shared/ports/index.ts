@@ -460,9 +460,12 @@ export interface ExportJobsPort {
    * Cross-tenant for the timer; with `tenantId`, that tenant's only.
    */
   unsafeListHoldingDisposable(now: Date, limit: number, tenantId?: string, afterId?: string): Promise<Versioned<ExportJob>[]>;
+  /** Completed, unexpired exports (whose seal maintenance judges), in id order after `afterId`, each with its etag; cross-tenant without `tenantId`. */
+  unsafeListLive(now: Date, limit: number, tenantId?: string, afterId?: string): Promise<Versioned<ExportJob>[]>;
   /**
    * The tenant's exports a disposal at `now` can reach, each with its etag: running ones (what they
-   * hold is not known yet) and completed, unexpired ones that may hold a document disposable by `now`. Paged: a
+   * hold is not known yet) and completed, unexpired ones: every one, whatever its `disposableFrom` (unsealed, that says
+   * nothing: the sweep judges it after the seal). Paged: a
    * disposal must reach every one of them, however many the tenant has (`continuationToken` null: none left).
    */
   listExposed(tenantId: string, now: Date, limit: number, continuationToken?: string): Promise<Page<Versioned<ExportJob>>>;

@@ -773,11 +773,16 @@ export class InMemoryExportJobs implements ExportJobsPort {
       .sort((a, b) => (a.id < b.id ? -1 : 1));
     return Promise.all(due.slice(0, limit).map(async (j) => (await this.getVersioned(j.tenantId, j.id))!));
   }
+  async unsafeListLive(now: Date, limit: number, tenantId?: string, afterId = ''): Promise<Versioned<ExportJob>[]> {
+    const at = now.toISOString();
+    const live = [...this.jobs.values()].filter((j) => (!tenantId || j.tenantId === tenantId) && j.status === 'completed' && j.expiresAt > at && j.id > afterId).sort((a, b) => (a.id < b.id ? -1 : 1));
+    return Promise.all(live.slice(0, limit).map(async (j) => (await this.getVersioned(j.tenantId, j.id))!));
+  }
   /** Paged in id order; the token is the last id of the page (a job withdrawn meanwhile moves no other past it). */
   async listExposed(tenantId: string, now: Date, limit: number, continuationToken?: string): Promise<Page<Versioned<ExportJob>>> {
     const at = now.toISOString();
     const due = [...this.jobs.values()]
-      .filter((j) => j.tenantId === tenantId && (j.status === 'running' || (j.status === 'completed' && j.expiresAt > at && j.disposableFrom !== undefined && j.disposableFrom <= at)))
+      .filter((j) => j.tenantId === tenantId && (j.status === 'running' || (j.status === 'completed' && j.expiresAt > at)))
       .filter((j) => continuationToken === undefined || j.id > continuationToken)
       .sort((a, b) => (a.id < b.id ? -1 : 1));
     const items = await Promise.all(due.slice(0, limit).map(async (j) => (await this.getVersioned(j.tenantId, j.id))!));

@@ -164,11 +164,15 @@ export class ExportJobs implements ExportJobsPort {
     return this.jobsWhere('c.status = "completed" AND c.expiresAt > @now AND c.disposableFrom <= @now AND IS_DEFINED(c.disposable) AND c.id > @after ORDER BY c.id', [{ name: '@after', value: afterId }], now, limit, tenantId);
   }
 
+  async unsafeListLive(now: Date, limit: number, tenantId?: string, afterId = ''): Promise<Versioned<ExportJob>[]> {
+    return this.jobsWhere('c.status = "completed" AND c.expiresAt > @now AND c.id > @after ORDER BY c.id', [{ name: '@after', value: afterId }], now, limit, tenantId);
+  }
+
   async listExposed(tenantId: string, now: Date, limit: number, continuationToken?: string): Promise<Page<Versioned<ExportJob>>> {
     const page = await queryPage<ExportJob & { _etag: string }>(
       this.container,
       {
-        query: 'SELECT * FROM c WHERE c.type = "export" AND c.tenantId = @tenant AND (c.status = "running" OR (c.status = "completed" AND c.expiresAt > @now AND c.disposableFrom <= @now))',
+        query: 'SELECT * FROM c WHERE c.type = "export" AND c.tenantId = @tenant AND (c.status = "running" OR (c.status = "completed" AND c.expiresAt > @now))',
         parameters: [{ name: '@now', value: now.toISOString() }, { name: '@tenant', value: tenantId }],
       },
       { partitionKey: tenantId, limit, continuationToken },

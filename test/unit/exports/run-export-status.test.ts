@@ -4,6 +4,7 @@
  * shared/http/problem.ts through `deps.errorStatus` (handed in by the composition root).
  */
 import { runExport } from '../../../shared/exports/run-export';
+import { sealExportRequest } from '../../../shared/exports/export-seal';
 import { ERROR_STATUS } from '../../../shared/http/problem';
 import type { ExportJob } from '../../../shared/kernel/export';
 import { InMemoryCatalog, inMemoryDeps } from '../../support/in-memory';
@@ -23,7 +24,7 @@ it('records export_too_large with its HTTP status, 422', async () => {
     createdAt: at, createdBy: { subject: 'u', kind: 'user' }, requestId: 'req-1', heartbeatAt: at, attempts: 0,
     progress: { total: 0, documents: 0, files: 0, bytes: 0 }, blobName: 'exp-1.zip', expiresAt: at,
   };
-  await deps.exportJobs.create(job);
+  await deps.exportJobs.create(await sealExportRequest(job, deps.audit.chainKeys));
   const done = await runExport('acme', 'exp-1', deps);
   expect(done.status).toBe('failed');
   expect(deps.audit.entries.map((e) => [e.action, e.status, e.detail])).toEqual([['export.failed', ERROR_STATUS.export_too_large, 'export_too_large']]);

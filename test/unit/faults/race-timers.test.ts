@@ -5,6 +5,7 @@
  * (downloadsAnswered: the archived bytes with their checksum, a link to them, or a clear 404/410) with its entries.
  */
 import { exportTimer } from '../../../functions/exports';
+import { sealExportRequest } from '../../../shared/exports/export-seal';
 import { verifyAuditMonth } from '../../../shared/audit/seal';
 import { FIXITY_MISMATCH } from '../../../shared/retention/fixity';
 import { runFixityTimer, runReconcileTimer, runSweepTimer } from '../../../shared/retention/timers';
@@ -125,7 +126,8 @@ const PAIRS: Pair[] = [
       const jobs = (w.deps.exportJobs as InMemoryExportJobs).jobs;
       const job = jobs.get(`${TENANT}/${id}`)!;
       const past = new Date(w.clock.now().getTime() - 3600_000).toISOString();
-      jobs.set(`${TENANT}/${id}`, { ...job, status: 'running', heartbeatAt: past, expiresAt: past });
+      // Sealed again, as the archive would have written it (an edit it did not seal is expired at once: sealed-exports.test.ts).
+      jobs.set(`${TENANT}/${id}`, await sealExportRequest({ ...job, status: 'running', heartbeatAt: past, expiresAt: past }, w.deps.audit.chainKeys));
       return [{ method: 'POST', path: 'exports', body: {}, as: 'bob' }, exportMaintenance];
     },
   },

@@ -4,6 +4,7 @@
  * something that makes a run throw or retry forever, or cut a run off and start it again. What found a break is kept
  * with its fix; the rest covers what the other timer tests do not. Budgets are item counts, on the in-memory clock.
  */
+import { sealExportCompletion } from '../../../shared/exports/export-seal';
 import { startExport } from '../../../shared/exports/start-export';
 import { runExport } from '../../../shared/exports/run-export';
 import { maintainExports } from '../../../shared/exports/maintain-exports';
@@ -87,7 +88,8 @@ describe('export maintenance: one tenant\'s exports cannot keep the safety net f
     };
     // The attacker: its due documents wait for an approval nobody gives (or a hold), so its exports keep qualifying.
     const attacker = await exportOfDue('aaa');
-    for (let i = 0; i < 150; i++) await deps.exportJobs.create({ ...attacker.job, id: `${attacker.job.id}-${String(i).padStart(4, '0')}`, requestId: `req-copy-${i}` });
+    // Exports the archive sealed (an unsealed one is withdrawn at once: sealed-exports.test.ts).
+    for (let i = 0; i < 150; i++) await deps.exportJobs.create(await sealExportCompletion({ ...attacker.job, id: `${attacker.job.id}-${String(i).padStart(4, '0')}`, requestId: `req-copy-${i}` }, deps.audit.chainKeys));
     // The victim's export holds a document disposed of without the sweep withdrawing it (a race the sweep's listing missed).
     const victim = await exportOfDue('zzz');
     deps.catalog.documents.set(`zzz/${victim.due.id}`, { ...deps.catalog.documents.get(`zzz/${victim.due.id}`)!, status: 'disposed' });

@@ -24,6 +24,7 @@ const problems: Record<Code, string> = {
   too_many_verifications: 'Other months of the audit log are being verified right now; verify this one when they are done.',
   export_fixity_mismatch: 'An archived file did not match its checksum, so the export was stopped. Contact the archive administrator.',
   export_incomplete: 'The export would have left out documents your selection matches, so it was stopped. The archive administrator has been alerted; start it again later.',
+  export_not_sealed: 'This export was changed outside the archive, so it is not handed out; start a new one.',
   export_stalled: 'The export could not be finished in time, so it was stopped. Narrow the selection (for example one quarter of the year) and start it again.',
   file_damaged: 'The stored file does not match its checksum, so it is not sent. The archive administrator has been alerted.',
   api_key_not_found: 'This API key does not exist.',

@@ -677,6 +677,7 @@ export const nl: Dictionary = {
       too_many_verifications: 'Er worden nu andere maanden van het auditlogboek gecontroleerd; controleer deze maand als die klaar zijn.',
       export_fixity_mismatch: 'Een gearchiveerd bestand klopte niet met zijn controlegetal; de export is gestopt. Neem contact op met de archiefbeheerder.',
       export_incomplete: 'De export zou documenten uit uw selectie hebben overgeslagen en is daarom gestopt. De archiefbeheerder is gewaarschuwd; start de export later opnieuw.',
+      export_not_sealed: 'Deze export is buiten het archief gewijzigd en wordt daarom niet verstrekt; start een nieuwe.',
       export_stalled: 'De export kon niet op tijd worden afgerond en is daarom gestopt. Maak de selectie kleiner (bijvoorbeeld één kwartaal) en start de export opnieuw.',
       file_damaged: 'Het opgeslagen bestand klopt niet met zijn controlegetal en wordt daarom niet verstuurd. De archiefbeheerder is gewaarschuwd.',
       api_key_not_found: 'Deze API-sleutel bestaat niet.',
