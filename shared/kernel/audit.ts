@@ -138,7 +138,7 @@ export interface AuditOutboxItem {
 /**
  * What marks an entry the sealing timer appended from an outbox item without the archive's seal (planted, edited, or
  * from before items were sealed): kept in the log (nothing is dropped), at the end of `detail`, which the chain's hash
- * covers, and never a witness (audit-pages.ts keyedByArchive). Broke: such an item's entries were keyed by the drain like
+ * covers, and never a witness (audit-keyed.ts keyedByArchive). Broke: such an item's entries were keyed by the drain like
  * any, and vouched for a legal hold's placement nobody made. A parked batch without the seal (AuditLogPort.savePending)
  * is marked the same: one mark, since every witness lookup goes through keyedByArchive; its alert tells which it was.
  */

@@ -304,17 +304,17 @@ export async function finishDisposals(prepared: PreparedDisposal[], deps: Pick<D
   return outcomes;
 }
 
-/**
- * A disposal an earlier version logged before it crashed (it appended before writing the tombstone) is not logged twice.
- * Only an entry the archive keyed counts (keyedEntries): any did, so a `document.dispose` written into Cosmos DB by
- * whoever can write it stood for a resumed disposal's entry, which was never appended (the log lost the disposal).
- */
 /** Whether the archive keyed a disposal entry for a found claim's document in its plan's month (a legacy claim's, appended first). */
 async function loggedAsDisposed(deps: Pick<Deps, 'audit'>, tenantId: string, doc: ArchivedDocument): Promise<boolean> {
   const at = new Date(typeof doc.disposal?.at === 'string' ? doc.disposal.at : NaN);
   return !Number.isNaN(at.getTime()) && (await hasDisposalEntry(deps, tenantId, doc.id, at));
 }
 
+/**
+ * A disposal an earlier version logged before it crashed (it appended before writing the tombstone) is not logged twice.
+ * Only an entry the archive keyed counts (keyedEntries): any did, so a `document.dispose` written into Cosmos DB by
+ * whoever can write it stood for a resumed disposal's entry, which was never appended (the log lost the disposal).
+ */
 async function hasDisposalEntry(deps: Pick<Deps, 'audit'>, tenantId: string, id: string, at: Date): Promise<boolean> {
   return (await keyedEntries(deps.audit, tenantId, auditMonth(at), { action: 'document.dispose', target: id }, () => true)).length > 0;
 }

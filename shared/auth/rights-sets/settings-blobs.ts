@@ -6,10 +6,10 @@
  * removal) as a small create-only WORM blob in the tenant's container, `settings/<record id>/<revision>.json`, after
  * the record's write; `revision` is monotonic per record (`nextRevision`: the time of the change in ms, past the
  * previous one, carried over a removal by its trace record). Of requests only four eyes read them (keptRightsRecord:
- * releases and approvals; the round trips of an ingest or a download do not grow, issue #17): the reconciler timer, per tenant, compares the newest stored
- * revision of each record with Cosmos DB and writes a newer one back (a removal removes), with an audit entry by
- * system:settings-restore, logged as SETTING_RESTORED. Until it runs after the app points at a restored account, a
- * wider right restored acts (README *Backups and restore*).
+ * releases and approvals; the round trips of an ingest or a download do not grow, issue #17): the reconciler timer, per
+ * tenant, compares the newest stored revision of each record with Cosmos DB and writes a newer one back (a removal
+ * removes), with an audit entry by system:settings-restore, logged as SETTING_RESTORED. Until it runs after the app
+ * points at a restored account, a wider right restored acts (README *Backups and restore*).
  */
 import type { AuditFilter, AuditLogPort, BlobArchivePort, ListedBlob, Logger, RetentionPoliciesPort, TenantRecord, TenantRecordsPort, TenantRecordWrite } from '../../ports';
 import { type Sealed, sealWith, unsealedBecause } from '../../kernel/archive-seal';
@@ -182,7 +182,7 @@ export async function keepSetting(setting: Omit<StoredSetting, 'mac' | 'keyVersi
  * approval off there (or deleted the policy), and the sweep disposed of documents nobody approved before the reconciler
  * wrote the kept policy back. A genuine lowering is kept too (after its write; one whose blob write failed is kept from
  * its audit entry by the reconciler): until then approval stays required, the safe side; so too where more unsealed blobs
- lie above the newest sealed one than a run reads (newestKeptPolicy).
+ * lie above the newest sealed one than a run reads (newestKeptPolicy).
  */
 export async function keptPolicyRequiresApproval(tenantId: string, deps: KeptGivingsDeps): Promise<boolean> {
   const kept = await newestKeptPolicy(tenantId, RETENTION_POLICY_ID, SETTINGS_JUDGED_PER_RUN, deps);
