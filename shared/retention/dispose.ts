@@ -5,7 +5,7 @@ import { keyedEntries } from '../audit/audit-pages';
 import { type ArchivedDocument, tombstoneHistory, tombstoneHolds, tombstoneMetadata } from '../kernel/document';
 import type { Actor, DisposalRecord } from '../kernel/retention';
 import { approvedForDisposal, type Blocker, disposalBlocker, isHeld, type OpenHoldQuery, retentionOver } from '../kernel/retention-rules';
-import { sealWith, unsealedBecause, type UnsealedReason } from '../kernel/archive-seal';
+import { sealFieldUnsealedBecause, sealOver, type UnsealedReason } from '../kernel/archive-seal';
 import { DOCUMENT_CHECK_FAILED } from './unchecked';
 import { blobNamesOf } from './update';
 
@@ -88,8 +88,7 @@ function claimSealed(tenantId: string, doc: ArchivedDocument, d: DisposalRecord)
 }
 
 async function sealedClaim(tenantId: string, doc: ArchivedDocument, plan: DisposalRecord, keys: Deps['audit']['chainKeys']): Promise<DisposalRecord> {
-  const { keyVersion, mac } = await sealWith(CLAIM_SEAL, claimSealed(tenantId, doc, plan), keys);
-  return { ...plan, seal: { ...(keyVersion !== undefined ? { keyVersion } : {}), mac } };
+  return { ...plan, seal: await sealOver(CLAIM_SEAL, claimSealed(tenantId, doc, plan), keys) };
 }
 
 /**
@@ -97,10 +96,8 @@ async function sealedClaim(tenantId: string, doc: ArchivedDocument, plan: Dispos
  * superseded key version counts as unsealed (an intact one goes back to active and is judged again: nothing lost).
  */
 async function claimUnsealedBecause(tenantId: string, doc: ArchivedDocument, keys: Deps['audit']['chainKeys']): Promise<UnsealedReason | 'no seal' | null> {
-  const seal: unknown = doc.disposal?.seal;
-  if (!doc.disposal || !seal || typeof seal !== 'object' || typeof (seal as { mac?: unknown }).mac !== 'string') return 'no seal';
-  const { keyVersion, mac } = seal as { keyVersion?: unknown; mac: string };
-  return unsealedBecause(CLAIM_SEAL, { ...claimSealed(tenantId, doc, doc.disposal), ...(typeof keyVersion === 'string' ? { keyVersion } : {}), mac }, null, keys);
+  if (!doc.disposal) return 'no seal';
+  return sealFieldUnsealedBecause(CLAIM_SEAL, claimSealed(tenantId, doc, doc.disposal), doc.disposal.seal, null, keys);
 }
 
 /** Whether every blob the document names is still stored: nothing of it deleted yet (the disposer deletes the manifest last). */
