@@ -105,6 +105,15 @@ export function auditMonth(at: Date): string {
   return at.toISOString().slice(0, 7);
 }
 
+/** The audit months from `before` months ahead of `from`'s to `now`'s, in order (none where `from` is no time). */
+export function auditMonthsFrom(from: string, now: Date, before = 0): string[] {
+  const start = new Date(from);
+  if (Number.isNaN(start.getTime())) return [];
+  const months: string[] = [];
+  for (let at = new Date(Date.UTC(start.getUTCFullYear(), start.getUTCMonth() - before, 1)); at.getTime() <= now.getTime(); at = new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth() + 1, 1))) months.push(auditMonth(at));
+  return months;
+}
+
 export function auditPartition(tenantId: string, at: Date): string {
   return `${tenantId}:${auditMonth(at)}`;
 }
