@@ -32,6 +32,25 @@ export async function sealWith<T extends object>(purpose: string, content: T, ke
 }
 
 /**
+ * The archive's seal over `content`, for a Cosmos DB record that carries it in a field of its own (`seal`: an audit
+ * outbox item, a parked batch, a disposal claim), checked by sealFieldUnsealedBecause.
+ */
+export async function sealOver(purpose: string, content: object, keys: ChainKeyring): Promise<Sealed> {
+  const { keyVersion, mac } = await sealWith(purpose, content, keys);
+  return { ...(keyVersion !== undefined ? { keyVersion } : {}), mac };
+}
+
+/**
+ * Why `content` with the `seal` field stored beside it (sealOver) is not the archive's (null: it is). Only the seal's
+ * `keyVersion` and `mac` are read from it: anything else there could stand in for the content's own fields.
+ */
+export async function sealFieldUnsealedBecause(purpose: string, content: object, seal: unknown, storedAt: string | null, keys: ChainKeyring): Promise<UnsealedReason | 'no seal' | null> {
+  if (!seal || typeof seal !== 'object' || typeof (seal as { mac?: unknown }).mac !== 'string') return 'no seal';
+  const { keyVersion, mac } = seal as { keyVersion?: unknown; mac: string };
+  return unsealedBecause(purpose, { ...content, ...(typeof keyVersion === 'string' ? { keyVersion } : {}), mac }, storedAt, keys);
+}
+
+/**
  * Why `sealed` is not the archive's (null: it is): its MAC checked with the key version it names (none: the first), a
  * version that cannot be read is "key unavailable", and one already superseded when storage created the blob (its
  * creation time, which the storage service sets; CHAIN_KEY_PICKUP_MS allowed; not told, taken as after) is "superseded

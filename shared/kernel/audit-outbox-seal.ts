@@ -8,7 +8,7 @@
  */
 import type { AuditInput, AuditOutboxItem } from './audit';
 import type { ChainKeyring } from './audit-chain';
-import { sealWith, unsealedBecause, type UnsealedReason } from './archive-seal';
+import { sealFieldUnsealedBecause, sealOver, type UnsealedReason } from './archive-seal';
 
 /** What holds entries for the sealing timer, and the seal it is stored with. */
 interface HeldEntries {
@@ -22,18 +22,10 @@ type Holder = 'audit-outbox' | 'audit-pending';
 
 const sealedContent = (item: HeldEntries) => ({ id: item.id, tenantId: item.tenantId, entries: item.entries });
 
-async function sealedAs<T extends HeldEntries>(purpose: Holder, item: T, keys: ChainKeyring): Promise<T> {
-  const { keyVersion, mac } = await sealWith(purpose, sealedContent(item), keys);
-  return { ...item, seal: { ...(keyVersion !== undefined ? { keyVersion } : {}), mac } };
-}
+const sealedAs = async <T extends HeldEntries>(purpose: Holder, item: T, keys: ChainKeyring): Promise<T> => ({ ...item, seal: await sealOver(purpose, sealedContent(item), keys) });
 
-/** Only the seal's `keyVersion` and `mac` are read from it: anything else there could stand in for the item's own fields. */
-async function unsealedAs(purpose: Holder, item: HeldEntries, storedAt: string | null, keys: ChainKeyring): Promise<UnsealedReason | 'no seal' | null> {
-  const seal: unknown = item.seal;
-  if (!seal || typeof seal !== 'object' || typeof (seal as { mac?: unknown }).mac !== 'string') return 'no seal';
-  const { keyVersion, mac } = seal as { keyVersion?: unknown; mac: string };
-  return unsealedBecause(purpose, { ...sealedContent(item), ...(typeof keyVersion === 'string' ? { keyVersion } : {}), mac }, storedAt, keys);
-}
+const unsealedAs = (purpose: Holder, item: HeldEntries, storedAt: string | null, keys: ChainKeyring): Promise<UnsealedReason | 'no seal' | null> =>
+  sealFieldUnsealedBecause(purpose, sealedContent(item), item.seal, storedAt, keys);
 
 /** `item` with the archive's seal under the current key version. */
 export const sealedOutboxItem = (item: AuditOutboxItem, keys: ChainKeyring): Promise<AuditOutboxItem> => sealedAs('audit-outbox', item, keys);

@@ -105,6 +105,15 @@ export function auditMonth(at: Date): string {
   return at.toISOString().slice(0, 7);
 }
 
+/** The audit months from `before` months ahead of `from`'s to `now`'s, in order (none where `from` is no time). */
+export function auditMonthsFrom(from: string, now: Date, before = 0): string[] {
+  const start = new Date(from);
+  if (Number.isNaN(start.getTime())) return [];
+  const months: string[] = [];
+  for (let at = new Date(Date.UTC(start.getUTCFullYear(), start.getUTCMonth() - before, 1)); at.getTime() <= now.getTime(); at = new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth() + 1, 1))) months.push(auditMonth(at));
+  return months;
+}
+
 export function auditPartition(tenantId: string, at: Date): string {
   return `${tenantId}:${auditMonth(at)}`;
 }
@@ -138,7 +147,7 @@ export interface AuditOutboxItem {
 /**
  * What marks an entry the sealing timer appended from an outbox item without the archive's seal (planted, edited, or
  * from before items were sealed): kept in the log (nothing is dropped), at the end of `detail`, which the chain's hash
- * covers, and never a witness (audit-pages.ts keyedByArchive). Broke: such an item's entries were keyed by the drain like
+ * covers, and never a witness (audit-keyed.ts keyedByArchive). Broke: such an item's entries were keyed by the drain like
  * any, and vouched for a legal hold's placement nobody made. A parked batch without the seal (AuditLogPort.savePending)
  * is marked the same: one mark, since every witness lookup goes through keyedByArchive; its alert tells which it was.
  */

@@ -11,7 +11,7 @@ import { type Actor, approvalAnswered, type DisposalApproval } from '../kernel/r
 import { sealedWithSuperseded, sealWith, unsealedBecause } from '../kernel/archive-seal';
 import type { ArchivedDocument } from '../kernel/document';
 import { actorOf, updateDocument } from './update';
-import { type AuditEntry, type AuditStaging, auditMonth } from '../kernel/audit';
+import { type AuditEntry, type AuditStaging, auditMonth, auditMonthsFrom } from '../kernel/audit';
 import { stagedWithFirstChange, writeWithAuditEntry } from '../audit/outbox';
 import { APPROVAL_LEAD_DAYS, approvedForDisposal, CATALOG_RULES, heldNow, latestApprovable, satisfies } from '../kernel/retention-rules';
 import { blobLayout } from '../kernel/blob-layout';
@@ -184,13 +184,7 @@ export function approvalChecks(tenantId: string, deps: Pick<Deps, 'audit' | 'blo
  * a placement begun before midnight at a month's end and stored on the document after an approval given just past it is
  * in the month before the approval's. Broke: read from the approval's month, that withdrawal was not seen.
  */
-function monthsFrom(from: string, now: Date): string[] {
-  const start = new Date(from);
-  if (Number.isNaN(start.getTime())) return [];
-  const months: string[] = [];
-  for (let at = new Date(Date.UTC(start.getUTCFullYear(), start.getUTCMonth() - 1, 1)); at.getTime() <= now.getTime(); at = new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth() + 1, 1))) months.push(auditMonth(at));
-  return months;
-}
+const monthsFrom = (from: string, now: Date): string[] => auditMonthsFrom(from, now, 1);
 
 /** The actions whose keyed entry names an approval a hold withdrew: a placement, the reconciler recording a hold storage kept. */
 const WITHDRAWING_ACTIONS = ['legal-hold.place', 'document.reindex'] as const;

@@ -5,7 +5,7 @@ import { keyedEntries } from '../audit/audit-pages';
 import { type ArchivedDocument, tombstoneHistory, tombstoneHolds, tombstoneMetadata } from '../kernel/document';
 import type { Actor, DisposalRecord } from '../kernel/retention';
 import { approvedForDisposal, type Blocker, disposalBlocker, isHeld, type OpenHoldQuery, retentionOver } from '../kernel/retention-rules';
-import { sealWith, unsealedBecause, type UnsealedReason } from '../kernel/archive-seal';
+import { sealFieldUnsealedBecause, sealOver, type UnsealedReason } from '../kernel/archive-seal';
 import { DOCUMENT_CHECK_FAILED } from './unchecked';
 import { blobNamesOf } from './update';
 
@@ -88,8 +88,7 @@ function claimSealed(tenantId: string, doc: ArchivedDocument, d: DisposalRecord)
 }
 
 async function sealedClaim(tenantId: string, doc: ArchivedDocument, plan: DisposalRecord, keys: Deps['audit']['chainKeys']): Promise<DisposalRecord> {
-  const { keyVersion, mac } = await sealWith(CLAIM_SEAL, claimSealed(tenantId, doc, plan), keys);
-  return { ...plan, seal: { ...(keyVersion !== undefined ? { keyVersion } : {}), mac } };
+  return { ...plan, seal: await sealOver(CLAIM_SEAL, claimSealed(tenantId, doc, plan), keys) };
 }
 
 /**
@@ -97,10 +96,8 @@ async function sealedClaim(tenantId: string, doc: ArchivedDocument, plan: Dispos
  * superseded key version counts as unsealed (an intact one goes back to active and is judged again: nothing lost).
  */
 async function claimUnsealedBecause(tenantId: string, doc: ArchivedDocument, keys: Deps['audit']['chainKeys']): Promise<UnsealedReason | 'no seal' | null> {
-  const seal: unknown = doc.disposal?.seal;
-  if (!doc.disposal || !seal || typeof seal !== 'object' || typeof (seal as { mac?: unknown }).mac !== 'string') return 'no seal';
-  const { keyVersion, mac } = seal as { keyVersion?: unknown; mac: string };
-  return unsealedBecause(CLAIM_SEAL, { ...claimSealed(tenantId, doc, doc.disposal), ...(typeof keyVersion === 'string' ? { keyVersion } : {}), mac }, null, keys);
+  if (!doc.disposal) return 'no seal';
+  return sealFieldUnsealedBecause(CLAIM_SEAL, claimSealed(tenantId, doc, doc.disposal), doc.disposal.seal, null, keys);
 }
 
 /** Whether every blob the document names is still stored: nothing of it deleted yet (the disposer deletes the manifest last). */
@@ -304,17 +301,17 @@ export async function finishDisposals(prepared: PreparedDisposal[], deps: Pick<D
   return outcomes;
 }
 
-/**
- * A disposal an earlier version logged before it crashed (it appended before writing the tombstone) is not logged twice.
- * Only an entry the archive keyed counts (keyedEntries): any did, so a `document.dispose` written into Cosmos DB by
- * whoever can write it stood for a resumed disposal's entry, which was never appended (the log lost the disposal).
- */
 /** Whether the archive keyed a disposal entry for a found claim's document in its plan's month (a legacy claim's, appended first). */
 async function loggedAsDisposed(deps: Pick<Deps, 'audit'>, tenantId: string, doc: ArchivedDocument): Promise<boolean> {
   const at = new Date(typeof doc.disposal?.at === 'string' ? doc.disposal.at : NaN);
   return !Number.isNaN(at.getTime()) && (await hasDisposalEntry(deps, tenantId, doc.id, at));
 }
 
+/**
+ * A disposal an earlier version logged before it crashed (it appended before writing the tombstone) is not logged twice.
+ * Only an entry the archive keyed counts (keyedEntries): any did, so a `document.dispose` written into Cosmos DB by
+ * whoever can write it stood for a resumed disposal's entry, which was never appended (the log lost the disposal).
+ */
 async function hasDisposalEntry(deps: Pick<Deps, 'audit'>, tenantId: string, id: string, at: Date): Promise<boolean> {
   return (await keyedEntries(deps.audit, tenantId, auditMonth(at), { action: 'document.dispose', target: id }, () => true)).length > 0;
 }

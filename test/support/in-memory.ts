@@ -810,11 +810,6 @@ export class InMemoryExportJobs implements ExportJobsPort {
 
 }
 
-/**
- * Entries in order, per tenant and month, each partition numbered and keyed-hash chained as the Cosmos log writes it
- * (`chained`, the default: witnesses count only keyed entries, audit-pages.ts auditHolds), so the archive's verifier can
- * check it; a test of entries from before keying turns it off.
- */
 /** A parked batch as the Cosmos adapter stores it (adapters/azure/audit-pending.ts): a test plants or edits one here. */
 export interface InMemoryParkedBatch {
   id: string;
@@ -824,6 +819,11 @@ export interface InMemoryParkedBatch {
   seal?: { keyVersion?: string; mac: string };
 }
 
+/**
+ * Entries in order, per tenant and month, each partition numbered and keyed-hash chained as the Cosmos log writes it
+ * (`chained`, the default: witnesses count only keyed entries, audit-pages.ts auditHolds), so the archive's verifier can
+ * check it; a test of entries from before keying turns it off.
+ */
 export class InMemoryAuditLog implements AuditLogPort {
   readonly entries: AuditEntry[] = [];
   /** Parked batches, sealed where parked and judged when drained, as the Cosmos adapter's. */

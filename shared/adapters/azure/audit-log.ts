@@ -159,15 +159,12 @@ export class AuditLog implements AuditLogPort {
     // beside the failure's); without batches (403) an earlier attempt may have stored some of them only. Each entry is
     // looked up under its own request: a suppressed-refusals count beside a request's entry carries an earlier request's id.
     const month = auditMonth(new Date(first.at));
-    const byRequest = new Map<string, number>();
-    for (const i of inputs) byRequest.set(i.requestId, (byRequest.get(i.requestId) ?? 0) + 1);
     // Every entry under the request, not the first few: planted ones (never counted, notYetLogged) could push the
-    // genuine earlier append off a short page. Up to APPEND_ONCE_READ_MAX of them: read to the end, a million planted
-    // under a request id read from its outbox item (by whoever can write Cosmos DB) cost every drain of it as many
-    // reads and hash checks, in pages of a few. Past the bound the inputs are appended (an earlier append beyond it
-    // logged twice, keyed: better than a drain that never ends, or a genuine entry never appended).
+    // genuine earlier append off a short page. At most APPEND_ONCE_READ_MAX: read to the end, a million planted under a
+    // genuine request id cost every drain of it as many reads. Past the bound the inputs are appended (one stored beyond
+    // it logged twice, keyed: better than a drain that never ends).
     const stored: (AuditEntry & { _ts?: number })[] = [];
-    for (const [requestId] of byRequest) {
+    for (const requestId of new Set(inputs.map((i) => i.requestId))) {
       let token: string | undefined;
       let read = 0;
       do {

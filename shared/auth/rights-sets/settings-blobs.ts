@@ -6,10 +6,10 @@
  * removal) as a small create-only WORM blob in the tenant's container, `settings/<record id>/<revision>.json`, after
  * the record's write; `revision` is monotonic per record (`nextRevision`: the time of the change in ms, past the
  * previous one, carried over a removal by its trace record). Of requests only four eyes read them (keptRightsRecord:
- * releases and approvals; the round trips of an ingest or a download do not grow, issue #17): the reconciler timer, per tenant, compares the newest stored
- * revision of each record with Cosmos DB and writes a newer one back (a removal removes), with an audit entry by
- * system:settings-restore, logged as SETTING_RESTORED. Until it runs after the app points at a restored account, a
- * wider right restored acts (README *Backups and restore*).
+ * releases and approvals; the round trips of an ingest or a download do not grow, issue #17): the reconciler timer, per
+ * tenant, compares the newest stored revision of each record with Cosmos DB and writes a newer one back (a removal
+ * removes), with an audit entry by system:settings-restore, logged as SETTING_RESTORED. Until it runs after the app
+ * points at a restored account, a wider right restored acts (README *Backups and restore*).
  */
 import type { AuditFilter, AuditLogPort, BlobArchivePort, ListedBlob, Logger, RetentionPoliciesPort, TenantRecord, TenantRecordsPort, TenantRecordWrite } from '../../ports';
 import { type Sealed, sealWith, unsealedBecause } from '../../kernel/archive-seal';
@@ -182,7 +182,7 @@ export async function keepSetting(setting: Omit<StoredSetting, 'mac' | 'keyVersi
  * approval off there (or deleted the policy), and the sweep disposed of documents nobody approved before the reconciler
  * wrote the kept policy back. A genuine lowering is kept too (after its write; one whose blob write failed is kept from
  * its audit entry by the reconciler): until then approval stays required, the safe side; so too where more unsealed blobs
- lie above the newest sealed one than a run reads (newestKeptPolicy).
+ * lie above the newest sealed one than a run reads (newestKeptPolicy).
  */
 export async function keptPolicyRequiresApproval(tenantId: string, deps: KeptGivingsDeps): Promise<boolean> {
   const kept = await newestKeptPolicy(tenantId, RETENTION_POLICY_ID, SETTINGS_JUDGED_PER_RUN, deps);
@@ -201,14 +201,41 @@ export async function keptPolicyRequiresApproval(tenantId: string, deps: KeptGiv
  * Cosmos DB alone stood.
  */
 async function newestKeptPolicy(tenantId: string, recordId: string, bound: number, deps: KeptGivingsDeps): Promise<StoredSetting | 'unjudged' | null> {
-  const kept = revisionsByRecord(await deps.blobs.listedBlobs(tenantId, `${SETTINGS_PREFIX}${recordId}/`)).get(recordId) ?? [];
-  let reads = 0;
-  for (const blob of kept) {
-    if (blob.removed || judgedNotKept(tenantId, blob)) continue;
-    if (reads++ >= bound) return 'unjudged';
-    const { setting, why } = await readSetting(deps, tenantId, recordId, blob.name, (s) => s.revision === blob.revision && (s.record === null || s.record.type === s.type), 'not a setting');
-    if (why === null) return setting;
-    reportNotKept(deps.log, SETTING_UNSEALED, tenantId, blob.name, why, blob);
+  const kept = (revisionsByRecord(await deps.blobs.listedBlobs(tenantId, `${SETTINGS_PREFIX}${recordId}/`)).get(recordId) ?? []).filter((b) => !b.removed);
+  const newest = await newestSealed(tenantId, recordId, kept, { left: bound }, (s, blob) => s.revision === blob.revision && (s.record === null || s.record.type === s.type), null, deps);
+  return newest === null || newest === 'unjudged' ? newest : newest.setting;
+}
+
+/**
+ * The newest of `blobs` (newest first) the archive sealed as `is` says, its digest, and its setting where read: one
+ * remembered sealed (kept-blobs.ts keptDigest) with the digest `asStored` (what Cosmos DB holds) is taken unread. Reads
+ * at most `reads.left` blobs ('unjudged' past them); each not sealed is reported, and passed over unread by this
+ * instance's later looks.
+ */
+async function newestSealed(
+  tenantId: string,
+  recordId: string,
+  blobs: readonly KeptName[],
+  reads: { left: number },
+  is: (setting: StoredSetting, blob: KeptName) => boolean,
+  asStored: string | null,
+  deps: KeptGivingsDeps,
+): Promise<{ blob: KeptName; digest: string; setting: StoredSetting | null } | 'unjudged' | null> {
+  for (const blob of blobs) {
+    if (judgedNotKept(tenantId, blob)) continue;
+    const digest = keptDigest(tenantId, blob);
+    if (digest !== null && digest === asStored) return { blob, digest, setting: null };
+    if (reads.left <= 0) return 'unjudged';
+    reads.left--;
+    const { setting, why } = await readSetting(deps, tenantId, recordId, blob.name, (s) => is(s, blob), 'not a setting');
+    if (why !== null) {
+      reportNotKept(deps.log, SETTING_UNSEALED, tenantId, blob.name, why, blob);
+      continue;
+    }
+    const read = changeDigest(setting!.record, setting!.trace);
+    // Remembered only as every reader would take it (a removal under a removal's name): a policy's look takes more.
+    if ((setting!.record === null) === blob.removed) rememberKept(tenantId, blob, read);
+    return { blob, digest: read, setting };
   }
   return null;
 }
@@ -271,6 +298,10 @@ function recordDigest(record: object | undefined): string {
   return createHash('sha256').update(canonicalJson(JSON.parse(JSON.stringify(content)))).digest('hex');
 }
 const REMOVED_DIGEST = 'removed';
+
+/** A change's digest as keptDigest remembers it: its record's, or (a removal) the removal's, with its trace where kept. */
+const changeDigest = (record: object | null | undefined, trace: object | null | undefined): string =>
+  record ? recordDigest(record) : trace ? `${REMOVED_DIGEST}:${recordDigest(trace)}` : REMOVED_DIGEST;
 
 /**
  * The most a setting's blob is read of. The largest the archive writes is a retention policy of 50 classes, each with a
@@ -454,7 +485,7 @@ export async function restoreSettings(now: Date, deps: { blobs: Pick<BlobArchive
           notTheArchives(at, why);
           return false;
         }
-        digest = setting!.record === null ? (setting!.trace ? `${REMOVED_DIGEST}:${recordDigest(setting!.trace)}` : REMOVED_DIGEST) : recordDigest(setting!.record);
+        digest = changeDigest(setting!.record, setting!.trace);
         rememberKept(tenantId, at, digest);
       }
       // A removal kept with its trace: the trace as Cosmos DB holds it too (who removed, who gave before: four eyes read
@@ -600,28 +631,11 @@ export async function keptRightsRecord(
 ): Promise<{ record: KeptRecord | null; trace: KeptTrace | null; differs: boolean; unjudged: boolean } | null> {
   const prefix = `${SETTINGS_PREFIX}${recordId}/`;
   const kept = revisionsByRecord(await deps.blobs.listedBlobs(tenantId, prefix)).get(recordId) ?? [];
-  let reads = 0;
+  const reads = { left: KEPT_GIVINGS_READS };
   // The newest sealed blob among `blobs`: its digest, and its setting where read (none where its digest is Cosmos DB's).
-  const newestSealed = async (blobs: KeptName[], asStored: string): Promise<{ blob: KeptName; digest: string; setting: StoredSetting | null } | 'unjudged' | null> => {
-    for (const blob of blobs) {
-      if (judgedNotKept(tenantId, blob)) continue;
-      const digest = keptDigest(tenantId, blob);
-      if (digest !== null && digest === asStored) return { blob, digest, setting: null };
-      if (reads >= KEPT_GIVINGS_READS) return 'unjudged';
-      reads++;
-      const { setting, why } = await readSetting(deps, tenantId, recordId, blob.name, (s) => s.revision === blob.revision && (s.record === null) === blob.removed, 'not a setting');
-      if (why !== null) {
-        reportNotKept(deps.log, SETTING_UNSEALED, tenantId, blob.name, why, blob);
-        continue;
-      }
-      const read = setting!.record === null ? (setting!.trace ? `${REMOVED_DIGEST}:${recordDigest(setting!.trace)}` : REMOVED_DIGEST) : recordDigest(setting!.record);
-      rememberKept(tenantId, blob, read);
-      return { blob, digest: read, setting };
-    }
-    return null;
-  };
-  const removedDigest = stored.trace ? `${REMOVED_DIGEST}:${recordDigest(stored.trace)}` : REMOVED_DIGEST;
-  const newest = await newestSealed(kept, stored.record ? recordDigest(stored.record) : removedDigest);
+  const newestOf = (blobs: KeptName[], asStored: string) => newestSealed(tenantId, recordId, blobs, reads, (s, blob) => s.revision === blob.revision && (s.record === null) === blob.removed, asStored, deps);
+  const removedDigest = changeDigest(null, stored.trace);
+  const newest = await newestOf(kept, stored.record ? recordDigest(stored.record) : removedDigest);
   if (newest === null || newest === 'unjudged') return newest === null ? null : { record: null, trace: null, differs: false, unjudged: true };
   // What Cosmos DB says is the record's newest change, as the reconciler reads it: the record, or (absent) its removal.
   const claim = stored.record?.revision ?? (stored.record ? 0 : (stored.trace?.revision ?? 0));
@@ -632,7 +646,7 @@ export async function keptRightsRecord(
   let trace = other && newest.blob.removed ? (other.trace ?? null) : null;
   let unjudged = false;
   if (withTrace && !newest.blob.removed) {
-    const removal = await newestSealed(kept.filter((b) => b.removed && b.revision < newest.blob.revision), removedDigest);
+    const removal = await newestOf(kept.filter((b) => b.removed && b.revision < newest.blob.revision), removedDigest);
     if (removal === 'unjudged') unjudged = true;
     else if (removal?.setting?.trace && removal.digest !== removedDigest) {
       trace = removal.setting.trace;

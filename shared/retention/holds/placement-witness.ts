@@ -1,4 +1,4 @@
-import { type AuditEntry, auditMonth, AUDIT_OUTBOX_GRACE_MS, AUDIT_OUTBOX_SEND_WITHIN_MS } from '../../kernel/audit';
+import { type AuditEntry, auditMonth, auditMonthsFrom, AUDIT_OUTBOX_GRACE_MS, AUDIT_OUTBOX_SEND_WITHIN_MS } from '../../kernel/audit';
 import { ArchiveError } from '../../kernel/errors';
 import type { Actor, LegalHold } from '../../kernel/retention';
 import type { Deps } from '../../deps';
@@ -70,14 +70,15 @@ async function witnessedPlacement(tenantId: string, holdId: string, documentId: 
  * a document once). Costs one query per month since the placement.
  */
 async function releasedSince(tenantId: string, holdId: string, documentId: string, since: string, now: Date, deps: Pick<Deps, 'audit'>): Promise<boolean> {
-  const released = (e: AuditEntry) => e.outcome === 'success' && ((e.detail ?? '') === holdAuditDetail(holdId) || (e.detail ?? '').startsWith(`${holdAuditDetail(holdId)};`));
-  const from = new Date(since);
-  if (Number.isNaN(from.getTime())) return false;
-  for (let m = new Date(Date.UTC(from.getUTCFullYear(), from.getUTCMonth(), 1)); auditMonth(m) <= auditMonth(now); m = new Date(Date.UTC(m.getUTCFullYear(), m.getUTCMonth() + 1, 1))) {
-    if ((await keyedEntries(deps.audit, tenantId, auditMonth(m), { action: 'legal-hold.release', target: documentId }, released)).length > 0) return true;
+  for (const month of auditMonthsFrom(since, now)) {
+    if ((await keyedEntries(deps.audit, tenantId, month, { action: 'legal-hold.release', target: documentId }, ofHold(holdId))).length > 0) return true;
   }
   return false;
 }
+
+/** A successful entry of hold `holdId` on one document: its detail `hold=<id>`, alone or with more after it. */
+const ofHold = (holdId: string) => (e: AuditEntry) =>
+  e.outcome === 'success' && typeof e.target === 'string' && ((e.detail ?? '') === holdAuditDetail(holdId) || (e.detail ?? '').startsWith(`${holdAuditDetail(holdId)};`));
 
 /** A document carrying a hold open, with the hold as stored on it. */
 export interface Carrier {
@@ -94,15 +95,12 @@ export interface Carrier {
  * exact request id only, so entries are matched here).
  */
 async function reachedSince(tenantId: string, holdId: string, since: string, now: Date, deps: Pick<Deps, 'audit'>, target?: string): Promise<{ placed: Set<string>; released: Set<string> }> {
-  const ofHold = (e: AuditEntry) => e.outcome === 'success' && typeof e.target === 'string' && ((e.detail ?? '') === holdAuditDetail(holdId) || (e.detail ?? '').startsWith(`${holdAuditDetail(holdId)};`));
   const placed = new Set<string>();
   const released = new Set<string>();
-  const from = new Date(since);
-  if (Number.isNaN(from.getTime())) return { placed, released };
   const only = target !== undefined ? { target } : {};
-  for (let m = new Date(Date.UTC(from.getUTCFullYear(), from.getUTCMonth(), 1)); auditMonth(m) <= auditMonth(now); m = new Date(Date.UTC(m.getUTCFullYear(), m.getUTCMonth() + 1, 1))) {
-    for (const e of await keyedEntries(deps.audit, tenantId, auditMonth(m), { action: 'legal-hold.place', ...only }, ofHold)) placed.add(e.target as string);
-    if (target === undefined) for (const e of await keyedEntries(deps.audit, tenantId, auditMonth(m), { action: 'legal-hold.release' }, ofHold)) released.add(e.target as string);
+  for (const month of auditMonthsFrom(since, now)) {
+    for (const e of await keyedEntries(deps.audit, tenantId, month, { action: 'legal-hold.place', ...only }, ofHold(holdId))) placed.add(e.target as string);
+    if (target === undefined) for (const e of await keyedEntries(deps.audit, tenantId, month, { action: 'legal-hold.release' }, ofHold(holdId))) released.add(e.target as string);
   }
   return { placed, released };
 }
