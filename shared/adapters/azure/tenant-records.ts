@@ -85,11 +85,15 @@ export class TenantRecords implements TenantRecordsPort {
     /** Seals the audit outbox items it stores (cosmos.ts conditionalBatch). */
     private readonly keys: ChainKeyring,
     private readonly cache?: TenantSettingsCache,
-    /** `sealed`: every key and grant is sealed by configuration (ARCHIVE_KEYS_SEALED), the mark in Cosmos DB not read. */
-    opts: { sealed?: boolean } = {},
+    /**
+     * `sealed`: every key and grant is sealed by configuration (ARCHIVE_KEYS_SEALED), the mark in Cosmos DB not read;
+     * `sightingsSealed`: every sign-in record (ARCHIVE_SIGHTINGS_SEALED), alike.
+     */
+    opts: { sealed?: boolean; sightingsSealed?: boolean } = {},
   ) {
     this.timers = new TimerState(container);
     this.sealed = opts.sealed === true;
+    this.sightingsMarked = opts.sightingsSealed === true;
   }
 
   async endsAtMigrated(): Promise<boolean> {

@@ -5,7 +5,12 @@
  * never rested, dropped the sets earlier sign-ins claimed so a guest counted as a second person, or dropped
  * retention:approve from the giver's assignment so the giver's guest approved a lowering of the retention safeguards.
  */
+import type { Container } from '@azure/cosmos';
+import { TenantRecords } from '../../../shared/adapters/azure/tenant-records';
 import { Authenticator } from '../../../shared/auth/authenticate';
+import { singleKeyring } from '../../../shared/kernel/audit-chain';
+import { loadConfig } from '../../../shared/config';
+import { minimalLocalEnv } from '../../support/config-env';
 import { PERSON_SIGHTING_PRE_SEAL, PERSON_SIGHTING_UNSEALED, PersonSightings, type PersonSightingRecord, personSightingRecordId } from '../../../shared/auth/person-sightings';
 import { assignRightsSet } from '../../../shared/auth/rights-sets/assign-rights-set';
 import { putRightsSet } from '../../../shared/auth/rights-sets/put-rights-set';
@@ -126,6 +131,13 @@ describe("a person's sighting edited in Cosmos DB says nothing of them: their ke
     expect(w.deps.tenantRecords.sightingsSealedMark).toBe(true);
     expect((await listKeys(w, auth)).status).toBe(200); // sealed as it stood: her key acts on
   });
+});
+
+it('ARCHIVE_SIGHTINGS_SEALED: every sign-in record is taken as sealed without reading the mark, which a writer of Cosmos DB can delete', async () => {
+  const unread = { item: () => ({ read: () => Promise.reject(new Error('the mark was read')) }) } as unknown as Container;
+  expect(await new TenantRecords(unread, singleKeyring(async () => Buffer.alloc(32)), undefined, { sightingsSealed: true }).sightingsSealed()).toBe(true);
+  await expect(new TenantRecords(unread, singleKeyring(async () => Buffer.alloc(32))).sightingsSealed()).rejects.toThrow('the mark was read');
+  expect(loadConfig({ ...minimalLocalEnv, ARCHIVE_SIGHTINGS_SEALED: 'true' }).ARCHIVE_SIGHTINGS_SEALED).toBe('true');
 });
 
 describe("four eyes: a sighting's earlier claimed sets dropped in Cosmos DB do not make a guest a second person", () => {
