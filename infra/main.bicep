@@ -67,6 +67,9 @@ param privileged bool = true
 @description('ARCHIVE_KEYS_SEALED: true (a new deployment: every key and grant is sealed from its first), an API key or support grant without the archive\'s seal is refused whatever Cosmos DB says. A deployment with keys from before the seal passes false until the reconciler logs keysAllSealed: true (README, "Operating"), then true for good.')
 param keysSealed bool = true
 
+@description('ARCHIVE_SIGHTINGS_SEALED: true (a new deployment: every sign-in record is sealed from its first), a person\'s sign-in record without the archive\'s seal is no sign-in whatever Cosmos DB says. A deployment with sign-in records from before the seal passes false until the reconciler logs sightingsAllSealed: true (README, "Deploy to Azure"), then true for good.')
+param sightingsSealed bool = true
+
 @description('ARCHIVE_APPROVALS_SEALED_SINCE: when disposal approvals began to be sealed to their documents, an instant with its offset (a new deployment: its first deployment\'s time; an existing one: when the version sealing approvals was deployed). Set once (the workflow passes the repository variable APPROVALS_SEALED_SINCE; by hand, pass it with the other parameters), never moved on a later deployment: an unsealed approval given after it is refused by the sweep.')
 @minLength(20)
 param approvalsSealedSince string
@@ -505,6 +508,7 @@ resource app 'Microsoft.Web/sites@2023-12-01' = {
         { name: 'ARCHIVE_ALLOWED_REGIONS', value: archiveRedundancy == 'Standard_GZRS' ? '${location},westeurope' : location }
         // The seals on keys, grants and disposal approvals, enforced whatever Cosmos DB says (unset, /health/ready names them).
         { name: 'ARCHIVE_KEYS_SEALED', value: keysSealed ? 'true' : 'false' }
+        { name: 'ARCHIVE_SIGHTINGS_SEALED', value: sightingsSealed ? 'true' : 'false' }
         { name: 'ARCHIVE_APPROVALS_SEALED_SINCE', value: approvalsSealedSince }
         // The web app (web/dist in the package, served by the `web` function) signs in with Entra ID.
         { name: 'ARCHIVE_WEB_AUTH', value: 'entra' }

@@ -108,7 +108,7 @@ export async function buildDeps(config: Config, overrides: Partial<Pick<Deps, 'c
   // Every version of the chain key, cached as the pepper's (adapters/azure/chain-keys.ts): a rotation in Key Vault
   // keys this instance's new entries within 5 minutes, and what older versions keyed keeps verifying.
   const chainKeys = new SecretChainKeyring(secrets, config.AUDIT_CHAIN_KEY_SECRET_NAME);
-  const tenantRecords = new TenantRecords(cosmos.tenants, chainKeys, settings, { sealed: config.ARCHIVE_KEYS_SEALED === 'true' });
+  const tenantRecords = new TenantRecords(cosmos.tenants, chainKeys, settings, { sealed: config.ARCHIVE_KEYS_SEALED === 'true', sightingsSealed: config.ARCHIVE_SIGHTINGS_SEALED === 'true' });
   if (!config.KEY_VAULT_URL && !overrides.secrets && !config.AUDIT_CHAIN_KEY) {
     log.warn('AUDIT_CHAIN_KEY is not set: the audit chain is keyed with a fixed development key, so anyone can re-chain it. Never use this for real documents.');
   }

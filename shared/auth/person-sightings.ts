@@ -3,7 +3,8 @@ import { CHANGED, withFreshReads } from '../kernel/concurrency';
 import { RIGHTS_SET_NAME } from '../kernel/principal';
 import { readWrittenInstant } from '../kernel/instant';
 import { type Sealed, sealWith, unsealedBecause } from '../kernel/archive-seal';
-import type { AuditLogPort, Logger, TenantRecord, TenantRecordsPort, VersionedRecord } from '../ports';
+import type { AuditLogPort, Logger, TenantRecord, TenantRecordsPort, TimerStatePort, VersionedRecord } from '../ports';
+import { migrationStarted } from './ends-at';
 import { carriedGivings, type GivenBefore, isBuiltIn, type RightsSetRecord, rightsSetRecordId, setGiving } from './rights-sets/rights-records';
 
 /**
@@ -26,12 +27,17 @@ export interface PersonSightingRecord extends TenantRecord, GivenBefore, Partial
  * seal does not check (edited in Cosmos DB: a wider set, a later sign-in, givings dropped), taken as no sign-in.
  */
 export const PERSON_SIGHTING_UNSEALED = 'person sighting in the catalog not sealed by the archive';
-/** A sighting from before the seal read for a decision (a warning, once per record per instance): taken as no sign-in until the person's next. */
-export const PERSON_SIGHTING_PRE_SEAL = 'person sighting from before the seal taken as no sign-in until the next';
+/**
+ * A sighting from before the seal (no seal at all) read for a decision while the store is not yet marked as every one
+ * sealed (a warning, once per record per instance): taken as stored; the reconciler seals it (sealLegacySightings).
+ */
+export const PERSON_SIGHTING_PRE_SEAL = 'person sighting from before the seal taken as stored; the reconciler seals it';
 
 /** What judging a sighting's seal needs: the chain keys (Key Vault) and a log for one that does not check. */
 export interface SightingSealDeps {
   audit: Pick<AuditLogPort, 'chainKeys'>;
+  /** Whether the store is marked as every sighting sealed: until then one from before the seal is taken as stored. */
+  tenantRecords: Pick<TenantRecordsPort, 'sightingsSealed'>;
   /** `warn`: where the caller's log has it (a sighting from before the seal is expected after the upgrade, not alerted). */
   log: Pick<Logger, 'error'> & Partial<Pick<Logger, 'warn'>>;
 }
@@ -48,7 +54,7 @@ function sightingSealed(s: PersonSightingRecord): object {
 }
 
 /** `s` with the archive's seal over all it says. */
-export async function sealSighting(s: PersonSightingRecord, deps: SightingSealDeps): Promise<PersonSightingRecord> {
+export async function sealSighting(s: PersonSightingRecord, deps: Pick<SightingSealDeps, 'audit'>): Promise<PersonSightingRecord> {
   const { keyVersion, mac } = await sealWith('person-sighting', sightingSealed(s), deps.audit.chainKeys);
   const { keyVersion: _v, mac: _m, ...rest } = s;
   return { ...rest, ...(keyVersion !== undefined ? { keyVersion } : {}), mac };
@@ -67,11 +73,20 @@ const REPORTED_MAX = 10_000;
 
 /**
  * Why a stored sighting is not the archive's (null: it is), reported once per record per instance. One from before the
- * seal (no `mac`) is not taken either (as a proposal from before its seal is not): the person's next sign-in writes it
- * sealed, and their keys rest meanwhile. One sealed with a chain key version since superseded is not taken (its own
- * times are no witness of when it was sealed): a rotation asks each person to sign in once more.
+ * seal (no `mac` at all) is taken as stored, as it was before the seal, until the store is marked as every sighting
+ * sealed (TenantRecordsPort.sightingsSealed: the reconciler seals them, sealLegacySightings); from then on it is not (a
+ * seal stripped by a writer of Cosmos DB). Broke: taken as no sign-in from the upgrade on, every person's API keys
+ * rested until they signed in again, and four eyes through them were unresolved: the sweep refused every approval by an
+ * approver who had left (never to sign in again), and kept what they approved for ever. One whose seal does not check
+ * is never taken. One sealed with a chain key version since superseded is not taken (its own times are no witness of
+ * when it was sealed): a rotation asks each person to sign in once more.
  */
 export async function sightingUnsealed(s: PersonSightingRecord, deps: SightingSealDeps): Promise<string | null> {
+  // Not remembered among the verdicts: it changes with the mark.
+  if (s.mac === undefined && !(await deps.tenantRecords.sightingsSealed())) {
+    report(s, 'pre-seal', () => deps.log.warn?.(PERSON_SIGHTING_PRE_SEAL, { tenantId: s.tenantId, id: s.id }));
+    return null;
+  }
   const key = contentKey(s);
   const known = verdicts.get(key);
   if (known !== undefined) return known;
@@ -81,14 +96,45 @@ export async function sightingUnsealed(s: PersonSightingRecord, deps: SightingSe
     if (verdicts.size >= VERDICTS_MAX) verdicts.clear();
     verdicts.set(key, why);
   }
-  const at = `${s.tenantId}/${s.id}/${why ?? ''}`;
-  if (why !== null && !reported.has(at)) {
-    if (reported.size >= REPORTED_MAX) reported.clear();
-    reported.add(at);
-    if (why === 'no seal') deps.log.warn?.(PERSON_SIGHTING_PRE_SEAL, { tenantId: s.tenantId, id: s.id });
-    else deps.log.error(PERSON_SIGHTING_UNSEALED, { tenantId: s.tenantId, id: s.id, reason: why });
-  }
+  if (why !== null) report(s, why, () => deps.log.error(PERSON_SIGHTING_UNSEALED, { tenantId: s.tenantId, id: s.id, reason: why }));
   return why;
+}
+
+function report(s: PersonSightingRecord, why: string, log: () => void): void {
+  const at = `${s.tenantId}/${s.id}/${why}`;
+  if (reported.has(at)) return;
+  if (reported.size >= REPORTED_MAX) reported.clear();
+  reported.add(at);
+  log();
+}
+
+/** Sightings from before the seal a reconciler run seals, at most (each a read and a write): the rest wait for the next run. */
+export const SIGHTINGS_SEALED_PER_RUN = 200;
+
+/** Timer state: when the sealing of sightings from before first ran, so the store is marked no sooner than `settleMs` after. */
+export const SIGHTING_SEALING_STARTED = 'sighting-sealing-started';
+
+/**
+ * Reconciler: seals each sighting from before the seal (no `mac`) as it stands, at most SIGHTINGS_SEALED_PER_RUN a run,
+ * each written over the version read (a sign-in writing it meanwhile, sealed, wins: skipped). Trust on first seal: no
+ * witness says what such a record held, and it is sealed with the very trust it had until the seal (taken as stored), no
+ * more. A run that finds none left marks the store (TenantRecordsPort.sightingsSealed), `settleMs` after the first run
+ * (an instance of the code from before may still write unsealed ones for the minutes a deploy takes). Nothing is sealed
+ * once marked: one with no seal then is a seal stripped by a writer of Cosmos DB, and sealing it would take the edit.
+ */
+export async function sealLegacySightings(deps: { tenantRecords: TenantRecordsPort; audit: Pick<AuditLogPort, 'chainKeys'>; retention: { timers: TimerStatePort } }, now: Date, settleMs: number): Promise<{ sealed: string[]; done: boolean }> {
+  if (await deps.tenantRecords.sightingsSealed()) return { sealed: [], done: true };
+  const started = await migrationStarted(deps.retention.timers, SIGHTING_SEALING_STARTED, false, now);
+  const lacking = await deps.tenantRecords.unsafeUnsealedSightings(SIGHTINGS_SEALED_PER_RUN);
+  const sealed: string[] = [];
+  for (const { tenantId, id } of lacking) {
+    const found = await deps.tenantRecords.get<PersonSightingRecord>(tenantId, id, 'person-sighting', { fresh: true });
+    if (!found || found.value.mac !== undefined) continue;
+    if ((await deps.tenantRecords.replace(await sealSighting(found.value, deps), found.etag)) === 'replaced') sealed.push(`${tenantId}/${id}`);
+  }
+  if (lacking.length > 0 || now.getTime() - Date.parse(started) < settleMs) return { sealed, done: false };
+  await deps.tenantRecords.unsafeMarkSightingsSealed();
+  return { sealed, done: true };
 }
 
 /** The longest item id the store's point read looks up (shared/adapters/azure/cosmos.ts `isItemId`); a longer one reads as none. */
@@ -150,10 +196,14 @@ export class PersonSightings {
   /** The issue time of the newest token this instance saw per (tenant, person): an older token never replaces the set. */
   private readonly newestTokens = new Map<string, string | null>();
 
+  private readonly sealing: SightingSealDeps;
+
   constructor(
     private readonly records: TenantRecordsPort,
-    private readonly sealing: SightingSealDeps,
-  ) {}
+    sealing: Pick<SightingSealDeps, 'audit' | 'log'>,
+  ) {
+    this.sealing = { audit: sealing.audit, log: sealing.log, tenantRecords: records };
+  }
 
   /**
    * A sign-in with claimed rights (`issuedAt`: its token's iat): recorded when the stored sighting is a day old or

@@ -46,6 +46,13 @@ const ZConfig = z
      * Cosmos DB can delete, and a new instance would then take an unsealed record for one from before the seal.
      */
     ARCHIVE_KEYS_SEALED: z.enum(['true', 'false']).default('false'),
+    /**
+     * `true` once the reconciler has sealed every person's sign-in record (auth/person-sightings.ts): one without a seal
+     * is no sign-in whatever Cosmos DB says. Its own mark there (`person-sightings-sealed`) is a record whoever can write
+     * Cosmos DB can delete: a new instance would then take a record whose seal they stripped (a wider set, a later
+     * sign-in) as one from before the seal, and the reconciler would seal it as it stands.
+     */
+    ARCHIVE_SIGHTINGS_SEALED: z.enum(['true', 'false']).default('false'),
     /** Client id of a user-assigned managed identity (Azure); unset: the system-assigned one. */
     AZURE_CLIENT_ID: z.string().min(1).optional(),
     /** Key Vault holding the API-key pepper (Azure, managed identity). */
@@ -213,17 +220,19 @@ export const SAFEGUARDS_UNSET = 'settings the archive needs in production are un
 /**
  * In Azure, the settings that enforce a seal the archive cannot enforce by itself, left unset (the local host: none).
  * Broke: nothing said so, and a deployment depended on an operator remembering them: without ARCHIVE_KEYS_SEALED=true
- * a key from before the seal acts until the reconciler marks the store (a mark a writer of Cosmos DB can delete);
+ * a key from before the seal acts until the reconciler marks the store (a mark a writer of Cosmos DB can delete), and
+ * without ARCHIVE_SIGHTINGS_SEALED=true so is a sign-in record without a seal taken as stored;
  * without ARCHIVE_APPROVALS_SEALED_SINCE an unsealed disposal approval, however late, stands on its audit entry.
  * A time still ahead (ARCHIVE_APPROVALS_SEALED_SINCE, or AUDIT_CHAIN_KEYED_SINCE's month) enforces nothing yet either,
  * and was not named: an operator's slip of a year read as set. Named by the health report and once at startup;
  * infra/main.bicep sets both.
  */
-export function unsetSafeguards(config: Pick<Config, 'runtime' | 'ARCHIVE_KEYS_SEALED' | 'ARCHIVE_APPROVALS_SEALED_SINCE' | 'AUDIT_CHAIN_KEYED_SINCE'>, now: Date): string[] {
+export function unsetSafeguards(config: Pick<Config, 'runtime' | 'ARCHIVE_KEYS_SEALED' | 'ARCHIVE_SIGHTINGS_SEALED' | 'ARCHIVE_APPROVALS_SEALED_SINCE' | 'AUDIT_CHAIN_KEYED_SINCE'>, now: Date): string[] {
   if (config.runtime !== 'azure') return [];
   const ahead = (at: string | undefined) => at !== undefined && Date.parse(at) > now.getTime();
   return [
     ...(config.ARCHIVE_KEYS_SEALED === 'true' ? [] : ['ARCHIVE_KEYS_SEALED']),
+    ...(config.ARCHIVE_SIGHTINGS_SEALED === 'true' ? [] : ['ARCHIVE_SIGHTINGS_SEALED']),
     ...(config.ARCHIVE_APPROVALS_SEALED_SINCE === undefined || ahead(config.ARCHIVE_APPROVALS_SEALED_SINCE) ? ['ARCHIVE_APPROVALS_SEALED_SINCE'] : []),
     ...(ahead(config.AUDIT_CHAIN_KEYED_SINCE && `${config.AUDIT_CHAIN_KEYED_SINCE}-01T00:00:00.000Z`) ? ['AUDIT_CHAIN_KEYED_SINCE'] : []),
   ];

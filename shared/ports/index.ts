@@ -354,6 +354,15 @@ export interface TenantRecordsPort {
   /** Cross-tenant, for the reconciler, once none is left without the seal: marks the store as every key and grant sealed. */
   unsafeMarkKeysSealed(): Promise<void>;
   /**
+   * Whether every person's sign-in record carries the archive's seal (shared/auth/person-sightings.ts): until then one
+   * with no seal at all (from before it) is taken as stored; from then on as no sign-in. Never false again once true.
+   */
+  sightingsSealed(): Promise<boolean>;
+  /** Cross-tenant, for the reconciler: at most `limit` persons' sign-in records stored without the archive's seal. */
+  unsafeUnsealedSightings(limit: number): Promise<{ tenantId: string; id: string }[]>;
+  /** Cross-tenant, for the reconciler, once none is left without the seal: marks the store as every sign-in record sealed. */
+  unsafeMarkSightingsSealed(): Promise<void>;
+  /**
    * Cross-tenant, for the reconciler: a page of at most `limit` API keys and support grants neither revoked nor expired
    * at `at`, sealed with a chain key version other than `version` (none named: the first); the token goes on with the
    * same `version` and `at` only.

@@ -24,6 +24,7 @@ import { walkCursor } from './cursor';
 import { type UncheckedDocument, UncheckedDocuments } from './unchecked';
 import { ENDS_AT_SETTLE_MS, migrateEndsAt } from '../auth/ends-at';
 import { resealSuperseded, sealLegacyKeys } from '../auth/api-keys/key-seal';
+import { sealLegacySightings } from '../auth/person-sightings';
 
 export const RECONCILE_ACTOR: Actor = { subject: 'system:reconciler', kind: 'system' };
 
@@ -65,6 +66,10 @@ export interface ReconcileResult {
   keysUnsealed: string[];
   /** The store is marked as every key and grant sealed (TenantRecordsPort.keysSealed). */
   keysAllSealed: boolean;
+  /** Persons' sign-in records from before the seal sealed as they stood (shared/auth/person-sightings.ts), `tenantId/id`. */
+  sightingsSealed: string[];
+  /** The store is marked as every sign-in record sealed (TenantRecordsPort.sightingsSealed). */
+  sightingsAllSealed: boolean;
   /** Folders and catalog items the reconciler could not check (a malformed item, say): logged for an operator, skipped. */
   unchecked: UncheckedDocument[];
   checked: number;
@@ -104,7 +109,7 @@ export const ORPHANED_BLOBS = 'orphaned blobs: a document folder has no catalog 
  */
 export async function reconcile(input: ReconcileInput, deps: Pick<Deps, 'blobs' | 'catalog' | 'retention' | 'audit' | 'auditOutbox' | 'log' | 'clock' | 'tenantRecords'>): Promise<ReconcileResult> {
   const unchecked = new UncheckedDocuments('reconciler', deps.log);
-  const result: ReconcileResult = { indexed: [], orphaned: [], resolved: [], correctionsStored: [], correctionsRestored: [], retentionRestored: [], flagged: [], holdsResynced: [], holdsRestored: [], keysMigrated: [], holdsExtended: [], endsAtMigrated: [], keysSealed: [], keysUnsealed: [], keysAllSealed: false, unchecked: unchecked.documents, checked: 0, continuation: null, foldersChecked: 0, folderContinuation: null, orphanContinuation: null, holdsContinuation: null };
+  const result: ReconcileResult = { indexed: [], orphaned: [], resolved: [], correctionsStored: [], correctionsRestored: [], retentionRestored: [], flagged: [], holdsResynced: [], holdsRestored: [], keysMigrated: [], holdsExtended: [], endsAtMigrated: [], keysSealed: [], keysUnsealed: [], keysAllSealed: false, sightingsSealed: [], sightingsAllSealed: false, unchecked: unchecked.documents, checked: 0, continuation: null, foldersChecked: 0, folderContinuation: null, orphanContinuation: null, holdsContinuation: null };
   const graceMs = (input.orphanGraceMinutes ?? 60) * 60_000;
   const folders = await unsafeWalkDocumentFolders(deps, input.folderContinuation ?? null, input.maxItems, (tenantId, documentId) => unchecked.check(tenantId, documentId, () => checkFolder(tenantId, documentId), undefined));
   async function checkFolder(tenantId: string, documentId: string): Promise<void> {
@@ -249,6 +254,10 @@ export async function reconcile(input: ReconcileInput, deps: Pick<Deps, 'blobs' 
   result.keysSealed = [...sealing.sealed, ...resealing.sealed];
   result.keysUnsealed = [...sealing.unwitnessed, ...resealing.unwitnessed];
   result.keysAllSealed = sealing.done;
+  // Persons' sign-in records from before the seal sealed as they stand, bounded too; the store marked once none is left.
+  const sightings = await sealLegacySightings(deps, input.now, ENDS_AT_SETTLE_MS);
+  result.sightingsSealed = sightings.sealed;
+  result.sightingsAllSealed = sightings.done;
   // Open holds by query reach the documents archived or corrected into their queries since the last run (bounded too;
   // the next run goes on with what is left, which the sweep does not dispose of meanwhile). The tenants take turns: a
   // run starts with the tenant after the one whose documents used up the last run's budget. Every run started with the

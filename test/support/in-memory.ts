@@ -618,6 +618,21 @@ export class InMemoryTenantRecords implements TenantRecordsPort {
   async unsafeMarkKeysSealed(): Promise<void> {
     this.keysSealedMark = true;
   }
+  /** Whether the store is marked as every sign-in record sealed (person-sightings.ts). Marked from the start, as `keysSealedMark`; a test of records from before clears it. */
+  sightingsSealedMark = true;
+  async sightingsSealed(): Promise<boolean> {
+    return this.sightingsSealedMark;
+  }
+  async unsafeUnsealedSightings(limit: number): Promise<{ tenantId: string; id: string }[]> {
+    return [...this.records.values()]
+      .map((r) => r.value as TenantRecord & { mac?: string })
+      .filter((r) => r.type === 'person-sighting' && r.mac === undefined)
+      .slice(0, limit)
+      .map((r) => ({ tenantId: r.tenantId, id: r.id }));
+  }
+  async unsafeMarkSightingsSealed(): Promise<void> {
+    this.sightingsSealedMark = true;
+  }
   /** The fake's token: where the next page starts. */
   async unsafeKeysSealedNotWith(version: string, at: string, limit: number, continuationToken?: string): Promise<Page<{ tenantId: string; id: string; type: 'api-key' | 'support-grant' }>> {
     const start = continuationToken === undefined ? 0 : Number(continuationToken);
@@ -1152,6 +1167,6 @@ export async function signedIn(records: TenantRecordsPort, tenantId: string, per
   for (const person of persons) {
     const record: PersonSightingRecord = { id: personSightingRecordId(person), tenantId, type: 'person-sighting', person, rightsSet, seenAt: at.toISOString() };
     // Sealed as the authenticator seals it, with the in-memory audit log's chain key.
-    await records.upsert(await sealSighting(record, { audit: new InMemoryAuditLog(), log: new RecordingLogger() }));
+    await records.upsert(await sealSighting(record, { audit: new InMemoryAuditLog() }));
   }
 }

@@ -51,6 +51,8 @@ const ENDS_AT_MIGRATED = 'ends-at-migrated';
 const KEYS_SEALED = 'api-keys-sealed';
 /** How long a "not yet" of KEYS_SEALED is kept: it is read only for a key without a seal, not on every request. */
 const KEYS_SEALED_RECHECK_MS = 60_000;
+/** The timer-state record that says every person's sign-in record carries the archive's seal (person-sightings.ts), as KEYS_SEALED; read as it is. */
+const SIGHTINGS_SEALED = 'person-sightings-sealed';
 /** Each proposal state (ports ProposalListState): a pending one past `expiresAt` is expired. */
 const PROPOSAL_STATE_CONDITION: Record<ProposalListState, string> = {
   pending: 'c.state = "pending" AND c.expiresAt > @at',
@@ -74,17 +76,24 @@ export class TenantRecords implements TenantRecordsPort {
   /** KEYS_SEALED as last read (kept once true), and when. */
   private sealed = false;
   private sealedReadAt = -Infinity;
+  /** SIGHTINGS_SEALED as last read (kept once true), and when. */
+  private sightingsMarked = false;
+  private sightingsReadAt = -Infinity;
 
   constructor(
     private readonly container: Container,
     /** Seals the audit outbox items it stores (cosmos.ts conditionalBatch). */
     private readonly keys: ChainKeyring,
     private readonly cache?: TenantSettingsCache,
-    /** `sealed`: every key and grant is sealed by configuration (ARCHIVE_KEYS_SEALED), the mark in Cosmos DB not read. */
-    opts: { sealed?: boolean } = {},
+    /**
+     * `sealed`: every key and grant is sealed by configuration (ARCHIVE_KEYS_SEALED), the mark in Cosmos DB not read;
+     * `sightingsSealed`: every sign-in record (ARCHIVE_SIGHTINGS_SEALED), alike.
+     */
+    opts: { sealed?: boolean; sightingsSealed?: boolean } = {},
   ) {
     this.timers = new TimerState(container);
     this.sealed = opts.sealed === true;
+    this.sightingsMarked = opts.sightingsSealed === true;
   }
 
   async endsAtMigrated(): Promise<boolean> {
@@ -141,6 +150,29 @@ export class TenantRecords implements TenantRecordsPort {
   async unsafeMarkKeysSealed(): Promise<void> {
     await this.timers.set(KEYS_SEALED, true);
     this.sealed = true;
+  }
+
+  async sightingsSealed(): Promise<boolean> {
+    if (!this.sightingsMarked && Date.now() - this.sightingsReadAt >= KEYS_SEALED_RECHECK_MS) {
+      this.sightingsMarked = (await this.timers.get<boolean>(SIGHTINGS_SEALED)) === true;
+      this.sightingsReadAt = Date.now();
+    }
+    return this.sightingsMarked;
+  }
+
+  async unsafeUnsealedSightings(limit: number): Promise<{ tenantId: string; id: string }[]> {
+    const { resources } = await this.container.items
+      .query<{ tenantId: string; id: string }>({
+        query: 'SELECT TOP @n c.tenantId, c.id FROM c WHERE c.type = "person-sighting" AND NOT IS_DEFINED(c.mac)',
+        parameters: [{ name: '@n', value: limit }],
+      })
+      .fetchAll();
+    return resources;
+  }
+
+  async unsafeMarkSightingsSealed(): Promise<void> {
+    await this.timers.set(SIGHTINGS_SEALED, true);
+    this.sightingsMarked = true;
   }
 
   private async keyStates(): Promise<Record<ApiKeyState, string>> {

@@ -5,7 +5,12 @@
  * never rested, dropped the sets earlier sign-ins claimed so a guest counted as a second person, or dropped
  * retention:approve from the giver's assignment so the giver's guest approved a lowering of the retention safeguards.
  */
+import type { Container } from '@azure/cosmos';
+import { TenantRecords } from '../../../shared/adapters/azure/tenant-records';
 import { Authenticator } from '../../../shared/auth/authenticate';
+import { singleKeyring } from '../../../shared/kernel/audit-chain';
+import { loadConfig } from '../../../shared/config';
+import { minimalLocalEnv } from '../../support/config-env';
 import { PERSON_SIGHTING_PRE_SEAL, PERSON_SIGHTING_UNSEALED, PersonSightings, type PersonSightingRecord, personSightingRecordId } from '../../../shared/auth/person-sightings';
 import { assignRightsSet } from '../../../shared/auth/rights-sets/assign-rights-set';
 import { putRightsSet } from '../../../shared/auth/rights-sets/put-rights-set';
@@ -17,8 +22,10 @@ import { approveRetentionPolicyProposal } from '../../../shared/retention/policy
 import { setRetentionPolicy } from '../../../shared/retention/set-retention-policy';
 import { DEFAULT_POLICY } from '../../../shared/retention/policy';
 import type { FakeClock } from '../../support/fake-clock';
-import { inMemoryDeps, type RecordingLogger } from '../../support/in-memory';
-import { ok, send, SETTINGS, TENANT, world } from '../../support/in-process';
+import { ENDS_AT_SETTLE_MS } from '../../../shared/auth/ends-at';
+import { runReconcileTimer } from '../../../shared/retention/timers';
+import { inMemoryDeps, type RecordingLogger, signedIn } from '../../support/in-memory';
+import { approval, assign, dueDocs, ok, putSet, requireApproval, send, SETTINGS, sweepNow, TENANT, world } from '../../support/in-process';
 import { refusal } from '../../support/refusal';
 
 const DAY = 86_400_000;
@@ -67,6 +74,8 @@ describe("a person's sighting edited in Cosmos DB says nothing of them: their ke
     const claim = { set: 'integration-admin' };
     // One person per case: the alert is once per record per instance (this module).
     const { w, auth, person } = await danasKey(claim, what.startsWith('its set') ? 'dana' : 'erik');
+    // Refused before the store is marked as every sighting sealed as well: only one with no seal at all is taken then.
+    w.deps.tenantRecords.sightingsSealedMark = false;
     const narrowed = await then(w);
     if (narrowed) {
       claim.set = narrowed;
@@ -87,28 +96,67 @@ describe("a person's sighting edited in Cosmos DB says nothing of them: their ke
     expect((await listKeys(w, auth)).status).toBe(200);
   });
 
-  it('one from before the seal (no mac) rests her key until her next sign-in, which seals it (a warning, not the alert)', async () => {
+  // Broke: taken as no sign-in from the upgrade on, every person's keys rested until they signed in again.
+  it('one from before the seal (no mac) acts as stored until the store is marked (a warning, not the alert); then it rests her key until her next sign-in, which seals it', async () => {
     const { w, auth, person } = await danasKey({ set: 'integration-admin' }, 'gert');
     edit(w, ({ mac: _m, keyVersion: _v, ...s }) => s, person);
-    expect((await listKeys(w, auth)).status).toBe(403);
+    w.deps.tenantRecords.sightingsSealedMark = false;
+    for (let i = 0; i < 2; i++) expect((await listKeys(w, auth)).status).toBe(200);
     expect([logged(w, PERSON_SIGHTING_UNSEALED), logged(w, PERSON_SIGHTING_PRE_SEAL)]).toEqual([0, 1]);
+    // Marked: one with no seal is a seal stripped in Cosmos DB.
+    w.deps.tenantRecords.sightingsSealedMark = true;
+    expect([(await listKeys(w, auth)).status, (await listKeys(w, auth)).json?.rule]).toEqual([403, 'key-person-idle']);
+    expect(logged(w, PERSON_SIGHTING_UNSEALED)).toBe(1);
     await ok(w, { method: 'GET', path: 'documents', as: person });
     expect((await listKeys(w, auth)).status).toBe(200);
     expect(sightingOf(w, person).value).toHaveProperty('mac');
   });
+
+  it('the reconciler seals those from before the seal as they stand, never an edited one, and marks the store once none is left', async () => {
+    const { w, auth, person } = await danasKey({ set: 'integration-admin' }, 'hanna');
+    const edited = 'ivo';
+    await signedIn(w.deps.tenantRecords, TENANT, [edited], w.clock.now(), 'uploader');
+    edit(w, ({ mac: _m, keyVersion: _v, ...s }) => s, person);
+    edit(w, (s) => ({ ...s, rightsSet: 'tenant-admin' }), edited);
+    w.deps.tenantRecords.sightingsSealedMark = false;
+    const stripped = structuredClone(sightingOf(w, person).value);
+    const first = await runReconcileTimer(w.deps);
+    expect([first.sightingsSealed, first.sightingsAllSealed]).toEqual([[`${TENANT}/${personSightingRecordId(person)}`], false]);
+    expect(sightingOf(w, person).value).toMatchObject({ ...stripped, mac: expect.any(String) });
+    expect((sightingOf(w, edited).value as unknown as PersonSightingRecord).rightsSet).toBe('tenant-admin'); // left as it is: still refused
+    // Marked no sooner than a deploy's settling time after the first run (the code from before may still write some).
+    expect((await runReconcileTimer(w.deps)).sightingsAllSealed).toBe(false);
+    w.clock.advance(ENDS_AT_SETTLE_MS);
+    expect(await runReconcileTimer(w.deps)).toMatchObject({ sightingsSealed: [], sightingsAllSealed: true });
+    expect(w.deps.tenantRecords.sightingsSealedMark).toBe(true);
+    expect((await listKeys(w, auth)).status).toBe(200); // sealed as it stood: her key acts on
+  });
+});
+
+it('ARCHIVE_SIGHTINGS_SEALED: every sign-in record is taken as sealed without reading the mark, which a writer of Cosmos DB can delete', async () => {
+  const unread = { item: () => ({ read: () => Promise.reject(new Error('the mark was read')) }) } as unknown as Container;
+  expect(await new TenantRecords(unread, singleKeyring(async () => Buffer.alloc(32)), undefined, { sightingsSealed: true }).sightingsSealed()).toBe(true);
+  await expect(new TenantRecords(unread, singleKeyring(async () => Buffer.alloc(32))).sightingsSealed()).rejects.toThrow('the mark was read');
+  expect(loadConfig({ ...minimalLocalEnv, ARCHIVE_SIGHTINGS_SEALED: 'true' }).ARCHIVE_SIGHTINGS_SEALED).toBe('true');
 });
 
 describe("four eyes: a sighting's earlier claimed sets dropped in Cosmos DB do not make a guest a second person", () => {
   const now = new Date('2030-06-01T12:00:00.000Z');
   const admin = (subject: string, rightsSet = 'root', permissions: Permission[] = ['documents:read', 'rights:manage']): Principal => ({ tenantId: TENANT, subject, kind: 'user', person: subject, rightsSet, permissions: new Set(permissions) });
 
+  const preSeal = ({ mac: _m, keyVersion: _v, ...s }: PersonSightingRecord) => s;
   it.each([
-    ['as the archive wrote it: alice is found through the set guest-1 once claimed', (s: PersonSightingRecord) => s, 'alice', false],
-    ['its givenBefore dropped: not judged (whoever the first person is)', ({ givenBefore: _g, ...s }: PersonSightingRecord) => s, '', false],
+    ['as the archive wrote it: alice is found through the set guest-1 once claimed', (s: PersonSightingRecord) => s, 'alice', false, true],
+    ['its givenBefore dropped: not judged (whoever the first person is)', ({ givenBefore: _g, ...s }: PersonSightingRecord) => s, '', false, true],
     // Broke: carried as found, the next sign-in sealed what the edit had dropped.
-    ['its givenBefore dropped, then guest-1 signs in again (sealed anew): still not judged for the act before', ({ givenBefore: _g, ...s }: PersonSightingRecord) => s, '', true],
-  ])('%s', async (_what, change, by, signsInAgain) => {
+    ['its givenBefore dropped, then guest-1 signs in again (sealed anew): still not judged for the act before', ({ givenBefore: _g, ...s }: PersonSightingRecord) => s, '', true, true],
+    ['its givenBefore dropped, before the store is marked as every sighting sealed: not judged either', ({ givenBefore: _g, ...s }: PersonSightingRecord) => s, '', false, false],
+    // Broke: taken as no sign-in, four eyes through every person were unresolved from the upgrade on.
+    ['from before the seal (no mac), the store not yet marked: judged as stored, alice found', preSeal, 'alice', false, false],
+    ['no mac once the store is marked (a seal stripped): not judged', preSeal, '', false, true],
+  ])('%s', async (_what, change, by, signsInAgain, marked) => {
     const deps = { ...inMemoryDeps(), clock: { now: () => now } };
+    deps.tenantRecords.sightingsSealedMark = marked;
     const before = new Date(now.getTime() - DAY);
     const sightings = new PersonSightings(deps.tenantRecords, deps);
     // guest-1 claimed `claimed` (harmless); alice widens it after her act; guest-1 gives guest-2 rights through it, then signs in claiming another set.
@@ -123,6 +171,33 @@ describe("four eyes: a sighting's earlier claimed sets dropped in Cosmos DB do n
     if (signsInAgain) await sightings.seen(TENANT, 'guest-1', 'accountant', new Date(now.getTime() + 2));
     const given = await rightsGivenTo(admin('guest-2', 'helpers'), deps);
     expect(madeSecondBy(given, { subject: 'alice', person: 'alice' }, now.toISOString())?.by.subject).toBe(by);
+  });
+});
+
+/**
+ * The sweep judges the approver's givings again (retention/approve-disposal.ts approvalChecks): a sign-in record of
+ * theirs taken as not the archive's makes them unresolved and keeps what they approved. Broke: every record from
+ * before the seal was so taken, and an approver who had left (never to sign in again) kept what they approved for ever.
+ */
+describe('the sweep disposes of what an approver whose sign-in record is from before the seal approved, until the store is marked', () => {
+  it.each([
+    ['not yet marked: disposed', false, 'disposed'],
+    ['marked (the seal stripped in Cosmos DB): kept', true, 'active'],
+  ])('%s', async (_what, marked, status) => {
+    const w = world();
+    const [id] = await dueDocs(w);
+    await requireApproval(w);
+    await ok(w, putSet('approver', ['documents:read', 'retention:manage', 'retention:approve']));
+    await ok(w, assign('dave', 'approver'));
+    await signedIn(w.deps.tenantRecords, TENANT, ['dave'], w.clock.now(), 'auditor');
+    edit(w, ({ mac: _m, keyVersion: _v, ...s }) => s, 'dave');
+    w.deps.tenantRecords.sightingsSealedMark = false;
+    w.clock.advance(60_000);
+    await ok(w, approval(w, 'dave'), 201);
+    w.deps.tenantRecords.sightingsSealedMark = marked;
+    const run = await sweepNow(w);
+    expect(w.deps.catalog.documents.get(`${TENANT}/${id!}`)!.status).toBe(status);
+    if (marked) expect(run.blocked.find((b) => b.documentId === id)?.reason).toMatch(/^approval-required/);
   });
 });
 

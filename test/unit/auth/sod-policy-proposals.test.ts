@@ -90,6 +90,13 @@ class MemoryRecords implements TenantRecordsPort {
     return [];
   }
   async unsafeMarkKeysSealed(): Promise<void> {}
+  async sightingsSealed(): Promise<boolean> {
+    return true;
+  }
+  async unsafeUnsealedSightings(): Promise<{ tenantId: string; id: string }[]> {
+    return [];
+  }
+  async unsafeMarkSightingsSealed(): Promise<void> {}
   async unsafeKeysSealedNotWith(): Promise<Page<{ tenantId: string; id: string; type: 'api-key' | 'support-grant' }>> {
     return { items: [], continuationToken: null };
   }

@@ -89,11 +89,12 @@ describe('settings a production archive needs, unset, are named by the health re
   // Broke: without ARCHIVE_KEYS_SEALED=true a key from before the seal acted until the reconciler marked the store (a
   // mark a writer of Cosmos DB can delete), and without ARCHIVE_APPROVALS_SEALED_SINCE an unsealed disposal approval
   // stood on its audit entry however late it was given; nothing said so. The local host is not production: none named.
-  const sealed = { ARCHIVE_KEYS_SEALED: 'true', ARCHIVE_APPROVALS_SEALED_SINCE: '2025-01-07T05:12:13Z' };
+  const sealed = { ARCHIVE_KEYS_SEALED: 'true', ARCHIVE_SIGHTINGS_SEALED: 'true', ARCHIVE_APPROVALS_SEALED_SINCE: '2025-01-07T05:12:13Z' };
   const cases: { where: string; env: NodeJS.ProcessEnv; unset: string[] }[] = [
-    { where: 'Azure, neither set', env: minimalAzureEnv, unset: ['ARCHIVE_KEYS_SEALED', 'ARCHIVE_APPROVALS_SEALED_SINCE'] },
+    { where: 'Azure, neither set', env: minimalAzureEnv, unset: ['ARCHIVE_KEYS_SEALED', 'ARCHIVE_SIGHTINGS_SEALED', 'ARCHIVE_APPROVALS_SEALED_SINCE'] },
     { where: 'Azure, keys sealed false', env: { ...minimalAzureEnv, ...sealed, ARCHIVE_KEYS_SEALED: 'false' }, unset: ['ARCHIVE_KEYS_SEALED'] },
-    { where: 'Azure, no approvals since', env: { ...minimalAzureEnv, ARCHIVE_KEYS_SEALED: 'true' }, unset: ['ARCHIVE_APPROVALS_SEALED_SINCE'] },
+    { where: 'Azure, sign-in records sealed false', env: { ...minimalAzureEnv, ...sealed, ARCHIVE_SIGHTINGS_SEALED: 'false' }, unset: ['ARCHIVE_SIGHTINGS_SEALED'] },
+    { where: 'Azure, no approvals since', env: { ...minimalAzureEnv, ARCHIVE_KEYS_SEALED: 'true', ARCHIVE_SIGHTINGS_SEALED: 'true' }, unset: ['ARCHIVE_APPROVALS_SEALED_SINCE'] },
     { where: 'Azure, both set', env: { ...minimalAzureEnv, ...sealed }, unset: [] },
     // A time still ahead enforces nothing yet: named as unset (a year's slip read as set).
     { where: 'Azure, approvals sealed since a time ahead', env: { ...minimalAzureEnv, ...sealed, ARCHIVE_APPROVALS_SEALED_SINCE: '2999-01-01T00:00:00Z' }, unset: ['ARCHIVE_APPROVALS_SEALED_SINCE'] },
@@ -103,7 +104,7 @@ describe('settings a production archive needs, unset, are named by the health re
   it.each(cases)('$where', async ({ env, unset }) => {
     const config = loadConfig(env);
     const deps = inMemoryDeps();
-    deps.config = { ...deps.config, runtime: config.runtime, ARCHIVE_KEYS_SEALED: config.ARCHIVE_KEYS_SEALED, ARCHIVE_APPROVALS_SEALED_SINCE: config.ARCHIVE_APPROVALS_SEALED_SINCE, AUDIT_CHAIN_KEYED_SINCE: config.AUDIT_CHAIN_KEYED_SINCE };
+    deps.config = { ...deps.config, runtime: config.runtime, ARCHIVE_KEYS_SEALED: config.ARCHIVE_KEYS_SEALED, ARCHIVE_SIGHTINGS_SEALED: config.ARCHIVE_SIGHTINGS_SEALED, ARCHIVE_APPROVALS_SEALED_SINCE: config.ARCHIVE_APPROVALS_SEALED_SINCE, AUDIT_CHAIN_KEYED_SINCE: config.AUDIT_CHAIN_KEYED_SINCE };
     expect(await readiness(deps)).toMatchObject({ status: 'ready', unsetSettings: unset });
     if (config.runtime !== 'azure') return; // the local host's start needs its emulators
     const log = new RecordingLogger();
