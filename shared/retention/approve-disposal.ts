@@ -174,7 +174,8 @@ export function approvalChecks(tenantId: string, deps: Pick<Deps, 'audit' | 'blo
     const approver = personOf(await withKeyPerson(approval.approvedBy, keys));
     const given = (await givenOnce(approver, String(upload.createdAt))).filter((g) => g.at === '' || g.at <= at);
     const madeSecond = madeSecondBy(given, await withKeyPerson(upload.createdBy, keys), String(upload.createdAt));
-    if (madeSecond) return `its approver was given rights by its uploader after the upload (${madeSecond.through})`;
+    // Unresolved (a chain too long, a record not sealed by the archive): not shown as the uploader's giving, which it may not be.
+    if (madeSecond) return madeSecond.unresolved ? `who gave its approver rights cannot be told (${madeSecond.through})` : `its approver was given rights by its uploader after the upload (${madeSecond.through})`;
     return null;
   };
 }
