@@ -45,7 +45,9 @@ export async function exportFile(r: { tenantId: string; exportId: string }, deps
 function downloadable(job: ExportJob, deps: Pick<Deps, 'clock'>): ExportJob & { archive: NonNullable<ExportJob['archive']> } {
   if (job.withdrawn) {
     const n = job.withdrawn.documents.length;
-    throw new ArchiveError('export_expired', { detail: `Export ${job.id} was withdrawn at ${job.withdrawn.at}: ${n === 1 ? 'a document it held was' : 'documents it held were'} disposed of at the end of their retention, and no copy stays downloadable; start a new one.`, extensions: { withdrawnAt: job.withdrawn.at, reason: 'documents-disposed' } });
+    // None named: withdrawn for its record, not as the archive wrote it (export-seal.ts), not for a disposal.
+    const why = n === 0 ? 'its record in the catalog is not as the archive wrote it (the operators have been alerted)' : `${n === 1 ? 'a document it held was' : 'documents it held were'} disposed of at the end of their retention`;
+    throw new ArchiveError('export_expired', { detail: `Export ${job.id} was withdrawn at ${job.withdrawn.at}: ${why}, and no copy stays downloadable; start a new one.`, extensions: { withdrawnAt: job.withdrawn.at, reason: 'documents-disposed' } });
   }
   if (exportExpired(job, deps.clock.now())) {
     throw new ArchiveError('export_expired', { detail: `Export ${job.id} expired at ${job.expiresAt}; start a new one.` });

@@ -67,6 +67,14 @@ const completedEdits: [string, (w: World) => (j: ExportJob) => ExportJob][] = [
 ];
 
 describe('a completed export edited in Cosmos DB', () => {
+  it('withdrawn for its record alone (no document named): the answer does not say documents were disposed of', async () => {
+    const w = await world();
+    w.edit((j) => ({ ...j, status: 'expired', withdrawn: { at: w.now.toISOString(), documents: [] } }));
+    const refused = await exportFile({ tenantId: T, exportId: w.job.id }, w.deps).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ code: 'export_expired' });
+    expect((refused as Error & { detail?: string }).detail).toMatch(/its record in the catalog is not as the archive wrote it/);
+  });
+
   it.each(completedEdits)('%s: not handed out, withdrawn by any disposal, alerted', async (_, change) => {
     const w = await world();
     w.edit(change(w));
