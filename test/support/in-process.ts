@@ -256,8 +256,14 @@ export async function repair(w: RequestWorld & { clock: FakeClock }): Promise<vo
   await exportTimer.run(w.deps);
   await settle(w);
   await TIMERS.find((t) => t.name === 'requeueValidations')!.run(w.deps);
-  // A later sealing run: past the lease of a claim an interrupted run left (judged by the real clock, kernel/audit.ts),
-  // and past the outbox grace of an entry the reconciler left with its write (a setting written back from storage).
+  await drainedAsTheSealingTimer(w);
+}
+
+/**
+ * A later sealing run (outbox drain, parked entries): past the lease of a claim an interrupted run left (judged by the
+ * real clock, kernel/audit.ts), and past the outbox grace of every item waiting (a setting written back from storage).
+ */
+export async function drainedAsTheSealingTimer(w: RequestWorld & { clock: FakeClock }): Promise<void> {
   const realNow = Date.now.bind(Date);
   const later = jest.spyOn(Date, 'now').mockImplementation(() => realNow() + AUDIT_OUTBOX_CLAIM_LEASE_MS + 60_000);
   try {

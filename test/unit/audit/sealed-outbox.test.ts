@@ -6,13 +6,13 @@
  */
 import { rightsAssignmentRecordId, rightsSetRecordId } from '../../../shared/auth/rights-sets/rights-records';
 import type { LegalHold } from '../../../shared/kernel/retention';
-import { AUDIT_OUTBOX_CLAIM_LEASE_MS, AUDIT_OUTBOX_GRACE_MS, type AuditInput, type AuditOutboxItem, auditMonth, auditOutboxItem, fromUnsealedOutbox } from '../../../shared/kernel/audit';
+import { type AuditInput, type AuditOutboxItem, auditMonth, auditOutboxItem, fromUnsealedOutbox } from '../../../shared/kernel/audit';
 import { holdAuditDetail } from '../../../shared/retention/holds/legal-hold';
-import { AUDIT_PENDING_UNSEALED, sealAuditLog } from '../../../shared/audit/seal';
+import { AUDIT_PENDING_UNSEALED } from '../../../shared/audit/seal';
 import { AUDIT_OUTBOX_UNSEALED } from '../../../shared/audit/outbox';
 import { auditHolds, keyedEntries } from '../../../shared/audit/audit-pages';
 import type { RecordingLogger } from '../../support/in-memory';
-import { type Call, hold, ok, send, START, TENANT, upload, world, type World } from '../../support/in-process';
+import { type Call, drainedAsTheSealingTimer, hold, ok, send, START, TENANT, upload, world, type World } from '../../support/in-process';
 
 const BOB = { subject: 'bob', kind: 'user', person: 'bob' };
 const release = (id: string, holdId: string, as: string): Call => ({ method: 'DELETE', path: `documents/${id}/legal-holds/${holdId}`, body: { reason: 'Over' }, as });
@@ -47,16 +47,7 @@ async function storedGenuinely(w: World, entry: AuditInput): Promise<void> {
   await w.deps.tenantRecords.upsert(record, auditOutboxItem([entry]));
 }
 
-/** The sealing timer's run, past the items' grace and any claim's lease. */
-async function drained(w: World): Promise<void> {
-  const realNow = Date.now.bind(Date);
-  const spy = jest.spyOn(Date, 'now').mockImplementation(() => realNow() + AUDIT_OUTBOX_CLAIM_LEASE_MS + 60_000);
-  try {
-    await sealAuditLog({ now: new Date(w.clock.now().getTime() + AUDIT_OUTBOX_GRACE_MS + 1), deps: w.deps });
-  } finally {
-    spy.mockRestore();
-  }
-}
+const drained = drainedAsTheSealingTimer;
 
 describe('audit outbox items are sealed; an unsealed one\'s entries are kept but vouch for nothing', () => {
   it.each([

@@ -3,8 +3,7 @@
  * attack that broke, with the fix it got; see each block's comment.
  */
 import { rightsAssignmentRecordId, rightsSetRecordId } from '../../../shared/auth/rights-sets/rights-records';
-import { AUDIT_OUTBOX_CLAIM_LEASE_MS, AUDIT_OUTBOX_GRACE_MS, type AuditEntry, type AuditInput, type AuditOutboxItem, auditMonth, auditOutboxItem, markedOutboxUnsealed } from '../../../shared/kernel/audit';
-import { sealAuditLog } from '../../../shared/audit/seal';
+import { type AuditEntry, type AuditInput, type AuditOutboxItem, auditMonth, auditOutboxItem, markedOutboxUnsealed } from '../../../shared/kernel/audit';
 import { auditHolds } from '../../../shared/audit/audit-pages';
 import { runSweepTimer } from '../../../shared/retention/timers';
 import { runExport } from '../../../shared/exports/run-export';
@@ -14,7 +13,7 @@ import * as yauzl from 'yauzl';
 import { inMemoryDeps, InMemoryExportBlobs, ListingCatalog } from '../../support/in-memory';
 import { seedMany } from '../../support/seed';
 import type { LegalHold } from '../../../shared/kernel/retention';
-import { type Call, dueDocs, hold, ok, send, START, TENANT, upload, world, type World } from '../../support/in-process';
+import { type Call, drainedAsTheSealingTimer, dueDocs, hold, ok, send, START, TENANT, upload, world, type World } from '../../support/in-process';
 
 const BOB = { subject: 'bob', kind: 'user' as const, person: 'bob' };
 const outbox = (w: World) => (w.deps.catalog as unknown as { outbox: Map<string, AuditOutboxItem> }).outbox;
@@ -26,16 +25,7 @@ function plantedEntry(w: World, input: AuditInput): void {
   w.deps.audit.entries.push(entry);
 }
 
-/** The sealing timer's run, past the items' grace and any claim's lease. */
-async function drained(w: World): Promise<void> {
-  const realNow = Date.now.bind(Date);
-  const spy = jest.spyOn(Date, 'now').mockImplementation(() => realNow() + AUDIT_OUTBOX_CLAIM_LEASE_MS + 60_000);
-  try {
-    await sealAuditLog({ now: new Date(w.clock.now().getTime() + AUDIT_OUTBOX_GRACE_MS + 1), deps: w.deps });
-  } finally {
-    spy.mockRestore();
-  }
-}
+const drained = drainedAsTheSealingTimer;
 
 /**
  * "Already in the log?" lookups (AuditLogPort.appendOnce, a resumed disposal's) took any entry with the request's id,
