@@ -1491,6 +1491,66 @@ resource personSightingUnsealedAlert 'Microsoft.Insights/scheduledQueryRules@202
   }
 }
 
+resource personSightingRestoredAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
+  name: '${namePrefix}-person-sighting-restored'
+  location: location
+  properties: {
+    description: 'A person\'s sign-in record in Cosmos DB (sealed) was older than the newest one the archive kept in storage when the identity provider\'s claim changed (sightings/ in the tenant\'s container): someone who can write Cosmos DB wrote back a genuine earlier sighting (to give the person\'s API keys a wider set again), or Cosmos DB was restored. The kept one decided the key\'s rights and was written back. Logged once per restore; an operator finds out who wrote it (Cosmos DB diagnostic logs).'
+    severity: 1
+    enabled: true
+    scopes: [
+      insights.id
+    ]
+    evaluationFrequency: 'PT15M'
+    windowSize: 'PT1H'
+    criteria: {
+      allOf: [
+        {
+          query: 'traces | where message has "person sighting restored from storage"'
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: 0
+        }
+      ]
+    }
+    actions: {
+      actionGroups: [
+        operators.id
+      ]
+    }
+  }
+}
+
+resource personSightingKeptUnsealedAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
+  name: '${namePrefix}-person-sighting-kept-unsealed'
+  location: location
+  properties: {
+    description: 'A blob under sightings/ in a tenant\'s container does not carry the archive\'s seal (an HMAC under the audit chain key), or names another person or time than its name: someone who can write blobs planted it to move a person\'s rights. It is ignored and logged once per blob per instance; an operator finds out who wrote it (storage logs).'
+    severity: 1
+    enabled: true
+    scopes: [
+      insights.id
+    ]
+    evaluationFrequency: 'PT15M'
+    windowSize: 'PT1H'
+    criteria: {
+      allOf: [
+        {
+          query: 'traces | where message has "person sighting in storage not sealed by the archive"'
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: 0
+        }
+      ]
+    }
+    actions: {
+      actionGroups: [
+        operators.id
+      ]
+    }
+  }
+}
+
 resource decisionUnsealedAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
   name: '${namePrefix}-decision-unsealed'
   location: location

@@ -14,7 +14,7 @@ import { rightsSetPermissions } from './rights-sets/rights-set-permissions';
 import { conflictIn, sodRefusal } from './sod';
 import { findActiveSupportGrant } from './support-grants/find-active-support-grant';
 import { VERIFIED_TOKEN_MAX_ENTRIES, VerifiedTokens } from './verified-tokens';
-import { PersonSightings } from './person-sightings';
+import { PersonSightings, type SightingBlobs } from './person-sightings';
 import type { ApiKeyRecord } from './api-keys/api-key';
 import { Permission, personOf, Principal, PrincipalKind, RIGHTS_SET_NAME, SUPPORT_SCOPES, TENANT_ID } from '../kernel/principal';
 
@@ -49,7 +49,7 @@ export interface AccessSources extends ApiKeyDeps {
   rights: Pick<TenantRights, 'policy'>;
   clock: Clock;
   /** Where revocations are kept beside Cosmos DB, which a restore cannot take back (revocation-blobs.ts). */
-  blobs: RevocationBlobs;
+  blobs: RevocationBlobs & SightingBlobs;
   /** The key revocations are sealed with, and the log that vouches for one from before the seal (revocation-blobs.ts). */
   audit: RevocationKeeping['audit'];
   log: Pick<Logger, 'warn' | 'error'>;
@@ -254,7 +254,7 @@ export class Authenticator implements Authenticates {
     if (record.personAssigned === true || this.settings.rightsSource === 'tenant') return { rightsSet: '', permissions: new Set() };
     const idleMs = this.settings.keyPersonIdleDays * 86_400_000;
     const now = this.sources.clock.now().getTime();
-    const seen = await this.sightings.last(tenantId, person);
+    const seen = await this.sightings.lastForKey(tenantId, person, new Date(now));
     // One the archive did not seal as it is (edited in Cosmos DB: a wider set, a later sign-in; or from before the seal)
     // says nothing of her: the key rests until she signs in again, which writes it sealed. Not "never seen" (a key her
     // sign-in minted lately acts on its ceiling): the edit could be to take that key's sign-in away. Broke: a writer of

@@ -3,7 +3,12 @@ import { CHANGED, withFreshReads } from '../kernel/concurrency';
 import { RIGHTS_SET_NAME } from '../kernel/principal';
 import { readWrittenInstant } from '../kernel/instant';
 import { type Sealed, sealWith, unsealedBecause } from '../kernel/archive-seal';
-import type { AuditLogPort, Logger, TenantRecord, TenantRecordsPort, TimerStatePort, VersionedRecord } from '../ports';
+import type { AuditLogPort, BlobArchivePort, ListedBlob, Logger, TenantRecord, TenantRecordsPort, TimerStatePort, VersionedRecord } from '../ports';
+import { judgedNotKept, readKeptBlob } from '../kept-blobs';
+import { reportNotKept } from './kept-in-storage';
+import { storedVersionOf } from '../kernel/stored-version';
+import { canonicalJson } from '../kernel/audit-chain';
+import { createHash } from 'node:crypto';
 import { migrationStarted } from './ends-at';
 import { carriedGivings, type GivenBefore, isBuiltIn, type RightsSetRecord, rightsSetRecordId, setGiving } from './rights-sets/rights-records';
 
@@ -32,6 +37,29 @@ export const PERSON_SIGHTING_UNSEALED = 'person sighting in the catalog not seal
  * sealed (a warning, once per record per instance): taken as stored; the reconciler seals it (sealLegacySightings).
  */
 export const PERSON_SIGHTING_PRE_SEAL = 'person sighting from before the seal taken as stored; the reconciler seals it';
+
+/**
+ * Operators are alerted on this exact phrase (infra/main.bicep, personSightingRestoredAlert): the sighting Cosmos DB held
+ * was older than one kept in storage (a genuine sealed sighting written back over a newer one, or a restore of Cosmos
+ * DB), so the kept one was written back.
+ */
+export const PERSON_SIGHTING_RESTORED = 'person sighting restored from storage';
+/** Operators are alerted on this exact phrase (infra/main.bicep, personSightingKeptUnsealedAlert): a blob under sightings/ the archive did not write, ignored. */
+export const PERSON_SIGHTING_KEPT_UNSEALED = 'person sighting in storage not sealed by the archive';
+/** A sign-in that changed the claimed set was recorded in Cosmos DB but its blob write failed: a replay over it is not undone. */
+export const PERSON_SIGHTING_NOT_KEPT = 'person sighting could not be kept in storage';
+
+/** Where a person's sightings that changed the claimed set are kept: one blob each, named by when it was seen (16 digits of ms sort as time). */
+const keptPrefix = (recordId: string) => `sightings/${recordId}/`;
+const keptSightingName = (recordId: string, seenAtMs: number) => `${keptPrefix(recordId)}${String(seenAtMs).padStart(16, '0')}.json`;
+/** Locked for longer than any idle limit (ARCHIVE_KEY_PERSON_IDLE_DAYS is at most 365): past it a replay rests the key anyway. */
+const KEPT_SIGHTING_LOCK_MS = 366 * 86_400_000;
+/** A kept sighting is a few hundred bytes as written (givings carried make it larger): a planted one is not read whole. */
+const KEPT_SIGHTING_MAX_BYTES = 64 * 1024;
+/** How long an instance trusts a person's sighting as stored against those kept before it lists them again (as REVOCATION_CHECK_MAX_AGE_MS). */
+export const SIGHTING_CHECK_MAX_AGE_MS = 10 * 60_000;
+
+export type SightingBlobs = Pick<BlobArchivePort, 'prepareTenant' | 'putCreateOnly' | 'listedBlobs' | 'readIfExists'>;
 
 /** What judging a sighting's seal needs: the chain keys (Key Vault) and a log for one that does not check. */
 export interface SightingSealDeps {
@@ -197,12 +225,16 @@ export class PersonSightings {
   private readonly newestTokens = new Map<string, string | null>();
 
   private readonly sealing: SightingSealDeps;
+  private readonly blobs: SightingBlobs;
+  /** Per person, the stored version lately found no older than any kept in storage, and when (keptNewer). */
+  private readonly checked = new Map<string, { at: number; version: string }>();
 
   constructor(
     private readonly records: TenantRecordsPort,
-    sealing: Pick<SightingSealDeps, 'audit' | 'log'>,
+    sealing: Pick<SightingSealDeps, 'audit' | 'log'> & { blobs: SightingBlobs },
   ) {
     this.sealing = { audit: sealing.audit, log: sealing.log, tenantRecords: records };
+    this.blobs = sealing.blobs;
   }
 
   /**
@@ -235,6 +267,9 @@ export class PersonSightings {
       const written = stored ? (await this.records.replace(record, stored.etag)) === 'replaced' : (await this.records.create(record)) === 'created';
       if (!written) return CHANGED;
       this.remember(key, issuedAt);
+      // A change of set is kept in storage too, after the record's write (a blob is only a sighting the archive wrote):
+      // keptNewer undoes one written back over it. Refreshes of the same set keep none.
+      if (stored && stored.value.rightsSet !== rightsSet) await this.keep(record, now);
       return undefined;
     }, SIGHTING_WRITE_ATTEMPTS);
   }
@@ -261,6 +296,85 @@ export class PersonSightings {
   async last(tenantId: string, person: string): Promise<{ record: PersonSightingRecord; unsealed: string | null } | null> {
     const found = (await this.lastVersioned(tenantId, person, false))?.value;
     return found ? { record: found, unsealed: await sightingUnsealed(found, this.sealing) } : null;
+  }
+
+  /** Keeps `record` as a create-only locked blob; a failure is logged and the sign-in goes on (its record is written). */
+  private async keep(record: PersonSightingRecord, now: Date): Promise<void> {
+    try {
+      await this.blobs.prepareTenant(record.tenantId);
+      const name = keptSightingName(record.id, Date.parse(record.seenAt));
+      await this.blobs.putCreateOnly(record.tenantId, name, Buffer.from(JSON.stringify(record)), 'application/json', { retainUntil: new Date(now.getTime() + KEPT_SIGHTING_LOCK_MS).toISOString(), legalHold: false }, {});
+    } catch (err) {
+      this.sealing.log.error(PERSON_SIGHTING_NOT_KEPT, { tenantId: record.tenantId, id: record.id, error: String(err) });
+    }
+  }
+
+  /**
+   * As `last`, for a decision on a key's rights: a sealed sighting Cosmos DB holds that is older than the newest kept in
+   * storage is a replay (a genuine sighting from before the identity provider narrowed the claim, written back) or a
+   * restore: the kept one decides, and is written back over it, logged PERSON_SIGHTING_RESTORED. Broke: the seal
+   * checked on the replay and her keys acted with the wider set until she signed in or went idle.
+   */
+  async lastForKey(tenantId: string, person: string, now: Date): Promise<{ record: PersonSightingRecord; unsealed: string | null } | null> {
+    const seen = await this.last(tenantId, person);
+    if (seen?.unsealed) return seen;
+    const kept = await this.keptNewer(tenantId, person, seen?.record ?? null, now);
+    return kept ? { record: kept, unsealed: null } : seen;
+  }
+
+  /**
+   * The newest sighting kept in storage if newer than `stored`, written back then. Listed once per person per instance
+   * per SIGHTING_CHECK_MAX_AGE_MS for the stored version as checked (a record changed since is looked at again).
+   */
+  private async keptNewer(tenantId: string, person: string, stored: PersonSightingRecord | null, now: Date): Promise<PersonSightingRecord | null> {
+    const key = `${tenantId}\n${person}`;
+    const version = stored ? (storedVersionOf(stored) ?? createHash('sha256').update(canonicalJson(stored)).digest('base64')) : 'none';
+    const seen = this.checked.get(key);
+    if (seen !== undefined && seen.version === version && now.getTime() - seen.at < SIGHTING_CHECK_MAX_AGE_MS) return null;
+    const kept = await this.newestKept(tenantId, person);
+    const storedAt = stored ? (readWrittenInstant(stored.seenAt, now.getTime()) ?? -Infinity) : -Infinity;
+    if (!kept || Date.parse(kept.seenAt) <= storedAt) {
+      if (this.checked.size >= MAX_REMEMBERED) this.checked.clear();
+      this.checked.set(key, { at: now.getTime(), version });
+      return null;
+    }
+    this.checked.delete(key);
+    // Over the version read now: a sign-in meanwhile (newer) stands; a conflict leaves it to the next request.
+    const current = await this.lastVersioned(tenantId, person);
+    const currentAt = current ? (readWrittenInstant(current.value.seenAt, now.getTime()) ?? -Infinity) : -Infinity;
+    if (!current) await this.records.create(kept);
+    else if (currentAt < Date.parse(kept.seenAt)) await this.records.replace(kept, current.etag);
+    this.sealing.log.warn?.(PERSON_SIGHTING_RESTORED, { tenantId, id: kept.id, seenAt: kept.seenAt, storedSeenAt: stored?.seenAt ?? null });
+    return kept;
+  }
+
+  /** The newest of `person`'s kept sightings the archive sealed; any other is reported once and passed over. */
+  private async newestKept(tenantId: string, person: string): Promise<PersonSightingRecord | null> {
+    const id = personSightingRecordId(person);
+    const listed = (await this.blobs.listedBlobs(tenantId, keptPrefix(id))).sort((a, b) => (a.name < b.name ? 1 : a.name > b.name ? -1 : 0));
+    for (const blob of listed) {
+      if (judgedNotKept(tenantId, blob)) continue;
+      const found = await this.keptAs(tenantId, person, id, blob);
+      if (found) return found;
+    }
+    return null;
+  }
+
+  private async keptAs(tenantId: string, person: string, id: string, blob: ListedBlob): Promise<PersonSightingRecord | null> {
+    const read = await readKeptBlob(this.blobs, tenantId, blob.name, KEPT_SIGHTING_MAX_BYTES);
+    if (!read) return null;
+    let s: PersonSightingRecord | null = null;
+    try {
+      const v = JSON.parse(read.bytes.toString('utf8')) as PersonSightingRecord | null;
+      // The seal covers what it says, not the blob's name: one copied under a later name is not taken.
+      if (v !== null && typeof v === 'object' && v.type === 'person-sighting' && v.tenantId === tenantId && v.id === id && v.person === person && typeof v.seenAt === 'string' && keptSightingName(id, Date.parse(v.seenAt)) === blob.name) s = v;
+    } catch {
+      s = null;
+    }
+    const why = !s ? `not a sighting of ${person} seen when its name says` : s.mac === undefined ? 'no seal' : await unsealedBecause('person-sighting', { ...sightingSealed(s), ...(s.keyVersion !== undefined ? { keyVersion: s.keyVersion } : {}), mac: s.mac }, read.createdOn, this.sealing.audit.chainKeys);
+    if (why === null) return s;
+    reportNotKept(this.sealing.log, PERSON_SIGHTING_KEPT_UNSEALED, tenantId, blob.name, why, blob);
+    return null;
   }
 
   /** `fresh`: as stored now, for a write made over it (the instance's cache of tenant records is for reads). */

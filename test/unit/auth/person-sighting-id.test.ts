@@ -1,7 +1,7 @@
 import { PersonSightings, personSightingRecordId } from '../../../shared/auth/person-sightings';
-import { InMemoryAuditLog, InMemoryTenantRecords, RecordingLogger } from '../../support/in-memory';
+import { InMemoryAuditLog, InMemoryBlobArchive, InMemoryTenantRecords, RecordingLogger } from '../../support/in-memory';
 
-const sealing = { audit: new InMemoryAuditLog(), log: new RecordingLogger() };
+const sealing = { audit: new InMemoryAuditLog(), log: new RecordingLogger(), blobs: new InMemoryBlobArchive() };
 
 it('a person with a character Cosmos ids may not hold gets a hashed record id; others keep theirs', () => {
   expect(personSightingRecordId('alice@acme.example')).toBe('person-sighting:alice@acme.example');

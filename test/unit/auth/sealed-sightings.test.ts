@@ -11,7 +11,7 @@ import { Authenticator } from '../../../shared/auth/authenticate';
 import { singleKeyring } from '../../../shared/kernel/audit-chain';
 import { loadConfig } from '../../../shared/config';
 import { minimalLocalEnv } from '../../support/config-env';
-import { PERSON_SIGHTING_PRE_SEAL, PERSON_SIGHTING_UNSEALED, PersonSightings, type PersonSightingRecord, personSightingRecordId } from '../../../shared/auth/person-sightings';
+import { PERSON_SIGHTING_KEPT_UNSEALED, PERSON_SIGHTING_PRE_SEAL, PERSON_SIGHTING_RESTORED, PERSON_SIGHTING_UNSEALED, PersonSightings, type PersonSightingRecord, personSightingRecordId } from '../../../shared/auth/person-sightings';
 import { assignRightsSet } from '../../../shared/auth/rights-sets/assign-rights-set';
 import { putRightsSet } from '../../../shared/auth/rights-sets/put-rights-set';
 import { rightsGivenTo } from '../../../shared/auth/rights-sets/rights-given';
@@ -225,5 +225,79 @@ describe('the proposal rule "the giver holds retention:approve" judges the giver
     const refused = await refusal(approveRetentionPolicyProposal(rm('alice-guest'), outcome.proposed.proposalId, 'ok', deps));
     expect(refused.extensions).toMatchObject({ rule: 'retention-approver-given-by-approver', approverRightsGivenBy: 'alice' });
     expect((await deps.retention.policies.get(T))!.requireDisposalApproval).toBe(true);
+  });
+});
+
+/**
+ * A sign-in that changes the claimed set is kept in storage too (sightings/<record id>/<seenAt>.json, sealed). Broke: a
+ * writer of Cosmos DB (not Key Vault) wrote back a genuine sealed sighting from before the identity provider narrowed
+ * Dana's claim, the seal checked, and her key acted with the wider set again until she signed in or went idle.
+ */
+describe('a sighting written back over a newer one (a replay) is undone from the one kept in storage', () => {
+  const keptOf = (w: W, person: string) => [...w.deps.blobs.blobs.keys()].filter((k) => k.startsWith(`${TENANT}/sightings/${personSightingRecordId(person)}/`));
+  const blobCalls = (w: W) => {
+    const counted = { listed: 0 };
+    const listed = w.deps.blobs.listedBlobs.bind(w.deps.blobs);
+    w.deps.blobs.listedBlobs = async (t, p) => {
+      counted.listed++;
+      return listed(t, p);
+    };
+    return counted;
+  };
+
+  it('the replayed wider set: her key acts with the kept narrower one, alerted, the record written back; checked once per interval', async () => {
+    const claim = { set: 'integration-admin' };
+    const { w, auth, person } = await danasKey(claim, 'joke');
+    const wider = structuredClone(sightingOf(w, person).value);
+    expect(keptOf(w, person)).toEqual([]); // her first sign-in: nothing to keep
+    w.clock.advance(2 * DAY);
+    claim.set = 'uploader';
+    await ok(w, { method: 'GET', path: 'documents', as: person });
+    expect(keptOf(w, person)).toHaveLength(1);
+    const counted = blobCalls(w);
+    expect((await listKeys(w, auth)).status).toBe(403);
+    // The replay: sealed by the archive, so the seal checks (a write, so the store gives it a new version).
+    w.deps.tenantRecords.records.set(`${TENANT}/${personSightingRecordId(person)}`, { value: wider, etag: sightingOf(w, person).etag + 1000 });
+    for (let i = 0; i < 2; i++) expect((await listKeys(w, auth)).status).toBe(403);
+    expect(logged(w, PERSON_SIGHTING_RESTORED)).toBe(1);
+    expect((sightingOf(w, person).value as unknown as PersonSightingRecord).rightsSet).toBe('uploader');
+    // Once per person per instance per interval, and again for a record changed since (the replay, the write-back).
+    const listedSoFar = counted.listed;
+    for (let i = 0; i < 3; i++) await listKeys(w, auth);
+    expect(counted.listed).toBe(listedSoFar);
+    expect(listedSoFar).toBeLessThanOrEqual(3);
+  });
+
+  it('a genuine narrowing then widening: the newest wins, no alarm; a refresh of the same set keeps no blob', async () => {
+    const claim = { set: 'integration-admin' };
+    const { w, auth, person } = await danasKey(claim, 'kees');
+    w.clock.advance(DAY);
+    claim.set = 'uploader';
+    await ok(w, { method: 'GET', path: 'documents', as: person });
+    w.clock.advance(DAY);
+    claim.set = 'integration-admin';
+    await ok(w, { method: 'GET', path: 'documents', as: person });
+    expect(keptOf(w, person)).toHaveLength(2);
+    w.clock.advance(2 * DAY); // past the day: written again, the same set
+    await ok(w, { method: 'GET', path: 'documents', as: person });
+    expect(keptOf(w, person)).toHaveLength(2);
+    expect((await listKeys(w, auth)).status).toBe(200);
+    expect(logged(w, PERSON_SIGHTING_RESTORED)).toBe(0);
+  });
+
+  it('a blob planted in storage (not sealed by the archive) is ignored, reported once', async () => {
+    const claim = { set: 'integration-admin' };
+    const { w, auth, person } = await danasKey(claim, 'lies');
+    w.clock.advance(DAY);
+    claim.set = 'uploader';
+    await ok(w, { method: 'GET', path: 'documents', as: person });
+    const stored = sightingOf(w, person).value as unknown as PersonSightingRecord;
+    const later = new Date(w.clock.now().getTime() + 1000);
+    const planted = { ...stored, rightsSet: 'integration-admin', seenAt: later.toISOString() };
+    await w.deps.blobs.putCreateOnly(TENANT, `sightings/${personSightingRecordId(person)}/${String(later.getTime()).padStart(16, '0')}.json`, Buffer.from(JSON.stringify(planted)), 'application/json', { retainUntil: null, legalHold: false }, {});
+    w.clock.advance(2000);
+    for (let i = 0; i < 2; i++) expect((await listKeys(w, auth)).status).toBe(403);
+    expect([logged(w, PERSON_SIGHTING_RESTORED), logged(w, PERSON_SIGHTING_KEPT_UNSEALED)]).toEqual([0, 1]);
+    expect((sightingOf(w, person).value as unknown as PersonSightingRecord).rightsSet).toBe('uploader');
   });
 });

@@ -313,15 +313,15 @@ describe('a second identity the proposer makes after proposing cannot make a thi
     const holding = (subject: string, rightsSet: string): Principal => admin(subject, { rightsSet, permissions: new Set<Permission>(['documents:read', 'rights:manage']) });
     const { refusal } = await approveAs(async (deps) => {
       const before = new Date(now.getTime() - 86_400_000);
-      const sightings = new PersonSightings(deps.tenantRecords, deps);
+      const sightings = new PersonSightings(deps.tenantRecords, { ...deps, blobs: new InMemoryBlobArchive() });
       await putRightsSet(admin('root'), 'claimed', ['documents:read'], before, deps);
       await sightings.seen('acme', 'guest-1', 'claimed', before);
       await putRightsSet(admin('alice'), 'claimed', ['documents:read', 'rights:manage'], now, deps);
       await putRightsSet(holding('guest-1', 'claimed'), 'helpers', ['documents:read', 'rights:manage'], now, deps);
       await assignRightsSet(holding('guest-1', 'claimed'), 'guest-2', 'helpers', now, deps);
       // guest-1 signs in again, the identity provider's claim now naming a built-in set, and later another.
-      await new PersonSightings(deps.tenantRecords, deps).seen('acme', 'guest-1', 'auditor', new Date(now.getTime() + 1));
-      await new PersonSightings(deps.tenantRecords, deps).seen('acme', 'guest-1', 'accountant', new Date(now.getTime() + 2));
+      await new PersonSightings(deps.tenantRecords, { ...deps, blobs: new InMemoryBlobArchive() }).seen('acme', 'guest-1', 'auditor', new Date(now.getTime() + 1));
+      await new PersonSightings(deps.tenantRecords, { ...deps, blobs: new InMemoryBlobArchive() }).seen('acme', 'guest-1', 'accountant', new Date(now.getTime() + 2));
     }, holding('guest-2', 'helpers'));
     expect(refusal).toMatchObject({ extensions: { rule: 'four-eyes-sod-policy', approverRightsGivenBy: 'alice' } });
     expect((refusal as ArchiveError).extensions.approverRightsGivenThrough).toContain('earlier sign-in');
@@ -331,7 +331,7 @@ describe('a second identity the proposer makes after proposing cannot make a thi
     const holding = (subject: string, rightsSet: string): Principal => admin(subject, { rightsSet, permissions: new Set<Permission>(['documents:read', 'rights:manage']) });
     const { refusal } = await approveAs(async (deps) => {
       const before = new Date(now.getTime() - 86_400_000);
-      await new PersonSightings(deps.tenantRecords, deps).seen('acme', 'guest-1', 'auditor', before);
+      await new PersonSightings(deps.tenantRecords, { ...deps, blobs: new InMemoryBlobArchive() }).seen('acme', 'guest-1', 'auditor', before);
       await putRightsSet(admin('root'), 'claimed', ['documents:read'], before, deps);
       await putRightsSet(admin('alice'), 'claimed', ['documents:read', 'rights:manage'], now, deps);
       // Sign-in B (claim: a built-in set) reads the sighting, then sign-in A (claim: the set alice widened) is written
@@ -357,9 +357,9 @@ describe('a second identity the proposer makes after proposing cannot make a thi
           };
         },
       });
-      const b = new PersonSightings(racing, deps).seen('acme', 'guest-1', 'accountant', new Date(now.getTime() + 2));
+      const b = new PersonSightings(racing, { ...deps, blobs: new InMemoryBlobArchive() }).seen('acme', 'guest-1', 'accountant', new Date(now.getTime() + 2));
       await bReached;
-      await new PersonSightings(racing, deps).seen('acme', 'guest-1', 'claimed', new Date(now.getTime() + 1));
+      await new PersonSightings(racing, { ...deps, blobs: new InMemoryBlobArchive() }).seen('acme', 'guest-1', 'claimed', new Date(now.getTime() + 1));
       release();
       await b;
       await putRightsSet(holding('guest-1', 'claimed'), 'helpers', ['documents:read', 'rights:manage'], now, deps);
