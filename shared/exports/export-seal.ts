@@ -10,7 +10,7 @@
  * sealed from one whose seal held: an edited one is never laundered into a sealed one.
  */
 import type { Deps } from '../deps';
-import { type Sealed, sealWith, unsealedBecause } from '../kernel/archive-seal';
+import { type Sealed, sealFieldUnsealedBecause, sealOver } from '../kernel/archive-seal';
 import type { ExportJob } from '../kernel/export';
 
 /** Operators are alerted on this exact phrase (infra/main.bicep, exportJobUnsealedAlert). */
@@ -39,10 +39,7 @@ function exportSealed(job: ExportJob, completed: boolean): object {
   return { tenantId, id, createdBy, requestId, createdAt, filter, includeOriginals, csv: job.csv ?? null, expiresAt, handedOut };
 }
 
-async function sealOf(job: ExportJob, completed: boolean, keys: Keys): Promise<Sealed> {
-  const { keyVersion, mac } = await sealWith(EXPORT_SEAL, exportSealed(job, completed), keys);
-  return { ...(keyVersion !== undefined ? { keyVersion } : {}), mac };
-}
+const sealOf = (job: ExportJob, completed: boolean, keys: Keys): Promise<Sealed> => sealOver(EXPORT_SEAL, exportSealed(job, completed), keys);
 
 /** A new job with the request's seal. */
 export async function sealExportRequest(job: ExportJob, keys: Keys): Promise<ExportJob> {
@@ -61,10 +58,7 @@ export async function sealExportCompletion(job: ExportJob, keys: Keys): Promise<
  */
 export async function exportUnsealedBecause(job: ExportJob, keys: Keys): Promise<string | null> {
   const completed = job.status === 'completed';
-  const seal: unknown = completed ? job.completedSeal : job.seal;
-  if (!seal || typeof seal !== 'object' || typeof (seal as { mac?: unknown }).mac !== 'string') return 'no seal';
-  const { keyVersion, mac } = seal as { keyVersion?: unknown; mac: string };
-  return unsealedBecause(EXPORT_SEAL, { ...exportSealed(job, completed), ...(typeof keyVersion === 'string' ? { keyVersion } : {}), mac }, null, keys);
+  return sealFieldUnsealedBecause(EXPORT_SEAL, exportSealed(job, completed), completed ? job.completedSeal : job.seal, null, keys);
 }
 
 /** Whether the job's seal holds; when not, alerted (EXPORT_UNSEALED) with what judged it (`by`). */

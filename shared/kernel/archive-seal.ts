@@ -33,7 +33,7 @@ export async function sealWith<T extends object>(purpose: string, content: T, ke
 
 /**
  * The archive's seal over `content`, for a Cosmos DB record that carries it in a field of its own (`seal`: an audit
- * outbox item, a parked batch, a disposal claim), checked by sealFieldUnsealedBecause.
+ * outbox item, a parked batch, a disposal claim, an export job), checked by sealFieldUnsealedBecause.
  */
 export async function sealOver(purpose: string, content: object, keys: ChainKeyring): Promise<Sealed> {
   const { keyVersion, mac } = await sealWith(purpose, content, keys);
