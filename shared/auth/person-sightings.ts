@@ -88,6 +88,12 @@ export async function sealSighting(s: PersonSightingRecord, deps: Pick<SightingS
   return { ...rest, ...(keyVersion !== undefined ? { keyVersion } : {}), mac };
 }
 
+/** Why `s` is not sealed by the archive as it is (null: it is). `createdOn`: when storage wrote it, where it says (a kept blob). */
+function sightingSealChecked(s: PersonSightingRecord, createdOn: string | null, keys: SightingSealDeps['audit']['chainKeys']): Promise<string | null> {
+  if (s.mac === undefined) return Promise.resolve('no seal');
+  return unsealedBecause('person-sighting', { ...sightingSealed(s), ...(s.keyVersion !== undefined ? { keyVersion: s.keyVersion } : {}), mac: s.mac }, createdOn, keys);
+}
+
 /**
  * Verdicts per record content (as JSON: the settings cache hands out a copy per request), per instance: a request costs a
  * JSON.stringify, no HMAC; the seal is checked once per version read from the store. A number JSON cannot hold is spelled
@@ -118,7 +124,7 @@ export async function sightingUnsealed(s: PersonSightingRecord, deps: SightingSe
   const key = contentKey(s);
   const known = verdicts.get(key);
   if (known !== undefined) return known;
-  const why = s.mac === undefined ? 'no seal' : await unsealedBecause('person-sighting', { ...sightingSealed(s), ...(s.keyVersion !== undefined ? { keyVersion: s.keyVersion } : {}), mac: s.mac }, null, deps.audit.chainKeys);
+  const why = await sightingSealChecked(s, null, deps.audit.chainKeys);
   // 'key unavailable' may pass (Key Vault): not remembered.
   if (why !== 'key unavailable') {
     if (verdicts.size >= VERDICTS_MAX) verdicts.clear();
@@ -371,7 +377,7 @@ export class PersonSightings {
     } catch {
       s = null;
     }
-    const why = !s ? `not a sighting of ${person} seen when its name says` : s.mac === undefined ? 'no seal' : await unsealedBecause('person-sighting', { ...sightingSealed(s), ...(s.keyVersion !== undefined ? { keyVersion: s.keyVersion } : {}), mac: s.mac }, read.createdOn, this.sealing.audit.chainKeys);
+    const why = !s ? `not a sighting of ${person} seen when its name says` : await sightingSealChecked(s, read.createdOn, this.sealing.audit.chainKeys);
     if (why === null) return s;
     reportNotKept(this.sealing.log, PERSON_SIGHTING_KEPT_UNSEALED, tenantId, blob.name, why, blob);
     return null;
