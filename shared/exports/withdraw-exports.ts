@@ -1,6 +1,6 @@
 import { createInterface } from 'node:readline';
 import type { Deps } from '../deps';
-import { exportBlobNames, exportDisposableListName, EXPORT_MARKS_MAX, type ExportJob } from '../kernel/export';
+import { EXPORT_ATTEMPTS_LIMIT, exportBlobNames, exportDisposableListName, EXPORT_MARKS_MAX, type ExportJob } from '../kernel/export';
 import type { AuditInput, Versioned } from '../ports';
 import { auditOutboxItem, type AuditOutboxItem } from '../kernel/audit';
 import { mayHold } from './disposable-filter';
@@ -23,7 +23,7 @@ export function withdrawnJob(job: ExportJob, disposed: readonly string[], now: D
  * again. `everyAttempt` for a job whose seal did not hold: its `attempts` may have been lowered, which left the ZIP.
  */
 export async function deleteExportBlobs(job: ExportJob, deps: Pick<Deps, 'exportBlobs'>, everyAttempt = false): Promise<void> {
-  for (const name of exportBlobNames(everyAttempt ? { id: job.id, attempts: Number.NaN } : job)) await deps.exportBlobs.delete(job.tenantId, name);
+  for (const name of exportBlobNames(everyAttempt ? { id: job.id, attempts: EXPORT_ATTEMPTS_LIMIT } : job)) await deps.exportBlobs.delete(job.tenantId, name);
 }
 
 /** What the archive itself did to an export (expired it, withdrew it): its audit entry's action, actor, time and detail. */
