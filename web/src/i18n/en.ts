@@ -375,6 +375,7 @@ export const en = {
     'rights-assignment.list': 'Listed who holds which rights',
     'rights-assignment.put': 'Assigned a rights set',
     'rights-assignment.delete': 'Removed a rights assignment',
+    'person.sighting-restored': 'Sign-in record restored from storage',
     'sod-policy.read': 'Read the segregation-of-duties rules',
     'sod-policy.put': 'Changed the segregation-of-duties rules',
     'sod-policy.proposal-list': 'Listed proposed rule changes',

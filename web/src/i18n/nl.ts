@@ -290,6 +290,7 @@ export const nl: Dictionary = {
     'rights-assignment.list': 'Toekenningen opgevraagd',
     'rights-assignment.put': 'Rechtenset toegekend',
     'rights-assignment.delete': 'Toekenning verwijderd',
+    'person.sighting-restored': 'Aanmeldgegevens hersteld uit de opslag',
     'sod-policy.read': 'Functiescheidingsregels gelezen',
     'sod-policy.put': 'Functiescheidingsregels gewijzigd',
     'sod-policy.proposal-list': 'Voorgestelde regelwijzigingen bekeken',
