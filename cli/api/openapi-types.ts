@@ -4036,6 +4036,8 @@ export interface operations {
                             /** Format: date-time */
                             expiresAt: string;
                             error?: string;
+                            /** @description false: the job as the catalog holds it is not as the archive sealed it (edited by hand, sealed with a chain key version since rotated, or the key cannot be read now): what it says is not the archive's word, and its ZIP is not handed out (`export_not_sealed`) */
+                            sealed: boolean;
                         }[];
                         continuationToken: string | null;
                     };
@@ -4290,6 +4292,8 @@ export interface operations {
                         /** Format: date-time */
                         expiresAt: string;
                         error?: string;
+                        /** @description false: the job as the catalog holds it is not as the archive sealed it (edited by hand, sealed with a chain key version since rotated, or the key cannot be read now): what it says is not the archive's word, and its ZIP is not handed out (`export_not_sealed`) */
+                        sealed: boolean;
                     };
                 };
             };
@@ -4560,6 +4564,8 @@ export interface operations {
                         /** Format: date-time */
                         expiresAt: string;
                         error?: string;
+                        /** @description false: the job as the catalog holds it is not as the archive sealed it (edited by hand, sealed with a chain key version since rotated, or the key cannot be read now): what it says is not the archive's word, and its ZIP is not handed out (`export_not_sealed`) */
+                        sealed: boolean;
                     };
                 };
             };

@@ -11,8 +11,8 @@ import { madeSecondBy } from '../../../shared/auth/sod';
 import { loadConfig } from '../../../shared/config';
 import { BUILT_IN_RIGHTS_SETS, type Permission, type Principal } from '../../../shared/kernel/principal';
 import { minimalLocalEnv } from '../../support/config-env';
-import { inMemoryDeps, type InMemoryDeps, type RecordingLogger } from '../../support/in-memory';
-import { TENANT } from '../../support/in-process';
+import { inMemoryDeps, type InMemoryDeps, type InMemoryExportJobs, type RecordingLogger } from '../../support/in-memory';
+import { docOf, exportCompleted, ok, TENANT, world } from '../../support/in-process';
 import type { FakeClock } from '../../support/fake-clock';
 import { refusal } from '../../support/refusal';
 
@@ -78,4 +78,19 @@ describe('a replayed sign-in record: four eyes and the rights floor judge the ne
     replay(deps, uploader);
     expect(await taken()).toMatchObject({ rule: 'rights-floor' });
   });
+});
+
+/** Broke: `GET /exports` listed a job edited in Cosmos DB as stored, with no mark (its ZIP was refused, export_not_sealed). */
+it('GET /exports and GET /exports/{id} say which job is not as the archive sealed it', async () => {
+  const w = world();
+  await docOf(w);
+  const ids: string[] = [];
+  for (let i = 0; i < 2; i++) ids.push((await ok(w, { method: 'POST', path: 'exports', body: {}, as: 'alice' }, 202)).json.id as string);
+  for (const id of ids) await exportCompleted(w, id);
+  const jobs = (w.deps.exportJobs as InMemoryExportJobs).jobs;
+  const edited = jobs.get(`${TENANT}/${ids[0]!}`)!;
+  jobs.set(`${TENANT}/${ids[0]!}`, { ...edited, expiresAt: new Date(Date.parse(edited.expiresAt) + 365 * DAY).toISOString() });
+  const listed = (await ok(w, { method: 'GET', path: 'exports', as: 'alice' }, 200)).json.items as { id: string; sealed: boolean }[];
+  expect(Object.fromEntries(listed.map((j) => [j.id, j.sealed]))).toEqual({ [ids[0]!]: false, [ids[1]!]: true });
+  expect((await ok(w, { method: 'GET', path: `exports/${ids[0]!}`, as: 'alice' }, 200)).json.sealed).toBe(false);
 });

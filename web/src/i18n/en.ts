@@ -297,6 +297,8 @@ export const en = {
     created: 'Started',
     status: 'Status',
     statuses: { queued: 'Queued', running: 'Running', completed: 'Completed', failed: 'Failed', expired: 'Expired' } as Record<string, string>,
+    notSealed: 'Not sealed by the archive',
+    notSealedHelp: 'This export was changed in the database other than through the archive: what it says cannot be trusted and its ZIP is not handed out. Find out who changed it.',
     size: 'Size',
     expires: 'Available until',
     download: 'Download ZIP',

@@ -212,6 +212,8 @@ export const nl: Dictionary = {
     created: 'Gestart',
     status: 'Status',
     statuses: { queued: 'In de wachtrij', running: 'Bezig', completed: 'Klaar', failed: 'Mislukt', expired: 'Verlopen' },
+    notSealed: 'Niet verzegeld door het archief',
+    notSealedHelp: 'Deze export is buiten het archief om in de database gewijzigd: wat hij zegt is niet te vertrouwen en zijn ZIP wordt niet uitgegeven. Zoek uit wie hem wijzigde.',
     size: 'Grootte',
     expires: 'Beschikbaar tot',
     download: 'ZIP downloaden',
