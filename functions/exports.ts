@@ -5,7 +5,7 @@ import type { Deps } from '../shared/deps';
 import type { Config } from '../shared/config';
 import { deliveryFor, downloadExport } from '../shared/http/download';
 import { maintainExports } from '../shared/exports/maintain-exports';
-import { getExport, listExports, startExport } from '../shared/exports/start-export';
+import { exportSealed, getExport, listExports, startExport } from '../shared/exports/start-export';
 import { toPublicExport, ZExportRequest } from '../shared/kernel/export';
 import { operation, reply } from '../shared/http/operation';
 import { ZExport, ZId } from '../shared/http/schemas';
@@ -32,7 +32,7 @@ export const createExport = operation({
       });
     } else audit.detail = 'replayed';
     const base = deps.config.ARCHIVE_PUBLIC_BASE_PATH;
-    return reply(202, toPublicExport(job, base, deps.clock.now()), { Location: `${base}/exports/${job.id}`, ...(run ? {} : { 'Idempotent-Replayed': 'true' }) });
+    return reply(202, toPublicExport(job, base, deps.clock.now(), await exportSealed(job, deps)), { Location: `${base}/exports/${job.id}`, ...(run ? {} : { 'Idempotent-Replayed': 'true' }) });
   },
 });
 
@@ -42,7 +42,10 @@ export const readExport = operation({
   params: ZExportParams, paramsError: 'export_not_found',
   responses: { 200: { description: 'The export', json: ZExport } },
   errors: ['export_not_found'],
-  handler: async ({ params, principal }, deps) => reply(200, toPublicExport(await getExport(principal.tenantId, params.id, deps), deps.config.ARCHIVE_PUBLIC_BASE_PATH, deps.clock.now())),
+  handler: async ({ params, principal }, deps) => {
+    const job = await getExport(principal.tenantId, params.id, deps);
+    return reply(200, toPublicExport(job, deps.config.ARCHIVE_PUBLIC_BASE_PATH, deps.clock.now(), await exportSealed(job, deps)));
+  },
 });
 
 const ZListExports = z.strictObject({ limit: numberInUrl((n) => n.int().min(1).max(200).default(50)), continuationToken: z.string().min(1).max(4000).optional() });
@@ -56,7 +59,7 @@ export const listTenantExports = operation({
   handler: async ({ query, principal }, deps) => {
     const scope = { list: 'exports', tenantId: principal.tenantId };
     const page = await listExports(principal.tenantId, query.limit, pageToken.decode(query.continuationToken, scope), deps);
-    return reply(200, { items: page.items.map((j) => toPublicExport(j, deps.config.ARCHIVE_PUBLIC_BASE_PATH, deps.clock.now())), continuationToken: pageToken.encode(page.continuationToken, scope) });
+    return reply(200, { items: page.items.map(({ job, sealed }) => toPublicExport(job, deps.config.ARCHIVE_PUBLIC_BASE_PATH, deps.clock.now(), sealed)), continuationToken: pageToken.encode(page.continuationToken, scope) });
   },
 });
 

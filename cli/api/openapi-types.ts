@@ -4036,6 +4036,8 @@ export interface operations {
                             /** Format: date-time */
                             expiresAt: string;
                             error?: string;
+                            /** @description false: the job as the catalog holds it is not as the archive sealed it (edited by hand, sealed with a chain key version since rotated, or the key cannot be read now): what it says is not the archive's word, and its ZIP is not handed out (`export_not_sealed`) */
+                            sealed: boolean;
                         }[];
                         continuationToken: string | null;
                     };
@@ -4290,6 +4292,8 @@ export interface operations {
                         /** Format: date-time */
                         expiresAt: string;
                         error?: string;
+                        /** @description false: the job as the catalog holds it is not as the archive sealed it (edited by hand, sealed with a chain key version since rotated, or the key cannot be read now): what it says is not the archive's word, and its ZIP is not handed out (`export_not_sealed`) */
+                        sealed: boolean;
                     };
                 };
             };
@@ -4560,6 +4564,8 @@ export interface operations {
                         /** Format: date-time */
                         expiresAt: string;
                         error?: string;
+                        /** @description false: the job as the catalog holds it is not as the archive sealed it (edited by hand, sealed with a chain key version since rotated, or the key cannot be read now): what it says is not the archive's word, and its ZIP is not handed out (`export_not_sealed`) */
+                        sealed: boolean;
                     };
                 };
             };
@@ -8855,7 +8861,7 @@ export interface operations {
                 from?: string;
                 to?: string;
                 actor?: string;
-                action?: "document.ingest" | "document.correct-metadata" | "document.metadata-history" | "document.read" | "document.list" | "document.download-original" | "document.download-rendition" | "audit.read" | "catalog.rebuild" | "export.create" | "export.read" | "export.list" | "export.download" | "export.completed" | "export.failed" | "export.expired" | "export.withdrawn" | "audit.verify" | "api-key.create" | "api-key.list" | "api-key.revoke" | "rights-set.list" | "rights-set.put" | "rights-set.delete" | "rights-assignment.list" | "rights-assignment.put" | "rights-assignment.delete" | "sod-policy.read" | "sod-policy.put" | "sod-policy.proposal-list" | "sod-policy.proposal-approve" | "sod-policy.proposal-withdraw" | "support-grant.create" | "support-grant.list" | "support-grant.revoke" | "retention.policy-read" | "retention.policy-set" | "retention.policy-propose" | "retention.policy-proposal-list" | "retention.policy-proposal-approve" | "retention.policy-proposal-withdraw" | "retention.extend" | "retention.due-list" | "retention.approve" | "legal-hold.place" | "legal-hold.place-by-query" | "legal-hold.release" | "legal-hold.list" | "legal-hold.resync" | "document.dispose" | "document.fixity-failed" | "document.reindex" | "document.blobs-missing" | "document.blobs-orphaned" | "document.blobs-orphan-resolved" | "access.refusals-suppressed" | "document.validate-rendition" | "document.download-validation";
+                action?: "document.ingest" | "document.correct-metadata" | "document.metadata-history" | "document.read" | "document.list" | "document.download-original" | "document.download-rendition" | "audit.read" | "catalog.rebuild" | "export.create" | "export.read" | "export.list" | "export.download" | "export.completed" | "export.failed" | "export.expired" | "export.withdrawn" | "audit.verify" | "api-key.create" | "api-key.list" | "api-key.revoke" | "rights-set.list" | "rights-set.put" | "rights-set.delete" | "rights-assignment.list" | "rights-assignment.put" | "rights-assignment.delete" | "sod-policy.read" | "sod-policy.put" | "sod-policy.proposal-list" | "sod-policy.proposal-approve" | "sod-policy.proposal-withdraw" | "support-grant.create" | "support-grant.list" | "support-grant.revoke" | "retention.policy-read" | "retention.policy-set" | "retention.policy-propose" | "retention.policy-proposal-list" | "retention.policy-proposal-approve" | "retention.policy-proposal-withdraw" | "retention.extend" | "retention.due-list" | "retention.approve" | "legal-hold.place" | "legal-hold.place-by-query" | "legal-hold.release" | "legal-hold.list" | "legal-hold.resync" | "document.dispose" | "document.fixity-failed" | "document.reindex" | "document.blobs-missing" | "document.blobs-orphaned" | "document.blobs-orphan-resolved" | "access.refusals-suppressed" | "document.validate-rendition" | "document.download-validation" | "person.sighting-restored";
                 target?: string;
                 limit?: number;
                 continuationToken?: string;
@@ -8894,7 +8900,7 @@ export interface operations {
                                 grantId?: string;
                             };
                             /** @enum {string} */
-                            action: "document.ingest" | "document.correct-metadata" | "document.metadata-history" | "document.read" | "document.list" | "document.download-original" | "document.download-rendition" | "audit.read" | "catalog.rebuild" | "export.create" | "export.read" | "export.list" | "export.download" | "export.completed" | "export.failed" | "export.expired" | "export.withdrawn" | "audit.verify" | "api-key.create" | "api-key.list" | "api-key.revoke" | "rights-set.list" | "rights-set.put" | "rights-set.delete" | "rights-assignment.list" | "rights-assignment.put" | "rights-assignment.delete" | "sod-policy.read" | "sod-policy.put" | "sod-policy.proposal-list" | "sod-policy.proposal-approve" | "sod-policy.proposal-withdraw" | "support-grant.create" | "support-grant.list" | "support-grant.revoke" | "retention.policy-read" | "retention.policy-set" | "retention.policy-propose" | "retention.policy-proposal-list" | "retention.policy-proposal-approve" | "retention.policy-proposal-withdraw" | "retention.extend" | "retention.due-list" | "retention.approve" | "legal-hold.place" | "legal-hold.place-by-query" | "legal-hold.release" | "legal-hold.list" | "legal-hold.resync" | "document.dispose" | "document.fixity-failed" | "document.reindex" | "document.blobs-missing" | "document.blobs-orphaned" | "document.blobs-orphan-resolved" | "access.refusals-suppressed" | "document.validate-rendition" | "document.download-validation";
+                            action: "document.ingest" | "document.correct-metadata" | "document.metadata-history" | "document.read" | "document.list" | "document.download-original" | "document.download-rendition" | "audit.read" | "catalog.rebuild" | "export.create" | "export.read" | "export.list" | "export.download" | "export.completed" | "export.failed" | "export.expired" | "export.withdrawn" | "audit.verify" | "api-key.create" | "api-key.list" | "api-key.revoke" | "rights-set.list" | "rights-set.put" | "rights-set.delete" | "rights-assignment.list" | "rights-assignment.put" | "rights-assignment.delete" | "sod-policy.read" | "sod-policy.put" | "sod-policy.proposal-list" | "sod-policy.proposal-approve" | "sod-policy.proposal-withdraw" | "support-grant.create" | "support-grant.list" | "support-grant.revoke" | "retention.policy-read" | "retention.policy-set" | "retention.policy-propose" | "retention.policy-proposal-list" | "retention.policy-proposal-approve" | "retention.policy-proposal-withdraw" | "retention.extend" | "retention.due-list" | "retention.approve" | "legal-hold.place" | "legal-hold.place-by-query" | "legal-hold.release" | "legal-hold.list" | "legal-hold.resync" | "document.dispose" | "document.fixity-failed" | "document.reindex" | "document.blobs-missing" | "document.blobs-orphaned" | "document.blobs-orphan-resolved" | "access.refusals-suppressed" | "document.validate-rendition" | "document.download-validation" | "person.sighting-restored";
                             target: string | null;
                             /** @enum {string} */
                             outcome: "success" | "refused" | "failed";

@@ -9,6 +9,8 @@ import { reportNotKept } from './kept-in-storage';
 import { storedVersionOf } from '../kernel/stored-version';
 import { canonicalJson } from '../kernel/audit-chain';
 import { createHash } from 'node:crypto';
+import type { Clock } from '../clock';
+import { auditOutboxItem } from '../kernel/audit';
 import { migrationStarted } from './ends-at';
 import { carriedGivings, type GivenBefore, isBuiltIn, type RightsSetRecord, rightsSetRecordId, setGiving } from './rights-sets/rights-records';
 
@@ -188,14 +190,100 @@ export const personSightingRecordId = (person: string) => {
   return /[/\\?#]/.test(person) || person.startsWith('sha256:') || plain.length > MAX_PLAIN_ID ? `person-sighting:sha256:${sha256(person)}` : plain;
 };
 
+/** What reading a sighting for a decision needs: the store, the sightings kept in storage, a clock. */
+export type SightingReadDeps = { tenantRecords: TenantRecordsPort; blobs: Pick<BlobArchivePort, 'listedBlobs' | 'readIfExists'>; clock: Pick<Clock, 'now'> } & SightingSealDeps;
+
 /**
- * `person`'s last sign-in here as stored (null: never seen, or the record is another person's): the set it claimed is
- * what they act with where rights come from the claim and the tenant assigns them none. `unsealed`: why the archive did
- * not write it as it is (sightingUnsealed); a decision takes such a one as telling nothing of the person.
+ * `person`'s last sign-in here (null: never seen, or the record is another person's): the set it claimed is what they
+ * act with where rights come from the claim and the tenant assigns them none. As stored, or the newest kept in storage
+ * if newer (judgedWithKept). `unsealed`: why the archive did not write the stored one as it is (sightingUnsealed); a
+ * decision takes such a one as telling nothing of the person.
  */
-export async function lastSighting(tenantId: string, person: string, deps: { tenantRecords: TenantRecordsPort } & SightingSealDeps): Promise<{ record: PersonSightingRecord; unsealed: string | null } | null> {
+export async function lastSighting(tenantId: string, person: string, deps: SightingReadDeps): Promise<{ record: PersonSightingRecord; unsealed: string | null } | null> {
   const seen = await deps.tenantRecords.get<PersonSightingRecord>(tenantId, personSightingRecordId(person), 'person-sighting', { fresh: true });
-  return seen?.value.person === person ? { record: seen.value, unsealed: await sightingUnsealed(seen.value, deps) } : null;
+  return judgedWithKept(tenantId, person, seen?.value.person === person ? seen.value : null, deps.clock.now(), deps);
+}
+
+/**
+ * The sighting a decision reads, for every reader (an API key's rights, four eyes, the rights floor): one Cosmos DB holds
+ * that the archive did not seal as it is, as it is (the caller refuses on `unsealed`); a sealed one older than the newest
+ * kept in storage is a replay (a genuine sighting from before the identity provider changed the claim, written back) or
+ * a restore: the kept one decides, and is written back over it (keptNewer). Broke: only an API key's decision looked, and
+ * a replay of a guest's sighting from before she claimed a set the placer widened dropped the placer from four eyes'
+ * chain (its givenBefore), and one from before her claim named tenant-admin let a lesser rights manager take it from her.
+ */
+async function judgedWithKept(tenantId: string, person: string, stored: PersonSightingRecord | null, now: Date, deps: SightingReadDeps): Promise<{ record: PersonSightingRecord; unsealed: string | null } | null> {
+  const unsealed = stored ? await sightingUnsealed(stored, deps) : null;
+  if (stored && unsealed !== null) return { record: stored, unsealed };
+  const kept = await keptNewer(tenantId, person, stored, now, deps);
+  return kept ? { record: kept, unsealed: null } : stored ? { record: stored, unsealed: null } : null;
+}
+
+/**
+ * Per store port (one per instance), per person: the stored version last found no older than those kept, and when. A
+ * person's kept sightings are listed once per instance per SIGHTING_CHECK_MAX_AGE_MS for the stored version as checked
+ * (a record changed since is looked at again), whichever decision reads them.
+ */
+const keptChecked = new WeakMap<object, Map<string, { at: number; version: string }>>();
+
+/** Who writes a kept sighting back, in the audit entry it writes. */
+export const SIGHTING_RESTORE_ACTOR = { subject: 'system:sighting-restore', kind: 'system' } as const;
+
+/** The newest sighting kept in storage if newer than `stored`, written back then, with an audit entry. */
+async function keptNewer(tenantId: string, person: string, stored: PersonSightingRecord | null, now: Date, deps: SightingReadDeps): Promise<PersonSightingRecord | null> {
+  const checked = keptChecked.get(deps.tenantRecords) ?? new Map<string, { at: number; version: string }>();
+  keptChecked.set(deps.tenantRecords, checked);
+  const key = `${tenantId}\n${person}`;
+  const version = stored ? (storedVersionOf(stored) ?? createHash('sha256').update(canonicalJson(stored)).digest('base64')) : 'none';
+  const seen = checked.get(key);
+  if (seen !== undefined && seen.version === version && now.getTime() - seen.at < SIGHTING_CHECK_MAX_AGE_MS) return null;
+  const kept = await newestKept(tenantId, person, deps);
+  const storedAt = stored ? (readWrittenInstant(stored.seenAt, now.getTime()) ?? -Infinity) : -Infinity;
+  if (!kept || Date.parse(kept.seenAt) <= storedAt) {
+    if (checked.size >= MAX_REMEMBERED) checked.clear();
+    checked.set(key, { at: now.getTime(), version });
+    return null;
+  }
+  checked.delete(key);
+  // Over the version read now: a sign-in meanwhile (newer) stands; a conflict leaves it to the next request. The write
+  // carries its audit entry: a write-back was alerted, but the tenant's log said nothing of it.
+  const current = await deps.tenantRecords.get<PersonSightingRecord>(tenantId, personSightingRecordId(person), 'person-sighting', { fresh: true });
+  const currentAt = current?.value.person === person ? (readWrittenInstant(current.value.seenAt, now.getTime()) ?? -Infinity) : -Infinity;
+  const at = now.toISOString();
+  const entry = auditOutboxItem([{ tenantId, at, actor: SIGHTING_RESTORE_ACTOR, action: 'person.sighting-restored', target: kept.id, outcome: 'success', status: 200, requestId: `${SIGHTING_RESTORE_ACTOR.subject}:${kept.id}:${at}`, clientIp: null, userAgent: null, detail: `sighting-restored=${kept.seenAt};stored-seen-at=${stored?.seenAt ?? 'none'}` }]);
+  if (!current) await deps.tenantRecords.create(kept, entry);
+  else if (currentAt < Date.parse(kept.seenAt)) await deps.tenantRecords.replace(kept, current.etag, entry);
+  deps.log.warn?.(PERSON_SIGHTING_RESTORED, { tenantId, id: kept.id, seenAt: kept.seenAt, storedSeenAt: stored?.seenAt ?? null });
+  return kept;
+}
+
+/** The newest of `person`'s kept sightings the archive sealed; any other is reported once and passed over. */
+async function newestKept(tenantId: string, person: string, deps: Pick<SightingReadDeps, 'blobs' | 'audit' | 'log'>): Promise<PersonSightingRecord | null> {
+  const id = personSightingRecordId(person);
+  const listed = (await deps.blobs.listedBlobs(tenantId, keptPrefix(id))).sort((a, b) => (a.name < b.name ? 1 : a.name > b.name ? -1 : 0));
+  for (const blob of listed) {
+    if (judgedNotKept(tenantId, blob)) continue;
+    const found = await keptAs(tenantId, person, id, blob, deps);
+    if (found) return found;
+  }
+  return null;
+}
+
+async function keptAs(tenantId: string, person: string, id: string, blob: ListedBlob, deps: Pick<SightingReadDeps, 'blobs' | 'audit' | 'log'>): Promise<PersonSightingRecord | null> {
+  const read = await readKeptBlob(deps.blobs, tenantId, blob.name, KEPT_SIGHTING_MAX_BYTES);
+  if (!read) return null;
+  let s: PersonSightingRecord | null = null;
+  try {
+    const v = JSON.parse(read.bytes.toString('utf8')) as PersonSightingRecord | null;
+    // The seal covers what it says, not the blob's name: one copied under a later name is not taken.
+    if (v !== null && typeof v === 'object' && v.type === 'person-sighting' && v.tenantId === tenantId && v.id === id && v.person === person && typeof v.seenAt === 'string' && keptSightingName(id, Date.parse(v.seenAt)) === blob.name) s = v;
+  } catch {
+    s = null;
+  }
+  const why = !s ? `not a sighting of ${person} seen when its name says` : await sightingSealChecked(s, read.createdOn, deps.audit.chainKeys);
+  if (why === null) return s;
+  reportNotKept(deps.log, PERSON_SIGHTING_KEPT_UNSEALED, tenantId, blob.name, why, blob);
+  return null;
 }
 
 /** A sighting is written again once it is this old (or at once if the claimed set changed). */
@@ -232,8 +320,6 @@ export class PersonSightings {
 
   private readonly sealing: SightingSealDeps;
   private readonly blobs: SightingBlobs;
-  /** Per person, the stored version lately found no older than any kept in storage, and when (keptNewer). */
-  private readonly checked = new Map<string, { at: number; version: string }>();
 
   constructor(
     private readonly records: TenantRecordsPort,
@@ -315,72 +401,10 @@ export class PersonSightings {
     }
   }
 
-  /**
-   * As `last`, for a decision on a key's rights: a sealed sighting Cosmos DB holds that is older than the newest kept in
-   * storage is a replay (a genuine sighting from before the identity provider narrowed the claim, written back) or a
-   * restore: the kept one decides, and is written back over it, logged PERSON_SIGHTING_RESTORED. Broke: the seal
-   * checked on the replay and her keys acted with the wider set until she signed in or went idle.
-   */
+  /** As lastSighting, through the instance's cache (the sign-in's hot path), for a decision on a key's rights. */
   async lastForKey(tenantId: string, person: string, now: Date): Promise<{ record: PersonSightingRecord; unsealed: string | null } | null> {
-    const seen = await this.last(tenantId, person);
-    if (seen?.unsealed) return seen;
-    const kept = await this.keptNewer(tenantId, person, seen?.record ?? null, now);
-    return kept ? { record: kept, unsealed: null } : seen;
-  }
-
-  /**
-   * The newest sighting kept in storage if newer than `stored`, written back then. Listed once per person per instance
-   * per SIGHTING_CHECK_MAX_AGE_MS for the stored version as checked (a record changed since is looked at again).
-   */
-  private async keptNewer(tenantId: string, person: string, stored: PersonSightingRecord | null, now: Date): Promise<PersonSightingRecord | null> {
-    const key = `${tenantId}\n${person}`;
-    const version = stored ? (storedVersionOf(stored) ?? createHash('sha256').update(canonicalJson(stored)).digest('base64')) : 'none';
-    const seen = this.checked.get(key);
-    if (seen !== undefined && seen.version === version && now.getTime() - seen.at < SIGHTING_CHECK_MAX_AGE_MS) return null;
-    const kept = await this.newestKept(tenantId, person);
-    const storedAt = stored ? (readWrittenInstant(stored.seenAt, now.getTime()) ?? -Infinity) : -Infinity;
-    if (!kept || Date.parse(kept.seenAt) <= storedAt) {
-      if (this.checked.size >= MAX_REMEMBERED) this.checked.clear();
-      this.checked.set(key, { at: now.getTime(), version });
-      return null;
-    }
-    this.checked.delete(key);
-    // Over the version read now: a sign-in meanwhile (newer) stands; a conflict leaves it to the next request.
-    const current = await this.lastVersioned(tenantId, person);
-    const currentAt = current ? (readWrittenInstant(current.value.seenAt, now.getTime()) ?? -Infinity) : -Infinity;
-    if (!current) await this.records.create(kept);
-    else if (currentAt < Date.parse(kept.seenAt)) await this.records.replace(kept, current.etag);
-    this.sealing.log.warn?.(PERSON_SIGHTING_RESTORED, { tenantId, id: kept.id, seenAt: kept.seenAt, storedSeenAt: stored?.seenAt ?? null });
-    return kept;
-  }
-
-  /** The newest of `person`'s kept sightings the archive sealed; any other is reported once and passed over. */
-  private async newestKept(tenantId: string, person: string): Promise<PersonSightingRecord | null> {
-    const id = personSightingRecordId(person);
-    const listed = (await this.blobs.listedBlobs(tenantId, keptPrefix(id))).sort((a, b) => (a.name < b.name ? 1 : a.name > b.name ? -1 : 0));
-    for (const blob of listed) {
-      if (judgedNotKept(tenantId, blob)) continue;
-      const found = await this.keptAs(tenantId, person, id, blob);
-      if (found) return found;
-    }
-    return null;
-  }
-
-  private async keptAs(tenantId: string, person: string, id: string, blob: ListedBlob): Promise<PersonSightingRecord | null> {
-    const read = await readKeptBlob(this.blobs, tenantId, blob.name, KEPT_SIGHTING_MAX_BYTES);
-    if (!read) return null;
-    let s: PersonSightingRecord | null = null;
-    try {
-      const v = JSON.parse(read.bytes.toString('utf8')) as PersonSightingRecord | null;
-      // The seal covers what it says, not the blob's name: one copied under a later name is not taken.
-      if (v !== null && typeof v === 'object' && v.type === 'person-sighting' && v.tenantId === tenantId && v.id === id && v.person === person && typeof v.seenAt === 'string' && keptSightingName(id, Date.parse(v.seenAt)) === blob.name) s = v;
-    } catch {
-      s = null;
-    }
-    const why = !s ? `not a sighting of ${person} seen when its name says` : await sightingSealChecked(s, read.createdOn, this.sealing.audit.chainKeys);
-    if (why === null) return s;
-    reportNotKept(this.sealing.log, PERSON_SIGHTING_KEPT_UNSEALED, tenantId, blob.name, why, blob);
-    return null;
+    const found = (await this.lastVersioned(tenantId, person, false))?.value ?? null;
+    return judgedWithKept(tenantId, person, found, now, { ...this.sealing, tenantRecords: this.records, blobs: this.blobs, clock: { now: () => now } });
   }
 
   /** `fresh`: as stored now, for a write made over it (the instance's cache of tenant records is for reads). */

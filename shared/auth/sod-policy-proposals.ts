@@ -148,8 +148,9 @@ export class SodPolicyProposals {
       looked = true;
       const proposal = found.value;
       await this.proposals.assertSealed(proposal);
-      await assertSecondPerson(principal, proposal, { tenantRecords: this.records, blobs: this.storage.blobs, audit: this.storage.audit, log: this.storage.log }, 'four-eyes-sod-policy');
-      await assertProposerStillMay(proposal, 'rights:manage', { tenantRecords: this.records, audit: this.storage.audit, log: this.storage.log, config: { AUTH_RIGHTS_SOURCE: this.rightsSource } });
+      const clock = { now: () => now };
+      await assertSecondPerson(principal, proposal, { tenantRecords: this.records, blobs: this.storage.blobs, audit: this.storage.audit, log: this.storage.log, clock }, 'four-eyes-sod-policy');
+      await assertProposerStillMay(proposal, 'rights:manage', { tenantRecords: this.records, blobs: this.storage.blobs, audit: this.storage.audit, log: this.storage.log, config: { AUTH_RIGHTS_SOURCE: this.rightsSource }, clock });
       const [{ policy: current, etag, stored }, keys] = await Promise.all([this.rights.versionedPolicy(principal.tenantId, { fresh: true }), this.keysOf(principal.tenantId, now)]);
       if (!samePolicy(current, proposal.base)) {
         // Changed by this very proposal, approved by someone else since it was read here: that answer, not "propose again".

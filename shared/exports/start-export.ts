@@ -8,7 +8,7 @@ import type { AuditStaging } from '../kernel/audit';
 import { writeWithAuditEntry } from '../audit/outbox';
 import { type CsvFormat, DEFAULT_CSV_FORMAT, type ExportJob, exportBlobName, type TExportRequest } from '../kernel/export';
 import { canonicalJson } from '../kernel/audit-chain';
-import { sealExportRequest } from './export-seal';
+import { exportUnsealedBecause, sealExportRequest } from './export-seal';
 
 /**
  * Create the export job and start the worker in this process once the caller has its 202.
@@ -85,7 +85,17 @@ export async function getExport(tenantId: string, id: string, deps: Pick<Deps, '
   return job;
 }
 
-/** `GET /exports`: the tenant's exports, newest first, paged. */
-export async function listExports(tenantId: string, limit: number, continuationToken: string | undefined, deps: Pick<Deps, 'exportJobs'>) {
-  return deps.exportJobs.list(tenantId, limit, continuationToken);
+/**
+ * Whether an export as answered to a client is as the archive sealed it (the API's `sealed`). Broke: `GET /exports` listed
+ * an edited job as stored with no mark (display only: its download, expiry and withdrawal judge the seal). Not alerted
+ * here: an answer decides nothing, and what does alerts (exportSealHolds).
+ */
+export async function exportSealed(job: ExportJob, deps: Pick<Deps, 'audit'>): Promise<boolean> {
+  return (await exportUnsealedBecause(job, deps.audit.chainKeys)) === null;
+}
+
+/** `GET /exports`: the tenant's exports, newest first, paged, each with whether it is as the archive sealed it. */
+export async function listExports(tenantId: string, limit: number, continuationToken: string | undefined, deps: Pick<Deps, 'exportJobs' | 'audit'>) {
+  const page = await deps.exportJobs.list(tenantId, limit, continuationToken);
+  return { ...page, items: await Promise.all(page.items.map(async (job) => ({ job, sealed: await exportSealed(job, deps) }))) };
 }

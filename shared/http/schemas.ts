@@ -132,6 +132,7 @@ export const ZExport = z
     completedAt: ZInstant.optional(),
     expiresAt: ZInstant,
     error: z.string().optional(),
+    sealed: z.boolean().describe('false: the job as the catalog holds it is not as the archive sealed it (edited by hand, sealed with a chain key version since rotated, or the key cannot be read now): what it says is not the archive\'s word, and its ZIP is not handed out (`export_not_sealed`)'),
   });
 
 const ZRevocable = {

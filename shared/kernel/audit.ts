@@ -65,6 +65,8 @@ export const ZAuditAction = z.enum([
   'access.refusals-suppressed',
   'document.validate-rendition',
   'document.download-validation',
+  /** A person's sign-in record written back from the newer one kept in storage (a replay or a restore of Cosmos DB undone). */
+  'person.sighting-restored',
 ]);
 export type AuditAction = z.infer<typeof ZAuditAction>;
 

@@ -131,7 +131,8 @@ export const exportExpired = (job: Pick<ExportJob, 'status' | 'expiresAt'>, now:
  * judges it (410 from that instant) and as export maintenance stores it at its next run (up to its schedule later;
  * until then GET /exports/{id} had answered `completed` with a download that said `export_expired`).
  */
-export function toPublicExport(stored: ExportJob, basePath: string, now: Date) {
+/** `sealed`: whether the job is as the archive sealed it (export-seal.ts exportUnsealedBecause), for the client to show. */
+export function toPublicExport(stored: ExportJob, basePath: string, now: Date, sealed: boolean) {
   const { archive: _gone, ...rest } = stored;
   const job: ExportJob = stored.status !== 'expired' && exportExpired(stored, now) ? { ...rest, status: 'expired' } : stored;
   return {
@@ -149,6 +150,7 @@ export function toPublicExport(stored: ExportJob, basePath: string, now: Date) {
     ...(job.completedAt ? { completedAt: job.completedAt } : {}),
     expiresAt: job.expiresAt,
     ...(job.error ? { error: job.error } : {}),
+    sealed,
   };
 }
 export type PublicExport = ReturnType<typeof toPublicExport>;

@@ -4,7 +4,7 @@ import { CHANGED } from '../../kernel/concurrency';
 import type { AuditStaging } from '../../kernel/audit';
 import { writeWithAuditEntry } from '../../audit/outbox';
 import type { Principal } from '../../kernel/principal';
-import type { TenantRecordsPort, TenantRecordWrite } from '../../ports';
+import type { BlobArchivePort, TenantRecordsPort, TenantRecordWrite } from '../../ports';
 import { gateMoved, underRightsGate } from '../rights-gate';
 import type { TenantRights } from '../rights';
 import type { Config } from '../../config';
@@ -44,7 +44,7 @@ function assertAssignmentPrecondition(subject: string, current: RightsAssignment
  * tenant's rights gate, read before the set and the SoD policy: a policy changed meanwhile is judged against this
  * assignment (a built-in set held from now on), or this assignment against that policy, never neither.
  */
-export async function assignRightsSet(principal: Principal, subject: string, rightsSet: string, now: Date, deps: { tenantRecords: TenantRecordsPort; rights: Pick<TenantRights, 'policy'>; config: { ARCHIVE_MAX_RIGHTS_ASSIGNMENTS: number; readonly AUTH_RIGHTS_SOURCE?: Config['AUTH_RIGHTS_SOURCE'] }; blobs: SettingsBlobs; audit: SettingsKeeping['audit'] ; log: SettingsKeeping['log']}, audit?: AuditStaging, precondition: ScreenPrecondition | null = null): Promise<RightsAssignmentRecord> {
+export async function assignRightsSet(principal: Principal, subject: string, rightsSet: string, now: Date, deps: { tenantRecords: TenantRecordsPort; rights: Pick<TenantRights, 'policy'>; config: { ARCHIVE_MAX_RIGHTS_ASSIGNMENTS: number; readonly AUTH_RIGHTS_SOURCE?: Config['AUTH_RIGHTS_SOURCE'] }; blobs: SettingsBlobs & Pick<BlobArchivePort, 'listedBlobs'>; audit: SettingsKeeping['audit'] ; log: SettingsKeeping['log']}, audit?: AuditStaging, precondition: ScreenPrecondition | null = null): Promise<RightsAssignmentRecord> {
   // A key's subject (`apikey:<id>`) is no person: no token may carry it and a key acts with its own rights set, so
   // nothing reads such an assignment. It was stored all the same, and counted as rights given (sod.ts) to nobody.
   if (madeThroughKey({ subject, kind: 'user' })) throw new ArchiveError('bad_request', { detail: `${subject} names an API key, not a person: a key acts with the rights set it was minted on, never with an assignment.`, extensions: { errors: [{ path: 'subject', message: 'must name a person, not an API key' }] } });
@@ -61,7 +61,7 @@ export async function assignRightsSet(principal: Principal, subject: string, rig
     const assigned = await deps.tenantRecords.get<RightsAssignmentRecord>(principal.tenantId, rightsAssignmentRecordId(subject), 'rights-assignment', { fresh: true });
     assertAssignmentPrecondition(subject, assigned?.value, precondition);
     // Replacing takes away what the subject held (rights-floor.ts): never a tenant-admin's power the assigner lacks.
-    assertWithinFloor(principal, await heldPermissions(principal.tenantId, subject, assigned?.value ?? null, deps), permissions, { subject });
+    assertWithinFloor(principal, await heldPermissions(principal.tenantId, subject, assigned?.value ?? null, { ...deps, clock: { now: () => now } }), permissions, { subject });
     if (!assigned) assertWithinTenantLimit('rights-assignments', await deps.tenantRecords.countRightsAssignments(principal.tenantId), deps.config.ARCHIVE_MAX_RIGHTS_ASSIGNMENTS);
     // The assignment replaced keeps its givers for four eyes (rights-records.ts `carriedGivings`).
     const carried = assigned ? carriedGivings(await assignmentGivings(principal.tenantId, assigned.value, deps)) : {};

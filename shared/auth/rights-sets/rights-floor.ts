@@ -1,7 +1,6 @@
 import { BUILT_IN_RIGHTS_SETS, type Permission, type Principal, RIGHTS_SET_NAME } from '../../kernel/principal';
 import type { Config } from '../../config';
-import type { TenantRecordsPort } from '../../ports';
-import { lastSighting, type SightingSealDeps } from '../person-sightings';
+import { lastSighting, type SightingReadDeps } from '../person-sightings';
 import { sodRefusal } from '../sod';
 import type { RightsAssignmentRecord } from './rights-records';
 import { rightsSetPermissions } from './rights-set-permissions';
@@ -21,7 +20,7 @@ export function assertWithinFloor(principal: Pick<Principal, 'permissions'>, bef
   if (taken.length > 0) throw sodRefusal('rights-floor', { permissions: taken, ...extensions });
 }
 
-type FloorDeps = SightingSealDeps & { tenantRecords: TenantRecordsPort; config: { readonly AUTH_RIGHTS_SOURCE?: Config['AUTH_RIGHTS_SOURCE']; readonly [setting: string]: unknown } };
+type FloorDeps = SightingReadDeps & { config: { readonly AUTH_RIGHTS_SOURCE?: Config['AUTH_RIGHTS_SOURCE']; readonly [setting: string]: unknown } };
 
 /**
  * What a subject acts with without an assignment: nothing where rights come from the tenant only; else the set their

@@ -9,9 +9,10 @@ import { type GivenBefore, isBuiltIn, permissionsOf, type RightsSetDeletedRecord
 import type { KeySealDeps } from '../api-keys/key-seal';
 import type { BlobArchivePort } from '../../ports';
 import { keptRightsRecord } from './settings-blobs';
+import type { Clock } from '../../clock';
 
-/** What the four-eyes steps read: Cosmos DB, and the rights records storage keeps (settings-blobs.ts). */
-export type GivingsDeps = KeySealDeps & { blobs: Pick<BlobArchivePort, 'listedBlobs' | 'readIfExists'> };
+/** What the four-eyes steps read: Cosmos DB, and the rights records and sightings storage keeps (settings-blobs.ts, person-sightings.ts). */
+export type GivingsDeps = KeySealDeps & { blobs: Pick<BlobArchivePort, 'listedBlobs' | 'readIfExists'>; clock: Pick<Clock, 'now'> };
 
 /**
  * How far up a chain of givers the four-eyes steps look (persons who gave rights to persons who gave rights ...), and

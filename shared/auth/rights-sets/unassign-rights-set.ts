@@ -2,7 +2,7 @@ import { ArchiveError } from '../../kernel/errors';
 import type { AuditStaging } from '../../kernel/audit';
 import { writeWithAuditEntry } from '../../audit/outbox';
 import type { Principal } from '../../kernel/principal';
-import type { AuditLogPort, TenantRecordsPort } from '../../ports';
+import type { AuditLogPort, BlobArchivePort, TenantRecordsPort } from '../../ports';
 import { assertWithinCeiling, sodRefusal } from '../sod';
 import type { Config } from '../../config';
 import { CHANGED, withFreshReads } from '../../kernel/concurrency';
@@ -18,7 +18,7 @@ import { actor, assignmentGivings, carriedGivings, isSelf, liftCeiling, type Rig
  * and the assignment is deleted only as judged: one replaced meanwhile is judged again. A crash between the two
  * writes only keeps the trace.
  */
-export async function unassignRightsSet(principal: Principal, subject: string, now: Date, deps: { tenantRecords: TenantRecordsPort; config: { readonly AUTH_RIGHTS_SOURCE?: Config['AUTH_RIGHTS_SOURCE']; readonly [setting: string]: unknown }; blobs: SettingsBlobs; audit: SettingsKeeping['audit'] & Pick<AuditLogPort, 'list'> ; log: SettingsKeeping['log']}, audit?: AuditStaging): Promise<void> {
+export async function unassignRightsSet(principal: Principal, subject: string, now: Date, deps: { tenantRecords: TenantRecordsPort; config: { readonly AUTH_RIGHTS_SOURCE?: Config['AUTH_RIGHTS_SOURCE']; readonly [setting: string]: unknown }; blobs: SettingsBlobs & Pick<BlobArchivePort, 'listedBlobs'>; audit: SettingsKeeping['audit'] & Pick<AuditLogPort, 'list'> ; log: SettingsKeeping['log']}, audit?: AuditStaging): Promise<void> {
   if (isSelf(principal, subject)) throw sodRefusal('self-assignment');
   /** The removal's audit entry names the subject (as DELETE /rights-assignments/{subject} does). */
   const removalTarget = `subject:${subject}`;
@@ -38,7 +38,8 @@ export async function unassignRightsSet(principal: Principal, subject: string, n
     if ((deps.config.AUTH_RIGHTS_SOURCE ?? 'tenant-then-claim') === 'tenant-then-claim') assertWithinCeiling(principal, liftCeiling(assigned.value), { subject });
     // And it takes away what the assignment gave beyond the claim (all of it, rights from the tenant only): never a
     // tenant-admin's power the remover lacks (rights-floor.ts).
-    assertWithinFloor(principal, await heldPermissions(principal.tenantId, subject, assigned.value, deps), await claimedPermissions(principal.tenantId, subject, deps), { subject });
+    const floorDeps = { ...deps, clock: { now: () => now } };
+    assertWithinFloor(principal, await heldPermissions(principal.tenantId, subject, assigned.value, floorDeps), await claimedPermissions(principal.tenantId, subject, floorDeps), { subject });
     // The trace keeps who gave the subject rights through the assignment removed, and the removal it replaces
     // (rights-records.ts `carriedGivings`): four eyes follow a chain of givers through them.
     const carried = carriedGivings([...(await assignmentGivings(principal.tenantId, assigned.value, deps)), ...(previous ? [{ giving: { at: previous.value.unassignedAt, by: previous.value.unassignedBy }, record: previous.value }] : [])]);

@@ -82,7 +82,7 @@ function setup() {
     assign: (p: Principal, subject: string, rightsSet: string, now: Date) => assignRightsSet(p, subject, rightsSet, now, deps),
     unassign: (p: Principal, subject: string) => unassignRightsSet(p, subject, new Date(), deps),
     putSet: (p: Principal, name: string, permissions: Permission[]) => putRightsSet(p, name, permissions, new Date(), deps),
-    givenTo: (p: Principal) => rightsGivenTo(p, deps),
+    givenTo: (p: Principal) => rightsGivenTo(p, { ...deps, clock }),
   };
   return { clock, store, cache, rights };
 }

@@ -27,7 +27,7 @@ const ACTIONS = Object.keys({
   'audit.read': 0, 'audit.verify': 0, 'catalog.rebuild': 0,
   'export.create': 0, 'export.read': 0, 'export.list': 0, 'export.download': 0, 'export.completed': 0, 'export.failed': 0, 'export.expired': 0, 'export.withdrawn': 0,
   'api-key.create': 0, 'api-key.list': 0, 'api-key.revoke': 0,
-  'rights-set.list': 0, 'rights-set.put': 0, 'rights-set.delete': 0, 'rights-assignment.list': 0, 'rights-assignment.put': 0, 'rights-assignment.delete': 0,
+  'rights-set.list': 0, 'rights-set.put': 0, 'rights-set.delete': 0, 'rights-assignment.list': 0, 'rights-assignment.put': 0, 'rights-assignment.delete': 0, 'person.sighting-restored': 0,
   'sod-policy.read': 0, 'sod-policy.put': 0, 'sod-policy.proposal-list': 0, 'sod-policy.proposal-approve': 0, 'sod-policy.proposal-withdraw': 0, 'support-grant.create': 0, 'support-grant.list': 0, 'support-grant.revoke': 0,
   'retention.policy-read': 0, 'retention.policy-set': 0, 'retention.policy-propose': 0, 'retention.policy-proposal-list': 0, 'retention.policy-proposal-approve': 0, 'retention.policy-proposal-withdraw': 0, 'retention.extend': 0, 'retention.due-list': 0, 'retention.approve': 0,
   'legal-hold.place': 0, 'legal-hold.place-by-query': 0, 'legal-hold.release': 0, 'legal-hold.list': 0, 'legal-hold.resync': 0,

@@ -158,7 +158,10 @@ function ExportTable({ items, onCheck }: { items: ArchiveExport[]; onCheck: (id:
             {/* Corrections made after it are not in it: the documents corrected since, as a search (and from there an export). */}
             {e.status === 'completed' && <><br /><Link className="small" href={changedSinceLink(e)}>{t.exports.changedSince}</Link></>}
           </td>
-          <td><span className={`badge ${e.status}`}>{t.exports.statuses[e.status] ?? e.status}</span>{e.status === 'running' ? ` (${t.exports.progressText(e.progress.documents, e.progress.total)})` : ''}</td>
+          <td>
+            <span className={`badge ${e.status}`}>{t.exports.statuses[e.status] ?? e.status}</span>{e.status === 'running' ? ` (${t.exports.progressText(e.progress.documents, e.progress.total)})` : ''}
+            {!e.sealed && <> <span className="badge warning">{t.exports.notSealed}</span><br /><span className="muted small">{t.exports.notSealedHelp}</span></>}
+          </td>
           <td className="num">{e.archive ? bytes(e.archive.size) : ''}</td>
           <td>{dateTime(e.expiresAt)}</td>
           <td>
