@@ -226,6 +226,42 @@ const seenOf = (stored: PersonSightingRecord, now: Date): Seen => ({
   issuedAt: readWrittenInstant(stored.issuedAt, now.getTime()) !== null ? stored.issuedAt! : null,
 });
 
+/** What reading the sightings kept in storage needs. */
+export type KeptSightingDeps = Pick<SightingSealDeps, 'audit' | 'log'> & { blobs: Pick<BlobArchivePort, 'listedBlobs' | 'readIfExists'> };
+
+/**
+ * The newest of `person`'s sightings kept in storage that the archive sealed (null: none); any other is reported once
+ * and passed over. For a key's rights (PersonSightings.lastForKey) and four eyes (rights-given.ts), which judge it beside
+ * the stored one: a writer of Cosmos DB (not Key Vault) can delete or replay the stored one, not this.
+ */
+export async function newestKeptSighting(tenantId: string, person: string, deps: KeptSightingDeps): Promise<PersonSightingRecord | null> {
+  const id = personSightingRecordId(person);
+  const listed = (await deps.blobs.listedBlobs(tenantId, keptPrefix(id))).sort((a, b) => (a.name < b.name ? 1 : a.name > b.name ? -1 : 0));
+  for (const blob of listed) {
+    if (judgedNotKept(tenantId, blob)) continue;
+    const found = await keptAs(tenantId, person, id, blob, deps);
+    if (found) return found;
+  }
+  return null;
+}
+
+async function keptAs(tenantId: string, person: string, id: string, blob: ListedBlob, deps: KeptSightingDeps): Promise<PersonSightingRecord | null> {
+  const read = await readKeptBlob(deps.blobs, tenantId, blob.name, KEPT_SIGHTING_MAX_BYTES);
+  if (!read) return null;
+  let s: PersonSightingRecord | null = null;
+  try {
+    const v = JSON.parse(read.bytes.toString('utf8')) as PersonSightingRecord | null;
+    // The seal covers what it says, not the blob's name: one copied under a later name is not taken.
+    if (v !== null && typeof v === 'object' && v.type === 'person-sighting' && v.tenantId === tenantId && v.id === id && v.person === person && typeof v.seenAt === 'string' && keptSightingName(id, Date.parse(v.seenAt)) === blob.name) s = v;
+  } catch {
+    s = null;
+  }
+  const why = !s ? `not a sighting of ${person} seen when its name says` : await sightingSealChecked(s, read.createdOn, deps.audit.chainKeys);
+  if (why === null) return s;
+  reportNotKept(deps.log, PERSON_SIGHTING_KEPT_UNSEALED, tenantId, blob.name, why, blob);
+  return null;
+}
+
 export class PersonSightings {
   /** The issue time of the newest token this instance saw per (tenant, person): an older token never replaces the set. */
   private readonly newestTokens = new Map<string, string | null>();
@@ -274,8 +310,10 @@ export class PersonSightings {
       if (!written) return CHANGED;
       this.remember(key, issuedAt);
       // A change of set is kept in storage too, after the record's write (a blob is only a sighting the archive wrote):
-      // keptNewer undoes one written back over it. Refreshes of the same set keep none.
-      if (stored && stored.value.rightsSet !== rightsSet) await this.keep(record, now);
+      // keptNewer undoes one written back over it, and four eyes read it beside the stored one. Refreshes of the same set
+      // keep none. A first sign-in, and one written over a record not the archive's, are kept too. Broke: a first one
+      // had nothing kept, so deleting the record in Cosmos DB hid the set it claimed from four eyes.
+      if (!stored || unsealed || stored.value.rightsSet !== rightsSet) await this.keep(record, now);
       return undefined;
     }, SIGHTING_WRITE_ATTEMPTS);
   }
@@ -337,7 +375,7 @@ export class PersonSightings {
     const version = stored ? (storedVersionOf(stored) ?? createHash('sha256').update(canonicalJson(stored)).digest('base64')) : 'none';
     const seen = this.checked.get(key);
     if (seen !== undefined && seen.version === version && now.getTime() - seen.at < SIGHTING_CHECK_MAX_AGE_MS) return null;
-    const kept = await this.newestKept(tenantId, person);
+    const kept = await newestKeptSighting(tenantId, person, { ...this.sealing, blobs: this.blobs });
     const storedAt = stored ? (readWrittenInstant(stored.seenAt, now.getTime()) ?? -Infinity) : -Infinity;
     if (!kept || Date.parse(kept.seenAt) <= storedAt) {
       if (this.checked.size >= MAX_REMEMBERED) this.checked.clear();
@@ -352,35 +390,6 @@ export class PersonSightings {
     else if (currentAt < Date.parse(kept.seenAt)) await this.records.replace(kept, current.etag);
     this.sealing.log.warn?.(PERSON_SIGHTING_RESTORED, { tenantId, id: kept.id, seenAt: kept.seenAt, storedSeenAt: stored?.seenAt ?? null });
     return kept;
-  }
-
-  /** The newest of `person`'s kept sightings the archive sealed; any other is reported once and passed over. */
-  private async newestKept(tenantId: string, person: string): Promise<PersonSightingRecord | null> {
-    const id = personSightingRecordId(person);
-    const listed = (await this.blobs.listedBlobs(tenantId, keptPrefix(id))).sort((a, b) => (a.name < b.name ? 1 : a.name > b.name ? -1 : 0));
-    for (const blob of listed) {
-      if (judgedNotKept(tenantId, blob)) continue;
-      const found = await this.keptAs(tenantId, person, id, blob);
-      if (found) return found;
-    }
-    return null;
-  }
-
-  private async keptAs(tenantId: string, person: string, id: string, blob: ListedBlob): Promise<PersonSightingRecord | null> {
-    const read = await readKeptBlob(this.blobs, tenantId, blob.name, KEPT_SIGHTING_MAX_BYTES);
-    if (!read) return null;
-    let s: PersonSightingRecord | null = null;
-    try {
-      const v = JSON.parse(read.bytes.toString('utf8')) as PersonSightingRecord | null;
-      // The seal covers what it says, not the blob's name: one copied under a later name is not taken.
-      if (v !== null && typeof v === 'object' && v.type === 'person-sighting' && v.tenantId === tenantId && v.id === id && v.person === person && typeof v.seenAt === 'string' && keptSightingName(id, Date.parse(v.seenAt)) === blob.name) s = v;
-    } catch {
-      s = null;
-    }
-    const why = !s ? `not a sighting of ${person} seen when its name says` : await sightingSealChecked(s, read.createdOn, this.sealing.audit.chainKeys);
-    if (why === null) return s;
-    reportNotKept(this.sealing.log, PERSON_SIGHTING_KEPT_UNSEALED, tenantId, blob.name, why, blob);
-    return null;
   }
 
   /** `fresh`: as stored now, for a write made over it (the instance's cache of tenant records is for reads). */

@@ -1,7 +1,7 @@
 import { type Permission, personOf, type Principal, RIGHTS_SET_NAME } from '../../kernel/principal';
 import { listPersonKeyPermissions } from '../api-keys/list-person-key-permissions';
 import { keyReader, withKeyPerson } from '../api-keys/verify-api-key';
-import { lastSighting } from '../person-sightings';
+import { lastSighting, newestKeptSighting } from '../person-sightings';
 import type { RightsGiven } from '../sod';
 import { findRightsAssignment } from './find-rights-assignment';
 import { rightsSetPermissions } from './rights-set-permissions';
@@ -88,10 +88,13 @@ async function upTheChain(tenantId: string, person: string, names: readonly stri
  * (`sets`; for a person further up the chain, their assignment's set and the set their last sign-in claimed).
  */
 async function givenToPerson(tenantId: string, person: string, sets: readonly string[] | null, deps: GivingsDeps): Promise<RightsGiven[]> {
-  const [assignment, unassignment, seen] = await Promise.all([
+  const [assignment, unassignment, seen, keptSighting] = await Promise.all([
     findRightsAssignment(tenantId, person, deps, fresh),
     deps.tenantRecords.get<RightsUnassignmentRecord>(tenantId, rightsUnassignmentRecordId(person), 'rights-unassignment', fresh),
     sets ? null : lastSighting(tenantId, person, deps),
+    // And the newest kept in storage (either suffices). Broke: read from Cosmos DB alone, a giver's record deleted, or a
+    // genuine older one naming another set written back, hid the set they gave through, and a guest counted as a second person.
+    sets ? null : newestKeptSighting(tenantId, person, deps),
   ]);
   // A sighting the archive did not seal as it is (sightingUnsealed) may have lost the sets earlier sign-ins claimed: the
   // chain through it is not judged (whoever the first person is). Broke: read as stored, a writer of Cosmos DB dropped
@@ -103,7 +106,7 @@ async function givenToPerson(tenantId: string, person: string, sets: readonly st
   // kept one's givings (givenBefore), so only an edit adds any.
   const keptAssignment = await keptRightsRecord(tenantId, rightsAssignmentRecordId(person), { record: assignment, trace: unassignment?.value ?? null }, true, deps);
   const keptAssigned = keptAssignment?.record?.type === 'rights-assignment' ? keptAssignment.record : null;
-  const names = sets ?? [assignment?.rightsSet, keptAssigned?.rightsSet, sighting?.rightsSet].filter((n): n is string => n !== undefined);
+  const names = sets ?? [assignment?.rightsSet, keptAssigned?.rightsSet, sighting?.rightsSet, keptSighting?.rightsSet].filter((n): n is string => n !== undefined);
   const tenantSets = [...new Set(names)].filter((n) => RIGHTS_SET_NAME.test(n) && !isBuiltIn(n));
   const widened = await Promise.all(tenantSets.map((n) => deps.tenantRecords.get<RightsSetRecord>(tenantId, rightsSetRecordId(n), 'rights-set', fresh)));
   // A set named but gone: what it gave stays in its deletion's trace (delete-rights-set.ts).
@@ -134,6 +137,7 @@ async function givenToPerson(tenantId: string, person: string, sets: readonly st
     ]),
     // The sets earlier sign-ins claimed (person-sightings.ts): a claim naming another set now does not cut the chain.
     ...(sighting ? before('a set an earlier sign-in claimed', sighting) : []),
+    ...(keptSighting ? before(`a set an earlier sign-in claimed${asKept}`, keptSighting) : []),
     ...(seen?.unsealed ? [{ through: `a sign-in record not sealed by the archive (${seen.unsealed})`, at: '', by: { subject: '' }, unresolved: true as const }] : []),
   ];
   // Given through a key before persons were kept, a giving names only the key: it is its person's (withKeyPerson). Read
@@ -157,15 +161,17 @@ async function givenToPerson(tenantId: string, person: string, sets: readonly st
  * A sign-in record the archive did not seal as it is (sightingUnsealed) may have been narrowed: taken as holding it.
  */
 export async function personHoldsNow(tenantId: string, person: string, permission: Permission, now: Date, deps: GivingsDeps): Promise<boolean> {
-  const [assignment, unassignment, seen] = await Promise.all([
+  const [assignment, unassignment, seen, keptSighting] = await Promise.all([
     findRightsAssignment(tenantId, person, deps, fresh),
     deps.tenantRecords.get<RightsUnassignmentRecord>(tenantId, rightsUnassignmentRecordId(person), 'rights-unassignment', fresh),
     lastSighting(tenantId, person, deps),
+    newestKeptSighting(tenantId, person, deps),
   ]);
   if (seen?.unsealed) return true;
   const kept = await keptRightsRecord(tenantId, rightsAssignmentRecordId(person), { record: assignment, trace: unassignment?.value ?? null }, true, deps);
   const keptAssigned = kept?.record?.type === 'rights-assignment' ? kept.record : null;
-  const sets = [...new Set([assignment?.rightsSet, keptAssigned?.rightsSet, seen?.record.rightsSet].filter((n): n is string => n !== undefined))];
+  // The set the newest kept sign-in claimed too: the stored record deleted or replayed in Cosmos DB dropped it.
+  const sets = [...new Set([assignment?.rightsSet, keptAssigned?.rightsSet, seen?.record.rightsSet, keptSighting?.rightsSet].filter((n): n is string => n !== undefined))];
   const held = await Promise.all(
     sets.map(async (n) => {
       if (!RIGHTS_SET_NAME.test(n) || isBuiltIn(n)) return (await rightsSetPermissions(tenantId, n, deps, fresh)) ?? [];

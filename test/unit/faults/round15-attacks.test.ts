@@ -1,0 +1,52 @@
+/**
+ * Round 15: attacks on the controls of the session before (sightings kept in storage, sealed export jobs, sealed
+ * disposal claims, kept givings, sealed parked batches). Each case is an attack that broke, with the fix it got; see
+ * each block's comment.
+ */
+import { PersonSightings, type PersonSightingRecord, personSightingRecordId } from '../../../shared/auth/person-sightings';
+import { assignRightsSet } from '../../../shared/auth/rights-sets/assign-rights-set';
+import { putRightsSet } from '../../../shared/auth/rights-sets/put-rights-set';
+import { rightsGivenTo } from '../../../shared/auth/rights-sets/rights-given';
+import { madeSecondBy } from '../../../shared/auth/sod';
+import type { Permission, Principal } from '../../../shared/kernel/principal';
+import { inMemoryDeps } from '../../support/in-memory';
+import { TENANT } from '../../support/in-process';
+
+const DAY = 86_400_000;
+
+/**
+ * Four eyes read a giver's sign-in record from Cosmos DB alone (rights-given.ts lastSighting): the kept sightings undid
+ * a replay only for an API key's rights. Whoever could write Cosmos DB (not Key Vault) deleted guest-1's record, or wrote
+ * back a genuine older one naming a set alice never widened, and guest-2 (given rights by guest-1 through the set alice
+ * widened after her act) counted as a second person to alice. Now the newest kept sighting is judged too (either
+ * suffices), and a first sign-in is kept as well (one never changed had nothing kept to undo its deletion).
+ */
+describe("four eyes: a giver's sign-in record deleted or replayed in Cosmos DB still finds who widened the set it claimed", () => {
+  const now = new Date('2030-06-01T12:00:00.000Z');
+  const admin = (subject: string, rightsSet = 'root', permissions: Permission[] = ['documents:read', 'rights:manage']): Principal => ({ tenantId: TENANT, subject, kind: 'user', person: subject, rightsSet, permissions: new Set(permissions) });
+  it.each([
+    ['as stored (control)', true, 'none'],
+    ['a genuine older sighting (another set) written back', true, 'replay'],
+    ['deleted, after a change of set', true, 'delete'],
+    ['deleted, her first and only sign-in', false, 'delete'],
+  ])('%s: alice is found', async (_what, earlier, attack) => {
+    const deps = { ...inMemoryDeps(), clock: { now: () => now } };
+    deps.tenantRecords.sightingsSealedMark = true;
+    const before = new Date(now.getTime() - DAY);
+    const sightings = new PersonSightings(deps.tenantRecords, deps);
+    const key = `${TENANT}/${personSightingRecordId('guest-1')}`;
+    await putRightsSet(admin('root'), 'claimed', ['documents:read'], before, deps);
+    if (earlier) await sightings.seen(TENANT, 'guest-1', 'auditor', new Date(before.getTime() - DAY));
+    const old = structuredClone(deps.tenantRecords.records.get(key));
+    await sightings.seen(TENANT, 'guest-1', 'claimed', before);
+    // alice widens the set guest-1 claims after her act; guest-1 gives guest-2 rights through it.
+    await putRightsSet(admin('alice'), 'claimed', ['documents:read', 'rights:manage'], now, deps);
+    await putRightsSet(admin('guest-1', 'claimed'), 'helpers', ['documents:read', 'rights:manage'], now, deps);
+    await assignRightsSet(admin('guest-1', 'claimed'), 'guest-2', 'helpers', now, deps);
+    if (attack === 'delete') deps.tenantRecords.records.delete(key);
+    if (attack === 'replay') deps.tenantRecords.records.set(key, { ...old!, etag: deps.tenantRecords.records.get(key)!.etag + 1000 });
+    if (attack === 'replay') expect((deps.tenantRecords.records.get(key)!.value as unknown as PersonSightingRecord).rightsSet).toBe('auditor');
+    const given = await rightsGivenTo(admin('guest-2', 'helpers'), deps);
+    expect(madeSecondBy(given, { subject: 'alice', person: 'alice' }, now.toISOString())?.by.subject).toBe('alice');
+  });
+});
