@@ -211,13 +211,15 @@ class DisposableDocuments {
   }
 
   /** The job's fields; a large list is written to its blob first (the job names no list that is not there). */
-  async record(job: ExportJob, deps: ExportDeps): Promise<Pick<ExportJob, 'disposable' | 'disposableCount' | 'disposableFilter' | 'disposableFrom'>> {
+  async record(job: ExportJob, deps: ExportDeps): Promise<Pick<ExportJob, 'disposable' | 'disposableCount' | 'disposableFilter' | 'disposableFrom' | 'disposableListDigest'>> {
     if (this.held.size === 0) return {};
     const disposableFrom = new Date(this.from).toISOString();
     if (this.held.size <= EXPORT_DISPOSABLE_ON_JOB) return { disposable: [...this.held], disposableCount: this.held.size, disposableFrom };
     const ids = [...this.held].sort();
+    const digest = createHash('sha256');
+    for (const chunk of lines(ids)) digest.update(chunk);
     await deps.exportBlobs.upload(job.tenantId, exportDisposableListName(job.id, job.attempts), Readable.from(lines(ids)), 'text/plain; charset=utf-8');
-    return { disposableCount: ids.length, disposableFilter: disposableFilter(ids, ids.length), disposableFrom };
+    return { disposableCount: ids.length, disposableFilter: disposableFilter(ids, ids.length), disposableFrom, disposableListDigest: digest.digest('hex') };
   }
 }
 

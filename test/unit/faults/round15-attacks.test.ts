@@ -9,8 +9,13 @@ import { putRightsSet } from '../../../shared/auth/rights-sets/put-rights-set';
 import { rightsGivenTo } from '../../../shared/auth/rights-sets/rights-given';
 import { madeSecondBy } from '../../../shared/auth/sod';
 import type { Permission, Principal } from '../../../shared/kernel/principal';
-import { inMemoryDeps } from '../../support/in-memory';
+import { inMemoryDeps, ListingCatalog, type RecordingLogger } from '../../support/in-memory';
 import { TENANT } from '../../support/in-process';
+import { seedMany } from '../../support/seed';
+import { EXPORT_DISPOSABLE_ON_JOB, exportDisposableListName } from '../../../shared/kernel/export';
+import { runExport } from '../../../shared/exports/run-export';
+import { startExport } from '../../../shared/exports/start-export';
+import { EXPORT_LIST_EDITED, withdrawExportsHolding } from '../../../shared/exports/withdraw-exports';
 
 const DAY = 86_400_000;
 
@@ -48,5 +53,36 @@ describe("four eyes: a giver's sign-in record deleted or replayed in Cosmos DB s
     if (attack === 'replay') expect((deps.tenantRecords.records.get(key)!.value as unknown as PersonSightingRecord).rightsSet).toBe('auditor');
     const given = await rightsGivenTo(admin('guest-2', 'helpers'), deps);
     expect(madeSecondBy(given, { subject: 'alice', person: 'alice' }, now.toISOString())?.by.subject).toBe('alice');
+  });
+});
+
+/**
+ * A large export's list of the documents a disposal can reach is a plain blob in the exports container, the job sealing
+ * only its Bloom filter. A holder of the storage account's data-plane role (no Cosmos DB, no Key Vault) rewrote the list
+ * without a document, the filter's "maybe" was settled by the list's "no", and the export holding a disposed document
+ * stayed downloadable. Now the completion seal covers the list's digest: one that does not match is withdrawn on the
+ * filter alone, as an unreadable one is.
+ */
+describe("a large export's list of disposable documents rewritten in storage", () => {
+  it.each([
+    ['as written (control)', (ids: string[]) => ids],
+    ['the disposed document taken out', (ids: string[], gone: string) => ids.filter((id) => id !== gone)],
+    ['emptied', () => []],
+  ])('%s: the export is withdrawn', async (_what, rewrite) => {
+    const deps = { ...inMemoryDeps(), catalog: new ListingCatalog() };
+    const n = EXPORT_DISPOSABLE_ON_JOB + 2;
+    const docs = await seedMany(deps, TENANT, Array.from({ length: n }, (_, i) => ({ metadata: { documentDate: '2018-06-01', reference: `R-${i}` } })));
+    docs.forEach((d) => deps.catalog.documents.set(`${TENANT}/${d.id}`, { ...d, legalHold: true, retention: { ...d.retention, retainUntil: '2024-01-01T00:00:00.000Z' } }));
+    const principal = { tenantId: TENANT, subject: 'accountant', kind: 'user', rightsSet: 'accountant', permissions: new Set() } as unknown as Principal;
+    const { job } = await startExport(principal, { includeOriginals: false }, 'req-1', deps);
+    expect((await runExport(TENANT, job.id, deps)).status).toBe('completed');
+    const gone = docs[3]!.id;
+    const blobs = (deps.exportBlobs as unknown as { blobs: Map<string, Buffer> }).blobs;
+    const name = `${TENANT}/${exportDisposableListName(job.id, 1)}`;
+    const listed = blobs.get(name)!.toString('utf8').trim().split('\n');
+    const edited = rewrite(listed, gone);
+    if (edited !== listed) blobs.set(name, Buffer.from(edited.map((id) => `${id}\n`).join('')));
+    expect(await withdrawExportsHolding(TENANT, [gone], new Date('2025-03-01T12:00:00.000Z'), deps)).toEqual([job.id]);
+    expect((deps.log as RecordingLogger).lines.some((l) => l.message === EXPORT_LIST_EDITED)).toBe(edited !== listed);
   });
 });
