@@ -186,7 +186,11 @@ async function withdrawFrom(exposed: readonly Versioned<ExportJob>[], disposedId
   for (const listed of exposed) {
     let found: Versioned<ExportJob> | null = listed;
     for (let attempt = 0; found; attempt++) {
-      const job: ExportJob = found.item;
+      // A job carrying a completion seal handed out a ZIP, whatever its status says: the status is under no seal. Broke:
+      // whoever could write Cosmos DB set a completed export's status to failed (or running) while the sweep ran and
+      // back after; the completion seal still checked, and its ZIP with a disposed document's copy was handed out.
+      const handedOut = found.item.completedSeal !== undefined;
+      const job: ExportJob = handedOut ? { ...found.item, status: 'completed' } : found.item;
       let done = true;
       if (job.status === 'running') done = await mark(found, disposedIds, deps);
       else if (job.status === 'completed' && Date.parse(job.expiresAt) > now.getTime()) {

@@ -473,7 +473,8 @@ export interface ExportJobsPort {
   unsafeListLive(now: Date, limit: number, tenantId?: string, afterId?: string): Promise<Versioned<ExportJob>[]>;
   /**
    * The tenant's exports a disposal at `now` can reach, each with its etag: running ones (what they
-   * hold is not known yet) and completed, unexpired ones: every one, whatever its `disposableFrom` (unsealed, that says
+   * hold is not known yet) and completed, unexpired ones (any carrying a completion seal, whatever its status says: the
+   * status is under no seal): every one, whatever its `disposableFrom` (unsealed, that says
    * nothing: the sweep judges it after the seal). Paged: a
    * disposal must reach every one of them, however many the tenant has (`continuationToken` null: none left).
    */

@@ -172,7 +172,8 @@ export class ExportJobs implements ExportJobsPort {
     const page = await queryPage<ExportJob & { _etag: string }>(
       this.container,
       {
-        query: 'SELECT * FROM c WHERE c.type = "export" AND c.tenantId = @tenant AND (c.status = "running" OR (c.status = "completed" AND c.expiresAt > @now))',
+        // A completion seal, whatever the status: it handed out a ZIP (withdraw-exports.ts withdrawFrom).
+        query: 'SELECT * FROM c WHERE c.type = "export" AND c.tenantId = @tenant AND (c.status = "running" OR ((c.status = "completed" OR IS_DEFINED(c.completedSeal)) AND c.expiresAt > @now))',
         parameters: [{ name: '@now', value: now.toISOString() }, { name: '@tenant', value: tenantId }],
       },
       { partitionKey: tenantId, limit, continuationToken },

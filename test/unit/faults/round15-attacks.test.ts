@@ -16,6 +16,8 @@ import { EXPORT_DISPOSABLE_ON_JOB, exportDisposableListName } from '../../../sha
 import { runExport } from '../../../shared/exports/run-export';
 import { startExport } from '../../../shared/exports/start-export';
 import { EXPORT_LIST_EDITED, withdrawExportsHolding } from '../../../shared/exports/withdraw-exports';
+import { exportFile } from '../../../shared/exports/download-export';
+import type { ExportJob } from '../../../shared/kernel/export';
 
 const DAY = 86_400_000;
 
@@ -84,5 +86,34 @@ describe("a large export's list of disposable documents rewritten in storage", (
     if (edited !== listed) blobs.set(name, Buffer.from(edited.map((id) => `${id}\n`).join('')));
     expect(await withdrawExportsHolding(TENANT, [gone], new Date('2025-03-01T12:00:00.000Z'), deps)).toEqual([job.id]);
     expect((deps.log as RecordingLogger).lines.some((l) => l.message === EXPORT_LIST_EDITED)).toBe(edited !== listed);
+  });
+});
+
+/**
+ * A job's status is under no seal (it moves with every save), and the sweep withdrew only jobs whose status said
+ * completed (or marked running ones). Whoever could write Cosmos DB (not Key Vault) set a completed export's status to
+ * failed before the sweep disposed of a document it held, and back to completed after: the completion seal still
+ * checked, and the ZIP with the disposed document's copy was handed out. Now a job carrying a completion seal is
+ * withdrawn as a completed one whatever its status says (the seal, not the status, says what was handed out).
+ */
+describe('a completed export hidden from the sweep by its status, then completed again in Cosmos DB', () => {
+  it.each([['failed'], ['queued'], ['running'], ['completed']])('status %s while the sweep runs: withdrawn, its ZIP gone', async (status) => {
+    const deps = { ...inMemoryDeps(), catalog: new ListingCatalog() };
+    const docs = await seedMany(deps, TENANT, [0, 1].map((i) => ({ metadata: { documentDate: '2018-06-01', reference: `R-${i}` } })));
+    docs.forEach((d) => deps.catalog.documents.set(`${TENANT}/${d.id}`, { ...d, retention: { ...d.retention, retainUntil: '2025-03-02T00:00:00.000Z' } }));
+    const principal = { tenantId: TENANT, subject: 'accountant', kind: 'user', rightsSet: 'accountant', permissions: new Set() } as unknown as Principal;
+    const { job } = await startExport(principal, { includeOriginals: false }, 'req-1', deps);
+    expect((await runExport(TENANT, job.id, deps)).status).toBe('completed');
+    const jobs = (deps.exportJobs as unknown as { jobs: Map<string, ExportJob> }).jobs;
+    const key = `${TENANT}/${job.id}`;
+    const completed = structuredClone(jobs.get(key)!);
+    jobs.set(key, { ...completed, status: status as ExportJob['status'] });
+    expect(await withdrawExportsHolding(TENANT, [docs[0]!.id], new Date('2025-03-02T06:00:00.000Z'), deps)).toEqual([job.id]);
+    // The genuine completed record written back over whatever the sweep left: its seal checks, its ZIP is gone.
+    jobs.set(key, completed);
+    deps.clock.now = () => new Date('2025-03-02T07:00:00.000Z');
+    const handed = await exportFile({ tenantId: TENANT, exportId: job.id }, deps).catch(() => null);
+    expect((deps.exportBlobs as unknown as { blobs: Map<string, Buffer> }).blobs.has(`${TENANT}/${completed.blobName}`)).toBe(false);
+    await expect(handed ? handed.read() : Promise.reject(new Error('refused'))).rejects.toThrow();
   });
 });
