@@ -117,3 +117,24 @@ describe('a completed export hidden from the sweep by its status, then completed
     await expect(handed ? handed.read() : Promise.reject(new Error('refused'))).rejects.toThrow();
   });
 });
+
+/**
+ * A sign-in's record took the time its request started (`now`), and a sign-in that lost the write to another and wrote
+ * again over it kept that time: the record's seenAt went back, below the kept copy of the sign-in it replaced. An ordinary
+ * account with a token from before the identity provider narrowed her claim and one from after, signing in with both at
+ * once, had the older (wider) one's write land first and the newer (narrower) one's second with an earlier seenAt; her
+ * key's next request found the kept wider sighting "newer" than the stored one and wrote it back: her keys acted with
+ * the set taken from her. Now a sighting written over a sealed one is never older than it.
+ */
+it("two sign-ins at once: the later write's sighting is the newer, and a key's look does not restore the earlier one", async () => {
+  const deps = inMemoryDeps();
+  const sightings = new PersonSightings(deps.tenantRecords, deps);
+  const t = Date.parse('2030-06-01T12:00:00.000Z');
+  await sightings.seen(TENANT, 'dana', 'auditor', new Date(t - DAY), new Date(t - DAY).toISOString());
+  // The wider token (issued earlier) started a moment later and wrote first; the narrower one's retry wrote after it.
+  await sightings.seen(TENANT, 'dana', 'tenant-admin', new Date(t + 101), new Date(t - 3600_000).toISOString());
+  await sightings.seen(TENANT, 'dana', 'auditor', new Date(t + 100), new Date(t - 60_000).toISOString());
+  const found = await sightings.lastForKey(TENANT, 'dana', new Date(t + 200));
+  expect(found?.record.rightsSet).toBe('auditor');
+  expect(found?.unsealed).toBeNull();
+});
