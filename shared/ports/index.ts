@@ -461,7 +461,7 @@ export interface ExportJobsPort {
    * With `outbox`, the change's audit outbox item is stored in the same transactional batch: both or neither.
    */
   replace(job: ExportJob, etag: string, outbox?: AuditOutboxItem): Promise<{ etag: string } | 'conflict'>;
-  /** Expired-but-not-marked jobs and running jobs with a stale heartbeat, each with its etag. */
+  /** Expired-but-not-marked jobs (or marked but still carrying a completion seal) and running jobs with a stale heartbeat, each with its etag. */
   unsafeListDue(now: Date, staleBefore: Date, limit: number, tenantId?: string): Promise<Versioned<ExportJob>[]>;
   /**
    * Completed, unexpired exports with their disposable ids on the job (`disposable`) that may hold a document

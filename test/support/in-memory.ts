@@ -777,7 +777,7 @@ export class InMemoryExportJobs implements ExportJobsPort {
   /** The same condition as the Cosmos query. */
   async unsafeListDue(now: Date, staleBefore: Date, limit: number, tenantId?: string): Promise<Versioned<ExportJob>[]> {
     const due = [...this.jobs.values()].filter(
-      (j) => (!tenantId || j.tenantId === tenantId) && ((j.status !== 'expired' && j.expiresAt <= now.toISOString()) || (j.status === 'running' && j.heartbeatAt < staleBefore.toISOString())),
+      (j) => (!tenantId || j.tenantId === tenantId) && (((j.status !== 'expired' || j.completedSeal !== undefined) && j.expiresAt <= now.toISOString()) || (j.status === 'running' && j.heartbeatAt < staleBefore.toISOString())),
     );
     return Promise.all(due.slice(0, limit).map(async (j) => (await this.getVersioned(j.tenantId, j.id))!));
   }

@@ -17,6 +17,7 @@ import { runExport } from '../../../shared/exports/run-export';
 import { startExport } from '../../../shared/exports/start-export';
 import { EXPORT_LIST_EDITED, withdrawExportsHolding } from '../../../shared/exports/withdraw-exports';
 import { exportFile } from '../../../shared/exports/download-export';
+import { maintainExports } from '../../../shared/exports/maintain-exports';
 import type { ExportJob } from '../../../shared/kernel/export';
 
 const DAY = 86_400_000;
@@ -97,7 +98,7 @@ describe("a large export's list of disposable documents rewritten in storage", (
  * withdrawn as a completed one whatever its status says (the seal, not the status, says what was handed out).
  */
 describe('a completed export hidden from the sweep by its status, then completed again in Cosmos DB', () => {
-  it.each([['failed'], ['queued'], ['running'], ['completed']])('status %s while the sweep runs: withdrawn, its ZIP gone', async (status) => {
+  it.each([['failed'], ['running'], ['completed']])('status %s while the sweep runs: withdrawn, its ZIP gone', async (status) => {
     const deps = { ...inMemoryDeps(), catalog: new ListingCatalog() };
     const docs = await seedMany(deps, TENANT, [0, 1].map((i) => ({ metadata: { documentDate: '2018-06-01', reference: `R-${i}` } })));
     docs.forEach((d) => deps.catalog.documents.set(`${TENANT}/${d.id}`, { ...d, retention: { ...d.retention, retainUntil: '2025-03-02T00:00:00.000Z' } }));
@@ -115,6 +116,20 @@ describe('a completed export hidden from the sweep by its status, then completed
     const handed = await exportFile({ tenantId: TENANT, exportId: job.id }, deps).catch(() => null);
     expect((deps.exportBlobs as unknown as { blobs: Map<string, Buffer> }).blobs.has(`${TENANT}/${completed.blobName}`)).toBe(false);
     await expect(handed ? handed.read() : Promise.reject(new Error('refused'))).rejects.toThrow();
+  });
+
+  // And at its expiry: a job marked expired in Cosmos DB alone (its completion seal left on) was listed by nothing, and
+  // its ZIP stayed in storage for good. One carrying a completion seal past its expiry is expired by maintenance.
+  it('status expired (its completion seal left on) at its expiry: maintenance deletes its ZIP', async () => {
+    const deps = { ...inMemoryDeps(), catalog: new ListingCatalog() };
+    await seedMany(deps, TENANT, [{ metadata: { documentDate: '2018-06-01', reference: 'R-0' } }]);
+    const principal = { tenantId: TENANT, subject: 'accountant', kind: 'user', rightsSet: 'accountant', permissions: new Set() } as unknown as Principal;
+    const { job } = await startExport(principal, { includeOriginals: false }, 'req-1', deps);
+    const done = await runExport(TENANT, job.id, deps);
+    const jobs = (deps.exportJobs as unknown as { jobs: Map<string, ExportJob> }).jobs;
+    jobs.set(`${TENANT}/${job.id}`, { ...done, status: 'expired' });
+    await maintainExports({ now: new Date(Date.parse(done.expiresAt) + 1000), deps, tenantId: TENANT });
+    expect((deps.exportBlobs as unknown as { blobs: Map<string, Buffer> }).blobs.size).toBe(0);
   });
 });
 
