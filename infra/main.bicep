@@ -1461,6 +1461,36 @@ resource exportJobUnsealedAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-
   }
 }
 
+resource exportListEditedAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
+  name: '${namePrefix}-export-list-edited'
+  location: location
+  properties: {
+    description: 'A large export\'s list of the documents a disposal can reach (<export id>.disposable.txt in the tenant\'s exports container) does not match the digest its sealed job names: someone with the storage account\'s data-plane role rewrote it, perhaps to keep an export holding a disposed document downloadable. The sweep withdraws the export on its Bloom filter alone (exports are copies: nothing of the tenant\'s is lost). An operator finds out who wrote it (storage diagnostic logs).'
+    severity: 1
+    enabled: true
+    scopes: [
+      insights.id
+    ]
+    evaluationFrequency: 'PT15M'
+    windowSize: 'PT1H'
+    criteria: {
+      allOf: [
+        {
+          query: 'traces | where message has "export disposable list in storage not as the export wrote it"'
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: 0
+        }
+      ]
+    }
+    actions: {
+      actionGroups: [
+        operators.id
+      ]
+    }
+  }
+}
+
 resource personSightingUnsealedAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
   name: '${namePrefix}-person-sighting-unsealed'
   location: location

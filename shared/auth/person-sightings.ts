@@ -355,13 +355,20 @@ export class PersonSightings {
       const stored = await this.lastVersioned(tenantId, person);
       const unsealed = stored ? (await sightingUnsealed(stored.value, this.sealing)) !== null : false;
       if (stored && !unsealed && this.settled(key, seenOf(stored.value, now), rightsSet, now, issuedAt)) return undefined;
-      const record = await sealSighting({ id: personSightingRecordId(person), tenantId, type: 'person-sighting', person, rightsSet, seenAt: now.toISOString(), ...(issuedAt ? { issuedAt } : {}), ...(await this.carried(tenantId, rightsSet, stored?.value ?? null, unsealed ? now : null)) }, this.sealing);
+      // Never older than the sealed one it replaces: kept copies are ordered by seenAt (keptNewer). Broke: a sign-in that
+      // lost the write to another and wrote again kept its request's start, below the other's; the other's kept copy was
+      // then "newer", and a key's next look wrote it back (two tokens at once, the older one's wider set restored).
+      const after = stored && !unsealed ? readWrittenInstant(stored.value.seenAt, now.getTime()) : null;
+      const seenAt = new Date(after !== null && after >= now.getTime() ? after + 1 : now.getTime()).toISOString();
+      const record = await sealSighting({ id: personSightingRecordId(person), tenantId, type: 'person-sighting', person, rightsSet, seenAt, ...(issuedAt ? { issuedAt } : {}), ...(await this.carried(tenantId, rightsSet, stored?.value ?? null, unsealed ? now : null)) }, this.sealing);
       const written = stored ? (await this.records.replace(record, stored.etag)) === 'replaced' : (await this.records.create(record)) === 'created';
       if (!written) return CHANGED;
       this.remember(key, issuedAt);
       // A change of set is kept in storage too, after the record's write (a blob is only a sighting the archive wrote):
-      // keptNewer undoes one written back over it. Refreshes of the same set keep none.
-      if (stored && stored.value.rightsSet !== rightsSet) await this.keep(record, now);
+      // keptNewer undoes one written back over it, and four eyes read it beside the stored one. Refreshes of the same set
+      // keep none. A first sign-in, and one written over a record not the archive's, are kept too. Broke: a first one
+      // had nothing kept, so deleting the record in Cosmos DB hid the set it claimed from four eyes.
+      if (!stored || unsealed || stored.value.rightsSet !== rightsSet) await this.keep(record, now);
       return undefined;
     }, SIGHTING_WRITE_ATTEMPTS);
   }

@@ -34,6 +34,8 @@ function exportSealed(job: ExportJob, completed: boolean): object {
         disposableCount: job.disposableCount ?? null,
         disposableFilter: job.disposableFilter ?? null,
         disposableFrom: job.disposableFrom ?? null,
+        // Only when there (a job completed before it was sealed without it, and its seal still checks).
+        ...(job.disposableListDigest !== undefined ? { disposableListDigest: job.disposableListDigest } : {}),
       }
     : null;
   return { tenantId, id, createdBy, requestId, createdAt, filter, includeOriginals, csv: job.csv ?? null, expiresAt, handedOut };

@@ -76,7 +76,11 @@ async function claimAndRun(found: Versioned<ExportJob>, deps: ExportDeps): Promi
     return saved === 'conflict' ? null : failed;
   }
   const attempts = made + 1;
-  const claim: ExportJob = { ...found.item, status: 'running', attempts, blobName: exportBlobName(exportId, attempts), heartbeatAt: deps.clock.now().toISOString(), progress: { ...found.item.progress, documents: 0, files: 0, bytes: 0 } };
+  // A new attempt hands out nothing until its own completion seals it: a completion seal or ZIP left on a running job
+  // (set running again in Cosmos DB) is not carried. The sweep takes a job with a completion seal as handed out whatever
+  // its status (withdraw-exports.ts), and judged this attempt's job by the old seal: a false alarm.
+  const { completedSeal: _stale, archive: _staleZip, ...unclaimed } = found.item;
+  const claim: ExportJob = { ...unclaimed, status: 'running', attempts, blobName: exportBlobName(exportId, attempts), heartbeatAt: deps.clock.now().toISOString(), progress: { ...found.item.progress, documents: 0, files: 0, bytes: 0 } };
   delete claim.error;
   // This attempt reads the catalog afresh: documents disposed of before it cannot be in it.
   delete claim.disposedWhileRunning;
@@ -211,13 +215,15 @@ class DisposableDocuments {
   }
 
   /** The job's fields; a large list is written to its blob first (the job names no list that is not there). */
-  async record(job: ExportJob, deps: ExportDeps): Promise<Pick<ExportJob, 'disposable' | 'disposableCount' | 'disposableFilter' | 'disposableFrom'>> {
+  async record(job: ExportJob, deps: ExportDeps): Promise<Pick<ExportJob, 'disposable' | 'disposableCount' | 'disposableFilter' | 'disposableFrom' | 'disposableListDigest'>> {
     if (this.held.size === 0) return {};
     const disposableFrom = new Date(this.from).toISOString();
     if (this.held.size <= EXPORT_DISPOSABLE_ON_JOB) return { disposable: [...this.held], disposableCount: this.held.size, disposableFrom };
     const ids = [...this.held].sort();
+    const digest = createHash('sha256');
+    for (const chunk of lines(ids)) digest.update(chunk);
     await deps.exportBlobs.upload(job.tenantId, exportDisposableListName(job.id, job.attempts), Readable.from(lines(ids)), 'text/plain; charset=utf-8');
-    return { disposableCount: ids.length, disposableFilter: disposableFilter(ids, ids.length), disposableFrom };
+    return { disposableCount: ids.length, disposableFilter: disposableFilter(ids, ids.length), disposableFrom, disposableListDigest: digest.digest('hex') };
   }
 }
 

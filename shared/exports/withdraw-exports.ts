@@ -1,4 +1,4 @@
-import { createInterface } from 'node:readline';
+import { createHash } from 'node:crypto';
 import type { Deps } from '../deps';
 import { EXPORT_ATTEMPTS_LIMIT, exportBlobNames, exportDisposableListName, EXPORT_MARKS_MAX, type ExportJob } from '../kernel/export';
 import type { AuditInput, Versioned } from '../ports';
@@ -102,6 +102,9 @@ export async function withdrawExport(found: Versioned<ExportJob>, disposed: read
   return true;
 }
 
+/** Operators are alerted on this exact phrase (infra/main.bicep, exportListEditedAlert): the list blob is not the one the export wrote. */
+export const EXPORT_LIST_EDITED = 'export disposable list in storage not as the export wrote it';
+
 /**
  * Which of `ids` the completed export holds: from the ids on the job, or, for a large export, the
  * Bloom filter first and the attempt's list blob only on a possible hit (streamed, one id a line).
@@ -117,11 +120,25 @@ export async function heldAmong(job: ExportJob, ids: readonly string[], deps: Pi
   const maybe = new Set(mayHold(job.disposableFilter, ids));
   if (maybe.size === 0) return [];
   const found: string[] = [];
+  const digest = createHash('sha256');
   try {
     const list = await deps.exportBlobs.read(job.tenantId, exportDisposableListName(job.id, job.attempts));
-    for await (const line of createInterface({ input: list.stream, crlfDelay: Infinity })) if (maybe.has(line)) found.push(line);
+    let rest = '';
+    for await (const chunk of list.stream) {
+      digest.update(chunk as Buffer);
+      const parts = (rest + (chunk as Buffer).toString('latin1')).split('\n');
+      rest = parts.pop()!;
+      for (const line of parts) if (maybe.has(line)) found.push(line);
+    }
+    if (maybe.has(rest)) found.push(rest);
   } catch (err) {
     deps.log.error('export disposable list unreadable; withdrawing on the filter alone', { tenantId: job.tenantId, exportId: job.id, error: String(err) });
+    return [...maybe];
+  }
+  // The list is a plain blob: one rewritten in storage (a document taken out) settled the filter's "maybe" as "no", and
+  // an export holding a disposed document stayed downloadable. The job's seal covers the digest as written.
+  if (job.disposableListDigest !== undefined && digest.digest('hex') !== job.disposableListDigest) {
+    deps.log.error(EXPORT_LIST_EDITED, { tenantId: job.tenantId, exportId: job.id });
     return [...maybe];
   }
   return found;
@@ -169,7 +186,11 @@ async function withdrawFrom(exposed: readonly Versioned<ExportJob>[], disposedId
   for (const listed of exposed) {
     let found: Versioned<ExportJob> | null = listed;
     for (let attempt = 0; found; attempt++) {
-      const job: ExportJob = found.item;
+      // A job carrying a completion seal handed out a ZIP, whatever its status says: the status is under no seal. Broke:
+      // whoever could write Cosmos DB set a completed export's status to failed (or running) while the sweep ran and
+      // back after; the completion seal still checked, and its ZIP with a disposed document's copy was handed out.
+      const handedOut = found.item.completedSeal !== undefined;
+      const job: ExportJob = handedOut ? { ...found.item, status: 'completed' } : found.item;
       let done = true;
       if (job.status === 'running') done = await mark(found, disposedIds, deps);
       else if (job.status === 'completed' && Date.parse(job.expiresAt) > now.getTime()) {

@@ -66,6 +66,11 @@ export interface ExportJob {
    * a "no" is certain, a "maybe" is settled by reading the list.
    */
   disposableFilter?: string;
+  /**
+   * The list blob's SHA-256 (hex) as written, under the completion seal: the blob is a plain one a storage role can
+   * rewrite. Absent on jobs from before it (their list is read as it stands).
+   */
+  disposableListDigest?: string;
   /** The earliest retain-until among them: before it, no document of the export can be disposed of. */
   disposableFrom?: string;
   /**

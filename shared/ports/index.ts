@@ -461,7 +461,7 @@ export interface ExportJobsPort {
    * With `outbox`, the change's audit outbox item is stored in the same transactional batch: both or neither.
    */
   replace(job: ExportJob, etag: string, outbox?: AuditOutboxItem): Promise<{ etag: string } | 'conflict'>;
-  /** Expired-but-not-marked jobs and running jobs with a stale heartbeat, each with its etag. */
+  /** Expired-but-not-marked jobs (or marked but still carrying a completion seal) and running jobs with a stale heartbeat, each with its etag. */
   unsafeListDue(now: Date, staleBefore: Date, limit: number, tenantId?: string): Promise<Versioned<ExportJob>[]>;
   /**
    * Completed, unexpired exports with their disposable ids on the job (`disposable`) that may hold a document
@@ -473,7 +473,8 @@ export interface ExportJobsPort {
   unsafeListLive(now: Date, limit: number, tenantId?: string, afterId?: string): Promise<Versioned<ExportJob>[]>;
   /**
    * The tenant's exports a disposal at `now` can reach, each with its etag: running ones (what they
-   * hold is not known yet) and completed, unexpired ones: every one, whatever its `disposableFrom` (unsealed, that says
+   * hold is not known yet) and completed, unexpired ones (any carrying a completion seal, whatever its status says: the
+   * status is under no seal): every one, whatever its `disposableFrom` (unsealed, that says
    * nothing: the sweep judges it after the seal). Paged: a
    * disposal must reach every one of them, however many the tenant has (`continuationToken` null: none left).
    */

@@ -777,7 +777,7 @@ export class InMemoryExportJobs implements ExportJobsPort {
   /** The same condition as the Cosmos query. */
   async unsafeListDue(now: Date, staleBefore: Date, limit: number, tenantId?: string): Promise<Versioned<ExportJob>[]> {
     const due = [...this.jobs.values()].filter(
-      (j) => (!tenantId || j.tenantId === tenantId) && ((j.status !== 'expired' && j.expiresAt <= now.toISOString()) || (j.status === 'running' && j.heartbeatAt < staleBefore.toISOString())),
+      (j) => (!tenantId || j.tenantId === tenantId) && (((j.status !== 'expired' || j.completedSeal !== undefined) && j.expiresAt <= now.toISOString()) || (j.status === 'running' && j.heartbeatAt < staleBefore.toISOString())),
     );
     return Promise.all(due.slice(0, limit).map(async (j) => (await this.getVersioned(j.tenantId, j.id))!));
   }
@@ -797,7 +797,7 @@ export class InMemoryExportJobs implements ExportJobsPort {
   async listExposed(tenantId: string, now: Date, limit: number, continuationToken?: string): Promise<Page<Versioned<ExportJob>>> {
     const at = now.toISOString();
     const due = [...this.jobs.values()]
-      .filter((j) => j.tenantId === tenantId && (j.status === 'running' || (j.status === 'completed' && j.expiresAt > at)))
+      .filter((j) => j.tenantId === tenantId && (j.status === 'running' || ((j.status === 'completed' || j.completedSeal !== undefined) && j.expiresAt > at)))
       .filter((j) => continuationToken === undefined || j.id > continuationToken)
       .sort((a, b) => (a.id < b.id ? -1 : 1));
     const items = await Promise.all(due.slice(0, limit).map(async (j) => (await this.getVersioned(j.tenantId, j.id))!));

@@ -162,7 +162,8 @@ export function storedChanges(w: World): string {
     .sort(([a], [b]) => a.localeCompare(b));
   const docs = [...w.deps.catalog.documents.entries()].sort(([a], [b]) => a.localeCompare(b));
   const jobs = [...(w.deps.exportJobs as InMemoryExportJobs).jobs.entries()].sort(([a], [b]) => a.localeCompare(b));
-  const blobs = [...w.deps.blobs.blobs.entries()].map(([k, b]) => [k, b.worm.legalHold]).sort(([a], [b]) => String(a).localeCompare(String(b)));
+  // A sign-in's kept copy (sightings/…) is the sign-in's record, as its sighting is: not a change the call made.
+  const blobs = [...w.deps.blobs.blobs.entries()].filter(([k]) => !k.split('/')[1]?.startsWith('sightings')).map(([k, b]) => [k, b.worm.legalHold]).sort(([a], [b]) => String(a).localeCompare(String(b)));
   return JSON.stringify([records, docs, jobs, blobs, [...w.deps.retention.policies.policies.entries()]]);
 }
 

@@ -157,7 +157,8 @@ export class ExportJobs implements ExportJobsPort {
    * is in the query itself, not left to the partition-key option alone).
    */
   async unsafeListDue(now: Date, staleBefore: Date, limit: number, tenantId?: string): Promise<Versioned<ExportJob>[]> {
-    return this.jobsWhere('((c.status != "expired" AND c.expiresAt <= @now) OR (c.status = "running" AND c.heartbeatAt < @stale))', [{ name: '@stale', value: staleBefore.toISOString() }], now, limit, tenantId);
+    // Expired with its completion seal still on: marked so in Cosmos DB alone (an expiry strips it), its ZIP still stored.
+    return this.jobsWhere('(((c.status != "expired" OR IS_DEFINED(c.completedSeal)) AND c.expiresAt <= @now) OR (c.status = "running" AND c.heartbeatAt < @stale))', [{ name: '@stale', value: staleBefore.toISOString() }], now, limit, tenantId);
   }
 
   async unsafeListHoldingDisposable(now: Date, limit: number, tenantId?: string, afterId = ''): Promise<Versioned<ExportJob>[]> {
@@ -172,7 +173,8 @@ export class ExportJobs implements ExportJobsPort {
     const page = await queryPage<ExportJob & { _etag: string }>(
       this.container,
       {
-        query: 'SELECT * FROM c WHERE c.type = "export" AND c.tenantId = @tenant AND (c.status = "running" OR (c.status = "completed" AND c.expiresAt > @now))',
+        // A completion seal, whatever the status: it handed out a ZIP (withdraw-exports.ts withdrawFrom).
+        query: 'SELECT * FROM c WHERE c.type = "export" AND c.tenantId = @tenant AND (c.status = "running" OR ((c.status = "completed" OR IS_DEFINED(c.completedSeal)) AND c.expiresAt > @now))',
         parameters: [{ name: '@now', value: now.toISOString() }, { name: '@tenant', value: tenantId }],
       },
       { partitionKey: tenantId, limit, continuationToken },

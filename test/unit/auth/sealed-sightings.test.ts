@@ -169,6 +169,8 @@ describe("four eyes: a sighting's earlier claimed sets dropped in Cosmos DB do n
     const stored = deps.tenantRecords.records.get(`${TENANT}/${personSightingRecordId('guest-1')}`)!;
     stored.value = change(stored.value as unknown as PersonSightingRecord);
     if (signsInAgain) await sightings.seen(TENANT, 'guest-1', 'accountant', new Date(now.getTime() + 2));
+    // The stored record judged alone: the copies kept in storage are judged too (round15-attacks.test.ts) and find alice.
+    for (const k of [...deps.blobs.blobs.keys()]) if (k.startsWith(`${TENANT}/sightings/`)) deps.blobs.blobs.delete(k);
     const given = await rightsGivenTo(admin('guest-2', 'helpers'), deps);
     expect(madeSecondBy(given, { subject: 'alice', person: 'alice' }, now.toISOString())?.by.subject).toBe(by);
   });
@@ -249,11 +251,11 @@ describe('a sighting written back over a newer one (a replay) is undone from the
     const claim = { set: 'integration-admin' };
     const { w, auth, person } = await danasKey(claim, 'joke');
     const wider = structuredClone(sightingOf(w, person).value);
-    expect(keptOf(w, person)).toEqual([]); // her first sign-in: nothing to keep
+    expect(keptOf(w, person)).toHaveLength(1); // her first sign-in is kept too
     w.clock.advance(2 * DAY);
     claim.set = 'uploader';
     await ok(w, { method: 'GET', path: 'documents', as: person });
-    expect(keptOf(w, person)).toHaveLength(1);
+    expect(keptOf(w, person)).toHaveLength(2);
     const counted = blobCalls(w);
     expect((await listKeys(w, auth)).status).toBe(403);
     // The replay: sealed by the archive, so the seal checks (a write, so the store gives it a new version).
@@ -277,10 +279,10 @@ describe('a sighting written back over a newer one (a replay) is undone from the
     w.clock.advance(DAY);
     claim.set = 'integration-admin';
     await ok(w, { method: 'GET', path: 'documents', as: person });
-    expect(keptOf(w, person)).toHaveLength(2);
+    expect(keptOf(w, person)).toHaveLength(3);
     w.clock.advance(2 * DAY); // past the day: written again, the same set
     await ok(w, { method: 'GET', path: 'documents', as: person });
-    expect(keptOf(w, person)).toHaveLength(2);
+    expect(keptOf(w, person)).toHaveLength(3);
     expect((await listKeys(w, auth)).status).toBe(200);
     expect(logged(w, PERSON_SIGHTING_RESTORED)).toBe(0);
   });

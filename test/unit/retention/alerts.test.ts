@@ -28,6 +28,7 @@ import { MANIFEST_UNSEALED } from '../../../shared/documents/manifest';
 import { PROPOSAL_UNSEALED } from '../../../shared/auth/proposals';
 import { PERSON_SIGHTING_KEPT_UNSEALED, PERSON_SIGHTING_RESTORED, PERSON_SIGHTING_UNSEALED } from '../../../shared/auth/person-sightings';
 import { EXPORT_UNSEALED } from '../../../shared/exports/export-seal';
+import { EXPORT_LIST_EDITED } from '../../../shared/exports/withdraw-exports';
 import { HOLD_PLACEMENT_UNWITNESSED } from '../../../shared/retention/holds/placement-witness';
 
 /** Timer records that cannot be read, as when Cosmos is down. */
@@ -42,7 +43,7 @@ const alertPhrases = [...bicep.matchAll(/traces \| where message has "([^"]+)"/g
 
 describe('alert phrases', () => {
   it('every log-based alert in infra names a phrase the code logs', () => {
-    expect(alertPhrases.sort()).toEqual(['api key in the catalog not sealed by the archive', 'audit chain behind its seal', 'audit entry of a completed change could not be written or parked', 'audit outbox item not sealed by the archive', 'audit seal in storage not sealed by the archive', 'correction blob differs from the catalog', 'correction in storage not sealed by the archive', 'correction in the catalog without its audit entry', 'could not check a document', 'decision in storage not sealed by the archive', 'disposal approval record not sealed by the archive', 'disposal approval without its audit entry', 'disposal claim not made by the archive', 'disposal refused by storage past its grace', 'export incomplete', 'export job in the catalog not sealed by the archive', 'export stalled', 'fixity cycle overrun', 'fixity mismatch', 'legal hold on blobs without a record', 'legal hold release without a placement audit entry', 'manifest in storage not sealed by the archive', 'orphaned blobs', 'parked audit entries not sealed by the archive', 'person sighting in storage not sealed by the archive', 'person sighting in the catalog not sealed by the archive', 'person sighting restored from storage', 'policy proposal in the catalog not sealed by the archive', 'rendition validation failed', 'rendition-validation-poison', 'retention sweep failed', 'revocation in storage not sealed by the archive', 'revocation restored from storage', 'setting differs from the one kept in storage', 'setting in storage not sealed by the archive', 'setting restored from storage', 'support grant in the catalog not sealed by the archive', 'timer failed']);
+    expect(alertPhrases.sort()).toEqual(['api key in the catalog not sealed by the archive', 'audit chain behind its seal', 'audit entry of a completed change could not be written or parked', 'audit outbox item not sealed by the archive', 'audit seal in storage not sealed by the archive', 'correction blob differs from the catalog', 'correction in storage not sealed by the archive', 'correction in the catalog without its audit entry', 'could not check a document', 'decision in storage not sealed by the archive', 'disposal approval record not sealed by the archive', 'disposal approval without its audit entry', 'disposal claim not made by the archive', 'disposal refused by storage past its grace', 'export disposable list in storage not as the export wrote it', 'export incomplete', 'export job in the catalog not sealed by the archive', 'export stalled', 'fixity cycle overrun', 'fixity mismatch', 'legal hold on blobs without a record', 'legal hold release without a placement audit entry', 'manifest in storage not sealed by the archive', 'orphaned blobs', 'parked audit entries not sealed by the archive', 'person sighting in storage not sealed by the archive', 'person sighting in the catalog not sealed by the archive', 'person sighting restored from storage', 'policy proposal in the catalog not sealed by the archive', 'rendition validation failed', 'rendition-validation-poison', 'retention sweep failed', 'revocation in storage not sealed by the archive', 'revocation restored from storage', 'setting differs from the one kept in storage', 'setting in storage not sealed by the archive', 'setting restored from storage', 'support grant in the catalog not sealed by the archive', 'timer failed']);
     expect(TIMER_FAILED).toBe('timer failed');
     expect(FIXITY_CYCLE_OVERRUN).toContain('fixity cycle overrun');
     expect(ORPHANED_BLOBS).toContain('orphaned blobs');
@@ -82,6 +83,7 @@ describe('alert phrases', () => {
     expect(PERSON_SIGHTING_RESTORED).toBe('person sighting restored from storage');
     expect(PERSON_SIGHTING_KEPT_UNSEALED).toBe('person sighting in storage not sealed by the archive');
     expect(EXPORT_UNSEALED).toBe('export job in the catalog not sealed by the archive');
+    expect(EXPORT_LIST_EDITED).toBe('export disposable list in storage not as the export wrote it');
     expect(AUDIT_OUTBOX_UNSEALED).toBe('audit outbox item not sealed by the archive');
   });
 
