@@ -77,7 +77,7 @@ import type {
   ListedBlob,
 } from '../../shared/ports';
 import { minimalLocalEnv } from './config-env';
-import { StorageRefusal } from '../../shared/ports';
+import { MAX_DEQUEUE_COUNT, StorageRefusal } from '../../shared/ports';
 import { type PersonSightingRecord, personSightingRecordId, sealSighting } from '../../shared/auth/person-sightings';
 import { FakeClock } from './fake-clock';
 import { TenantSettingsCache } from '../../shared/adapters/azure/settings-cache';
@@ -977,12 +977,13 @@ export class InMemoryValidationQueue implements ValidationQueuePort {
  * The `export-work` queue, delivering at once: each message's work runs right after the sender's turn, as the in-process
  * worker did before the queue (inMemoryDeps binds `runner` to its deps; a world that changes its deps in place keeps
  * it; a test spreading other ports into its deps binds its own, withExportWork). A crash is logged, as the queue
- * trigger's failed invocation is. `idle()` waits for the work queued so far; `failing` makes sends fail (a queue outage).
+ * trigger's failed invocation is, and delivered again (MAX_DEQUEUE_COUNT times, then `poisoned`). `idle()` waits for the work queued so far; `failing` makes sends fail (a queue outage).
  */
 export class InMemoryExportWork implements ExportWorkPort {
   readonly sent: ExportWorkMessage[] = [];
   runner: ((text: string) => Promise<unknown>) | null = null;
   failing: Error | null = null;
+  readonly poisoned: string[] = [];
   private readonly pending = new Set<Promise<unknown>>();
   async enqueue(tenantId: string, exportId: string): Promise<void> {
     if (this.failing) throw this.failing;
@@ -1002,7 +1003,19 @@ export class InMemoryExportWork implements ExportWorkPort {
 export function withExportWork<D extends Omit<InMemoryDeps, 'exportWork'>>(deps: D): D & { exportWork: InMemoryExportWork } {
   const exportWork = new InMemoryExportWork();
   const bound = Object.assign(deps, { exportWork });
-  exportWork.runner = (text) => runQueuedExport(text, bound).catch((err: unknown) => bound.log.error('export worker crashed', { error: String(err) }));
+  exportWork.runner = async (text) => {
+    // As the queue trigger: a failed run is delivered again, MAX_DEQUEUE_COUNT times, then the message is poison.
+    for (let delivery = 1; ; delivery++) {
+      try {
+        return await runQueuedExport(text, bound);
+      } catch (err) {
+        if (delivery < MAX_DEQUEUE_COUNT) continue;
+        exportWork.poisoned.push(text);
+        bound.log.error('export worker crashed', { error: String(err) });
+        return null;
+      }
+    }
+  };
   return bound;
 }
 
