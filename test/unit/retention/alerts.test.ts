@@ -14,6 +14,7 @@ import { CORRECTION_BLOB_DIFFERS } from '../../../shared/documents/correction-bl
 import { DISPOSAL_CLAIM_UNSEALED, DISPOSAL_REFUSED } from '../../../shared/retention/dispose';
 import { EXPORT_INCOMPLETE } from '../../../shared/exports/run-export';
 import { EXPORT_STALLED } from '../../../shared/exports/maintain-exports';
+import { EXPORT_WORK_REFUSED } from '../../../shared/exports/queued-export';
 import { DISPOSAL_APPROVAL_RECORD_UNSEALED, DISPOSAL_APPROVAL_UNAUDITED } from '../../../shared/retention/approve-disposal';
 import { REVOCATION_RESTORED, REVOCATION_UNSEALED } from '../../../shared/auth/revocation-blobs';
 import { API_KEY_UNSEALED, SUPPORT_GRANT_UNSEALED } from '../../../shared/auth/api-keys/key-seal';
@@ -42,7 +43,7 @@ const alertPhrases = [...bicep.matchAll(/traces \| where message has "([^"]+)"/g
 
 describe('alert phrases', () => {
   it('every log-based alert in infra names a phrase the code logs', () => {
-    expect(alertPhrases.sort()).toEqual(['api key in the catalog not sealed by the archive', 'audit chain behind its seal', 'audit entry of a completed change could not be written or parked', 'audit outbox item not sealed by the archive', 'audit seal in storage not sealed by the archive', 'correction blob differs from the catalog', 'correction in storage not sealed by the archive', 'correction in the catalog without its audit entry', 'could not check a document', 'decision in storage not sealed by the archive', 'disposal approval record not sealed by the archive', 'disposal approval without its audit entry', 'disposal claim not made by the archive', 'disposal refused by storage past its grace', 'export incomplete', 'export job in the catalog not sealed by the archive', 'export stalled', 'fixity cycle overrun', 'fixity mismatch', 'legal hold on blobs without a record', 'legal hold release without a placement audit entry', 'manifest in storage not sealed by the archive', 'orphaned blobs', 'parked audit entries not sealed by the archive', 'person sighting in storage not sealed by the archive', 'person sighting in the catalog not sealed by the archive', 'person sighting restored from storage', 'policy proposal in the catalog not sealed by the archive', 'rendition validation failed', 'rendition-validation-poison', 'retention sweep failed', 'revocation in storage not sealed by the archive', 'revocation restored from storage', 'setting differs from the one kept in storage', 'setting in storage not sealed by the archive', 'setting restored from storage', 'support grant in the catalog not sealed by the archive', 'timer failed']);
+    expect(alertPhrases.sort()).toEqual(['api key in the catalog not sealed by the archive', 'audit chain behind its seal', 'audit entry of a completed change could not be written or parked', 'audit outbox item not sealed by the archive', 'audit seal in storage not sealed by the archive', 'correction blob differs from the catalog', 'correction in storage not sealed by the archive', 'correction in the catalog without its audit entry', 'could not check a document', 'decision in storage not sealed by the archive', 'disposal approval record not sealed by the archive', 'disposal approval without its audit entry', 'disposal claim not made by the archive', 'disposal refused by storage past its grace', 'export incomplete', 'export job in the catalog not sealed by the archive', 'export stalled', 'export-work-poison', 'fixity cycle overrun', 'fixity mismatch', 'legal hold on blobs without a record', 'legal hold release without a placement audit entry', 'manifest in storage not sealed by the archive', 'orphaned blobs', 'parked audit entries not sealed by the archive', 'person sighting in storage not sealed by the archive', 'person sighting in the catalog not sealed by the archive', 'person sighting restored from storage', 'policy proposal in the catalog not sealed by the archive', 'rendition validation failed', 'rendition-validation-poison', 'retention sweep failed', 'revocation in storage not sealed by the archive', 'revocation restored from storage', 'setting differs from the one kept in storage', 'setting in storage not sealed by the archive', 'setting restored from storage', 'support grant in the catalog not sealed by the archive', 'timer failed']);
     expect(TIMER_FAILED).toBe('timer failed');
     expect(FIXITY_CYCLE_OVERRUN).toContain('fixity cycle overrun');
     expect(ORPHANED_BLOBS).toContain('orphaned blobs');
@@ -61,6 +62,8 @@ describe('alert phrases', () => {
     expect(DISPOSAL_CLAIM_UNSEALED).toContain('disposal claim not made by the archive');
     expect(EXPORT_INCOMPLETE).toContain('export incomplete');
     expect(EXPORT_STALLED).toContain('export stalled');
+    // The export queue's poison alert also matches the worker's line for a message it dropped.
+    expect(bicep).toContain(`message has "${EXPORT_WORK_REFUSED.slice(0, EXPORT_WORK_REFUSED.indexOf(':'))}"`);
     expect(DISPOSAL_APPROVAL_UNAUDITED).toBe('disposal approval without its audit entry');
     expect(HOLD_PLACEMENT_UNWITNESSED).toBe('legal hold release without a placement audit entry');
     expect(REVOCATION_RESTORED).toBe('revocation restored from storage');
