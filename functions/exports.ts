@@ -6,6 +6,7 @@ import type { Config } from '../shared/config';
 import { deliveryFor, downloadExport } from '../shared/http/download';
 import { maintainExports } from '../shared/exports/maintain-exports';
 import { exportSealed, getExport, listExports, startExport } from '../shared/exports/start-export';
+import { queueExportWork } from '../shared/exports/queued-export';
 import { toPublicExport, ZExportRequest } from '../shared/kernel/export';
 import { operation, reply } from '../shared/http/operation';
 import { ZExport, ZId } from '../shared/http/schemas';
@@ -23,16 +24,12 @@ export const createExport = operation({
   responses: { 202: { description: 'Started; Location names the export', json: ZExport, headers: ['Location', 'Idempotent-Replayed'] } },
   errors: ['export_too_large', 'invalid_query', 'too_many_exports', 'idempotency_key_reused'],
   handler: async ({ body, req, idempotencyKey, principal, audit }, deps) => {
-    const { job, run } = await startExport(principal, body, req.requestId, deps, audit.staging(202), idempotencyKey);
+    const { job, started } = await startExport(principal, body, req.requestId, deps, audit.staging(202), idempotencyKey);
     audit.target = job.id;
-    if (run) {
-      // The worker runs in this process after the 202 is sent (see shared/exports/start-export.ts).
-      setImmediate(() => {
-        run().catch((err: unknown) => deps.log.error('export worker crashed', { exportId: job.id, error: String(err) }));
-      });
-    } else audit.detail = 'replayed';
+    if (started) await queueExportWork(job, deps);
+    else audit.detail = 'replayed';
     const base = deps.config.ARCHIVE_PUBLIC_BASE_PATH;
-    return reply(202, toPublicExport(job, base, deps.clock.now(), await exportSealed(job, deps)), { Location: `${base}/exports/${job.id}`, ...(run ? {} : { 'Idempotent-Replayed': 'true' }) });
+    return reply(202, toPublicExport(job, base, deps.clock.now(), await exportSealed(job, deps)), { Location: `${base}/exports/${job.id}`, ...(started ? {} : { 'Idempotent-Replayed': 'true' }) });
   },
 });
 

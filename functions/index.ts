@@ -18,6 +18,7 @@ import { API_ROUTE_PREFIX, ROUTES } from './routes';
 import { registerWebApp } from './web';
 import { runTimer, TIMERS } from './timers';
 import { recordStoredOutcome } from '../shared/validation/worker';
+import { runQueuedExport } from '../shared/exports/queued-export';
 import { flushSuppressedRefusals, SUPPRESSED_REFUSALS_FLUSH_MS } from '../shared/audit/suppressed-refusals';
 
 app.setup({ enableHttpStream: true });
@@ -107,6 +108,21 @@ app.storageQueue('recordValidationOutcome', {
     const text = typeof message === 'string' ? message : JSON.stringify(message);
     const result = await recordStoredOutcome(text, new Date(), await getDeps());
     context.log(JSON.stringify({ queue: 'validation-outcome', result }));
+  },
+});
+
+// Each export in its own invocation (POST /exports and export maintenance queue them): the instance is not scaled in
+// or recycled under it, as it was under a worker run after the answer. The message names the job only; the core reads
+// and judges it. A malformed message is logged and completed (a retry cannot mend it); a failure throws: the host
+// retries it, then moves it to `<queue>-poison` (alerted in infra).
+app.storageQueue('runExportWork', {
+  queueName: config.ARCHIVE_EXPORT_QUEUE,
+  connection: 'ArchiveStorage',
+  handler: async (message: unknown, context: InvocationContext) => {
+    const result = await runQueuedExport(message, await getDeps());
+    const line = JSON.stringify({ queue: 'export-work', result });
+    if (result.outcome === 'refused') context.error(line);
+    else context.log(line);
   },
 });
 

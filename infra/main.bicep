@@ -2043,6 +2043,20 @@ resource validationOutcomePoisonQueue 'Microsoft.Storage/storageAccounts/queueSe
   name: 'rendition-validation-outcome-poison'
 }
 
+// ---------------------------------------------------------------- export work: one queue invocation per export
+// POST /exports and export maintenance queue {tenantId, exportId}; the Node app's runExportWork trigger runs each export
+// in its own invocation (host retries, then export-work-poison after five deliveries). A message names the job only: the
+// worker reads and judges it (sealed, running, due), so a replayed message starts nothing that was not due anyway.
+resource exportWorkQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = {
+  parent: archiveQueueService
+  name: 'export-work'
+}
+
+resource exportWorkPoisonQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = {
+  parent: archiveQueueService
+  name: 'export-work-poison'
+}
+
 // The validator's own host storage. It parses untrusted PDFs; on the Node app's runtime account its blob role would
 // let it rewrite that app's deployment package or read its host keys in azure-webjobs-secrets, and so act as the
 // Node app (archive writer on the archive, Cosmos).
@@ -2297,6 +2311,78 @@ resource appOutcomePoisonSend 'Microsoft.Authorization/roleAssignments@2022-04-0
     principalId: app.identity.principalId
     principalType: 'ServicePrincipal'
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', queueRoles.messageSender)
+  }
+}
+
+// The Node app queues export work and its trigger consumes it (Reader and Message Processor), moving a message that
+// failed five times to export-work-poison (Sender there).
+resource appExportWorkSend 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: exportWorkQueue
+  name: guid(exportWorkQueue.id, app.id, queueRoles.messageSender)
+  properties: {
+    principalId: app.identity.principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', queueRoles.messageSender)
+  }
+}
+
+resource appExportWorkProcess 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: exportWorkQueue
+  name: guid(exportWorkQueue.id, app.id, queueRoles.messageProcessor)
+  properties: {
+    principalId: app.identity.principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', queueRoles.messageProcessor)
+  }
+}
+
+resource appExportWorkReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: exportWorkQueue
+  name: guid(exportWorkQueue.id, app.id, queueRoles.reader)
+  properties: {
+    principalId: app.identity.principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', queueRoles.reader)
+  }
+}
+
+resource appExportWorkPoisonSend 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: exportWorkPoisonQueue
+  name: guid(exportWorkPoisonQueue.id, app.id, queueRoles.messageSender)
+  properties: {
+    principalId: app.identity.principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', queueRoles.messageSender)
+  }
+}
+
+resource exportWorkPoisonAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
+  name: '${namePrefix}-export-work-poison'
+  location: location
+  properties: {
+    description: 'An export\'s work failed five times and was moved to export-work-poison, or a message naming no export was dropped: export maintenance queues a stale export again until it stalls or expires; look at the failures.'
+    severity: 2
+    enabled: true
+    scopes: [
+      insights.id
+    ]
+    evaluationFrequency: 'PT15M'
+    windowSize: 'PT1H'
+    criteria: {
+      allOf: [
+        {
+          query: 'traces | where message has "export-work-poison" or message has "export work message refused"'
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: 0
+        }
+      ]
+    }
+    actions: {
+      actionGroups: [
+        operators.id
+      ]
+    }
   }
 }
 

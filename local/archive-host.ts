@@ -13,6 +13,7 @@ import { LocalTimers, startLocalTimers } from './timers';
 import type { RenditionValidator } from '../shared/kernel/validation';
 import { WebApp, webAppDir } from '../shared/http/web-app';
 import { startValidationLoop } from './validation-loop';
+import { startExportLoop } from './export-loop';
 import { flushSuppressedRefusals } from '../shared/audit/suppressed-refusals';
 
 export interface ArchiveHostOptions {
@@ -66,6 +67,8 @@ export async function startArchiveHost(opts: ArchiveHostOptions): Promise<Archiv
   const port = await listen(server, opts.port ?? 0);
   const timers = opts.timers ? startLocalTimers(TIMERS, deps, deps.log) : null;
   const loop = opts.validator ? startValidationLoop({ ...deps, validator: opts.validator }) : null;
+  // Exports run from the `export-work` queue, as in Azure (there the queue trigger takes them).
+  const exportLoop = startExportLoop(deps);
   return {
     url: `http://127.0.0.1:${port}/api`,
     appUrl: `http://127.0.0.1:${port}/`,
@@ -77,6 +80,7 @@ export async function startArchiveHost(opts: ArchiveHostOptions): Promise<Archiv
     validating: loop !== null,
     stop: async () => {
       await loop?.stop();
+      await exportLoop.stop();
       await timers?.stop();
       await closeServer(server);
       await deps.validationRequests.flush(); // gathered requests go out before the process does

@@ -56,6 +56,7 @@ async function main() {
     `  Web app        ${host.appUrl.replace('127.0.0.1', 'localhost')}   ${fs.existsSync(path.join(host.web.dir, 'index.html')) ? 'sign in with the local issuer\'s development form' : `not built: npm run build builds it into ${host.web.dir}`}`,
     azurite ? `  Blob storage   Azurite on 127.0.0.1:${azurite.port} (queues on :${azurite.queuePort}), data in ${azuriteDir}; CORS lets the web app read download links` : '  Blob storage   STORAGE_CONNECTION_STRING from the environment (the web app reads large downloads there: allow its origin by CORS)',
     `  Validation     ${validation}`,
+    `  Exports        one at a time from the ${host.deps.config.ARCHIVE_EXPORT_QUEUE} queue, polled every ${host.deps.config.ARCHIVE_EXPORT_QUEUE_POLL_MS} ms (as the Functions queue trigger)`,
     `  Catalog/audit  Cosmos DB protocol server on ${cosmos.endpoint}, durable: every write is journaled and fsync'ed`,
     `                 before it is acknowledged (${COSMOS_DATA_DIR}: snapshot.ndjson + journal.ndjson, compacted)`,
     `                 replayed ${cosmos.restoredEntries} journal/snapshot entries, imported ${host.restored.legacySnapshotItems} from an old snapshot,`,

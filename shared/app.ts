@@ -18,6 +18,7 @@ import { assertUsableSecrets, KeyVaultSecretSource, StaticSecretSource } from '.
 import { TenantRecords } from './adapters/azure/tenant-records';
 import { TenantSettingsCache } from './adapters/azure/settings-cache';
 import { ValidationQueue } from './adapters/azure/validation-queue';
+import { ExportWorkQueue } from './adapters/azure/export-work-queue';
 import { Authenticator } from './auth/authenticate';
 import { RefusalLimiter } from './auth/refusal-limiter';
 import { TenantRights } from './auth/rights';
@@ -36,7 +37,7 @@ import type { Logger, SecretSource, SettingsCachePort } from './ports';
  * the local host, which sit above the core; `settings` (this instance's tenant settings cache) for
  * the tests and tools that write records directly and must clear it.
  */
-export type AzureDeps = Deps & { cosmos: CosmosContainers; settings: SettingsCachePort };
+export type AzureDeps = Deps & { cosmos: CosmosContainers; settings: SettingsCachePort; exportWork: ExportWorkQueue };
 
 /**
  * One log line as JSON, with every character that could make it look like more or other text escaped: JSON
@@ -158,6 +159,7 @@ export async function buildDeps(config: Config, overrides: Partial<Pick<Deps, 'c
     refusals: new RefusalLimiter({ burst: config.ARCHIVE_REFUSAL_BURST, perMinute: config.ARCHIVE_REFUSAL_RATE_PER_MINUTE }),
     validationQueue,
     validationRequests: new ValidationRequests({ validationQueue, log }, config.ARCHIVE_VALIDATION_REQUEST_LINGER_MS),
+    exportWork: new ExportWorkQueue(queueService, config.ARCHIVE_EXPORT_QUEUE, { createQueues: config.runtime === 'local' }),
     errorStatus: statusOf,
   };
 }

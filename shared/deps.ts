@@ -25,6 +25,7 @@ import type {
   RetentionPoliciesPort,
   TimerStatePort,
   ValidationQueuePort,
+  ExportWorkPort,
 } from './ports';
 
 /** Everything a use case may touch: storage through its ports, built once by the composition root (shared/app.ts). */
@@ -64,6 +65,8 @@ export interface Deps {
   validationQueue: ValidationQueuePort;
   /** This instance's validation requests, several uploads' per queue message, sent after the answer (shared/validation/request.ts). */
   validationRequests: ValidationRequests;
+  /** `export-work` Storage queue: each export runs as its own queue-triggered invocation (shared/exports/queued-export.ts). */
+  exportWork: ExportWorkPort;
   /**
    * The HTTP status a request failing with this code answers. The table is HTTP's
    * (shared/http/problem.ts); the composition root hands it in so that a worker outside any

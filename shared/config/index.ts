@@ -189,6 +189,10 @@ const ZConfig = z
     STORAGE_QUEUE_URL: z.url().optional(),
     /** Storage queue asking the validation worker to check a rendition; its poison queue is `<name>-poison`. */
     ARCHIVE_VALIDATION_QUEUE: z.string().regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,54}[a-z0-9]$/, 'must be a queue name (lowercase letters, digits, single hyphens; 3–56 characters)').default('rendition-validation'),
+    /** Storage queue of export work: each message runs one export in its own invocation; its poison queue is `<name>-poison`. */
+    ARCHIVE_EXPORT_QUEUE: z.string().regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,54}[a-z0-9]$/, 'must be a queue name (lowercase letters, digits, single hyphens; 3–56 characters)').default('export-work'),
+    /** Local host only: how often its export loop looks at the export queue (the Functions queue trigger polls itself in Azure). */
+    ARCHIVE_EXPORT_QUEUE_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(2000),
     /** How long an upload's validation request waits for others to share its queue message. */
     ARCHIVE_VALIDATION_REQUEST_LINGER_MS: z.coerce.number().int().min(0).max(5000).default(200),
     /** A document still `validation: pending` this long after upload (or its last request) is queued again. */

@@ -3,7 +3,7 @@ import { ArchiveError } from '../kernel/errors';
 import { endReached } from '../kernel/instant';
 import { attemptsMade, type ExportJob } from '../kernel/export';
 import type { Versioned } from '../ports';
-import { restartExport } from './run-export';
+import { queueExportWork } from './queued-export';
 import { deleteExportBlobs, saveWithSystemEntry, withdrawDisposedExports } from './withdraw-exports';
 import { exportSealHolds } from './export-seal';
 
@@ -18,6 +18,7 @@ const SEAL_CURSOR = 'export-seal-after';
 
 export interface MaintainResult {
   expired: string[];
+  /** Stale (or never queued): their work queued again, to be claimed and rebuilt from the start by the queue's worker. */
   restarted: string[];
   /** Failed instead of restarted: their worker had stopped ARCHIVE_EXPORT_MAX_ATTEMPTS times. */
   stalled: string[];
@@ -27,7 +28,7 @@ export interface MaintainResult {
 
 /**
  * Export maintenance (timer, and callable on its own): delete expired export blobs and mark
- * their jobs `expired`; restart running jobs whose worker died (stale heartbeat); withdraw
+ * their jobs `expired`; queue a restart of running jobs whose worker died (stale heartbeat); withdraw
  * exports holding a document that has been disposed of (the sweep's own withdrawal missed it). Idempotent:
  * a second run finds nothing new to do. `tenantId` keeps a run to one tenant (the timer passes none).
  */
@@ -47,6 +48,8 @@ export async function maintainExports({ now, deps, maxItems = 100, tenantId }: {
     const expired = await saveWithSystemEntry(job, { action: 'export.expired', actor: 'export-maintenance', at: now, ...(sealed ? {} : { unsealed: true as const }) }, (outbox) => jobs.replace({ ...rest, status: 'expired', heartbeatAt: now.toISOString() }, listed.etag, outbox), deps);
     return expired !== 'conflict';
   };
+  // After a failed send no more are tried this run (each waits its bound on an unanswering queue); the next run tries again.
+  let queueing = true;
   for (const listed of await jobs.unsafeListDue(now, staleBefore, maxItems, tenantId)) {
     const job = listed.item;
     let attempts: number | null;
@@ -68,10 +71,13 @@ export async function maintainExports({ now, deps, maxItems = 100, tenantId }: {
       await deleteExportBlobs(job, deps);
       deps.log.warn(EXPORT_STALLED, { tenantId: job.tenantId, exportId: job.id, attempts: attempts ?? 'unknown', documents: job.progress.documents, total: job.progress.total });
       result.stalled.push(job.id);
-    } else {
-      // The worker stopped (instance recycled mid-export): rebuild the ZIP from the start, claiming
-      // the job over the version judged stale (a worker that gave a sign of life since keeps it).
-      if (await restartExport(listed, deps)) result.restarted.push(job.id);
+    } else if (queueing) {
+      // The worker stopped (instance recycled mid-export), or its work was never queued: its work is queued again, and
+      // the queue's worker claims the job over the version it judges stale (a worker that gave a sign of life since
+      // keeps it). Broke: the restart ran inline here, one export after another within this timer's one Functions
+      // timeout, so two big ones never both finished and expiry and withdrawal waited behind them.
+      queueing = await queueExportWork(job, deps);
+      if (queueing) result.restarted.push(job.id);
     }
   }
   // Broke: a completed export not yet due whose seal does not hold (its expiry moved later in Cosmos DB, its ZIP

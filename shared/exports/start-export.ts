@@ -3,7 +3,6 @@ import { type Principal, personOf } from '../kernel/principal';
 import { ArchiveError } from '../kernel/errors';
 import { CHANGED, withFreshReads } from '../kernel/concurrency';
 import { idFromIdempotencyKey, uuidv7 } from '../ids';
-import { runExport } from './run-export';
 import type { AuditStaging } from '../kernel/audit';
 import { writeWithAuditEntry } from '../audit/outbox';
 import { type CsvFormat, DEFAULT_CSV_FORMAT, type ExportJob, exportBlobName, type TExportRequest } from '../kernel/export';
@@ -11,15 +10,16 @@ import { canonicalJson } from '../kernel/audit-chain';
 import { exportUnsealedBecause, sealExportRequest } from './export-seal';
 
 /**
- * Create the export job and start the worker in this process once the caller has its 202.
+ * Create the export job; the caller queues its work (`started`: created by this call, not a replay).
  *
- * Trade-off (documented in the README): no queue, so nothing new to deploy or secure; but a
- * Functions instance may be recycled mid-export. The worker writes a heartbeat; the export
- * maintenance timer restarts any running job whose heartbeat is stale (the ZIP is rebuilt from
- * the start, into the new attempt's own blob). Every worker claims the job and saves it only over
- * the version it holds, so a slow worker and its restart never both finish one export.
+ * The worker runs in its own invocation from the `export-work` queue (shared/exports/queued-export.ts), not in the
+ * answering process after the 202: in Azure Functions that was work outside any invocation, ended when the instance was
+ * scaled in or recycled. The worker writes a heartbeat; the export maintenance timer queues a restart of any running
+ * job whose heartbeat is stale (a job whose work was never queued as well: the ZIP is rebuilt from the start, into the
+ * new attempt's own blob). Every worker claims the job and saves it only over the version it holds, so a slow worker
+ * and its restart never both finish one export.
  */
-export async function startExport(principal: Principal, request: Omit<TExportRequest, 'csv'> & { csv?: CsvFormat }, requestId: string, deps: Deps, audit?: AuditStaging, /** Validated (ids.ts idempotencyKeyOf). */ idempotencyKey: string | null = null): Promise<{ job: ExportJob; run: (() => Promise<unknown>) | null }> {
+export async function startExport(principal: Principal, request: Omit<TExportRequest, 'csv'> & { csv?: CsvFormat }, requestId: string, deps: Deps, audit?: AuditStaging, /** Validated (ids.ts idempotencyKeyOf). */ idempotencyKey: string | null = null): Promise<{ job: ExportJob; started: boolean }> {
   const now = deps.clock.now();
   if (request.amountMin !== undefined && request.amountMax !== undefined && request.amountMin > request.amountMax) {
     throw new ArchiveError('bad_request', { detail: 'amountMin must not be greater than amountMax.' });
@@ -35,7 +35,7 @@ export async function startExport(principal: Principal, request: Omit<TExportReq
   return withFreshReads("The tenant's exports", async () => {
     if (keyed) {
       const earlier = await deps.exportJobs.get(principal.tenantId, keyed);
-      if (earlier) return { job: sameExportRequest(earlier, { includeOriginals, csv: csv ?? DEFAULT_CSV_FORMAT, filter }), run: null };
+      if (earlier) return { job: sameExportRequest(earlier, { includeOriginals, csv: csv ?? DEFAULT_CSV_FORMAT, filter }), started: false };
     }
     const { running, gate } = await deps.exportJobs.runningUnderGate(principal.tenantId);
     if (running >= deps.config.ARCHIVE_EXPORT_MAX_RUNNING) {
@@ -62,7 +62,7 @@ export async function startExport(principal: Principal, request: Omit<TExportReq
     }, deps.audit.chainKeys);
     // Stored with its audit entry: an export (a tenant's documents leaving the archive) never starts unrecorded.
     const written = await writeWithAuditEntry(audit, { target: id }, (outbox) => deps.exportJobs.createGated(job, gate, outbox), (r) => r === 'created');
-    return written === 'created' ? { job, run: () => runExport(job.tenantId, job.id, deps) } : CHANGED;
+    return written === 'created' ? { job, started: true } : CHANGED;
   });
 }
 

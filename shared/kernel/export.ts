@@ -206,3 +206,14 @@ export interface ExportManifest {
   manifestCsv: { sha256: string; size: number };
   documents: ManifestDocument[];
 }
+
+/**
+ * An `export-work` queue message: which job to run, nothing more. What to export, for whom, and whether it is due are
+ * the job's own (sealed) record's, read by the worker (shared/exports/queued-export.ts).
+ */
+export const ZExportWorkMessage = z.strictObject({ tenantId: z.string().min(1).max(128), exportId: z.string().min(1).max(128) });
+export type ExportWorkMessage = z.infer<typeof ZExportWorkMessage>;
+
+export function exportWorkMessageText(tenantId: string, exportId: string): string {
+  return JSON.stringify({ tenantId, exportId } satisfies ExportWorkMessage);
+}

@@ -630,6 +630,15 @@ export interface ValidationQueuePort {
   peekPoison(max?: number): Promise<string[]>;
 }
 
+/**
+ * "Run this export" work (shared/adapters/azure/export-work-queue.ts: the `export-work` Storage queue, each message its
+ * own Functions invocation with the host's retries and `export-work-poison`). A message names the job only; the
+ * worker reads and judges the job itself (shared/exports/queued-export.ts).
+ */
+export interface ExportWorkPort {
+  enqueue(tenantId: string, exportId: string): Promise<void>;
+}
+
 /** This instance's short-lived cache of tenant settings (shared/adapters/azure/settings-cache.ts). */
 export interface SettingsCachePort {
   /** Forget everything (an operator wrote records directly, bypassing this instance). */

@@ -1,5 +1,6 @@
 /** POST /exports: a fiscal year as one streamed ZIP with manifests; progress, download with ranges, expiry and restart. */
 import * as yauzl from 'yauzl';
+import { QueueServiceClient } from '@azure/storage-queue';
 import { startExport } from '../../shared/exports/start-export';
 import { uuidv7 } from '../../shared/ids';
 import { ExportBlobs } from '../../shared/adapters/azure/export-store';
@@ -168,6 +169,21 @@ describe('POST /exports', () => {
     expect(rows).toHaveLength(50);
     const amounts = rows.map((r) => Number(r.amount!.replace(',', '.')));
     expect(amounts.reduce((a, b) => a + b, 0)).toBe((49 * 50) / 2);
+  });
+
+  it('runs each export from the Azurite export-work queue: a job waits for its message, which runs it; a malformed one is dropped', async () => {
+    const deps = archive.host.deps;
+    const principal = { tenantId: tenant, subject: 'accountant@export.example', kind: 'user' as const, rightsSet: 'accountant', permissions: new Set<never>() };
+    const queue = QueueServiceClient.fromConnectionString(archive.emulators.storageConnectionString).getQueueClient(deps.config.ARCHIVE_EXPORT_QUEUE);
+    await queue.sendMessage(Buffer.from('{"tenantId":"no export id"}').toString('base64'));
+    const { job } = await startExport(principal, { fiscalYear: 2023, includeOriginals: false }, 'req-queued', deps); // created, its work not queued
+    await new Promise((r) => setTimeout(r, 4 * deps.config.ARCHIVE_EXPORT_QUEUE_POLL_MS));
+    expect((await deps.exportJobs.get(tenant, job.id))!).toMatchObject({ status: 'running', attempts: 0 });
+    await deps.exportWork.enqueue(tenant, job.id);
+    expect(await waitFor(job.id)).toMatchObject({ status: 'completed', progress: { total: 10, documents: 10 } });
+    // Both messages taken and completed: none waits, none was moved to the poison queue.
+    expect((await queue.getProperties()).approximateMessagesCount).toBe(0);
+    expect(await deps.exportWork.peekPoison()).toEqual([]);
   });
 
   it('restarts an export whose worker died, and expires exports (blob deleted, 410)', async () => {

@@ -55,9 +55,15 @@ const FILE_VALIDATION_QUEUE = `validation-${randomBytes(5).toString('hex')}`;
  */
 const FILE_DATABASE = `test-${randomBytes(5).toString('hex')}`;
 
+/** This test file's export queue, as its validation queue: another file's host must not take its exports' work. */
+const FILE_EXPORT_QUEUE = `export-${randomBytes(5).toString('hex')}`;
+
 export function testEnv(emu: TestEmulators, overrides: Record<string, string> = {}): NodeJS.ProcessEnv {
   return {
     ARCHIVE_VALIDATION_QUEUE: FILE_VALIDATION_QUEUE,
+    ARCHIVE_EXPORT_QUEUE: FILE_EXPORT_QUEUE,
+    // A test polling GET /exports/{id} until completed waits for the local export loop: a short interval.
+    ARCHIVE_EXPORT_QUEUE_POLL_MS: '250',
     COSMOS_DATABASE: FILE_DATABASE,
     STORAGE_CONNECTION_STRING: emu.storageConnectionString,
     COSMOS_ENDPOINT: emu.cosmosEndpoint,

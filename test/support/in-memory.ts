@@ -25,7 +25,8 @@ import type { SafeguardMark } from '../../shared/kernel/retention';
 import { CATALOG_RULES, type CatalogRule, matchesHoldQuery, satisfies } from '../../shared/kernel/retention-rules';
 import { type AuditEntry, type AuditOutboxItem, type AuditTakeOverClaim, markedOutboxUnsealed } from '../../shared/kernel/audit';
 import { AuditOutbox } from '../../shared/audit/outbox';
-import type { ExportJob } from '../../shared/kernel/export';
+import { type ExportJob, type ExportWorkMessage, exportWorkMessageText } from '../../shared/kernel/export';
+import { runQueuedExport } from '../../shared/exports/queued-export';
 import type { Principal } from '../../shared/kernel/principal';
 import { parkedBatchUnsealedBecause, sealedOutboxItem, sealedParkedBatch } from '../../shared/kernel/audit-outbox-seal';
 import { CHAIN_ALG, type ChainKeyring, entryId, GENESIS_HASH, hashEntry, singleKeyring } from '../../shared/kernel/audit-chain';
@@ -69,13 +70,14 @@ import type {
   TenantRecordWrite,
   TimerStatePort,
   ValidationQueuePort,
+  ExportWorkPort,
   Versioned,
   VersionedRecord,
   WormSettings,
   ListedBlob,
 } from '../../shared/ports';
 import { minimalLocalEnv } from './config-env';
-import { StorageRefusal } from '../../shared/ports';
+import { MAX_DEQUEUE_COUNT, StorageRefusal } from '../../shared/ports';
 import { type PersonSightingRecord, personSightingRecordId, sealSighting } from '../../shared/auth/person-sightings';
 import { FakeClock } from './fake-clock';
 import { TenantSettingsCache } from '../../shared/adapters/azure/settings-cache';
@@ -971,6 +973,52 @@ export class InMemoryValidationQueue implements ValidationQueuePort {
   }
 }
 
+/**
+ * The `export-work` queue, delivering at once: each message's work runs right after the sender's turn, as the in-process
+ * worker did before the queue (inMemoryDeps binds `runner` to its deps; a world that changes its deps in place keeps
+ * it; a test spreading other ports into its deps binds its own, withExportWork). A crash is logged, as the queue
+ * trigger's failed invocation is, and delivered again (MAX_DEQUEUE_COUNT times, then `poisoned`). `idle()` waits for the work queued so far; `failing` makes sends fail (a queue outage).
+ */
+export class InMemoryExportWork implements ExportWorkPort {
+  readonly sent: ExportWorkMessage[] = [];
+  runner: ((text: string) => Promise<unknown>) | null = null;
+  failing: Error | null = null;
+  readonly poisoned: string[] = [];
+  private readonly pending = new Set<Promise<unknown>>();
+  async enqueue(tenantId: string, exportId: string): Promise<void> {
+    if (this.failing) throw this.failing;
+    this.sent.push({ tenantId, exportId });
+    const run = this.runner;
+    if (!run) return;
+    const work = new Promise((r) => setImmediate(r)).then(() => run(exportWorkMessageText(tenantId, exportId)));
+    this.pending.add(work);
+    void work.finally(() => this.pending.delete(work));
+  }
+  async idle(): Promise<void> {
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+  }
+}
+
+/** `deps` with an export queue of its own that runs the work with these deps (a test's spread of inMemoryDeps() with other ports). */
+export function withExportWork<D extends Omit<InMemoryDeps, 'exportWork'>>(deps: D): D & { exportWork: InMemoryExportWork } {
+  const exportWork = new InMemoryExportWork();
+  const bound = Object.assign(deps, { exportWork });
+  exportWork.runner = async (text) => {
+    // As the queue trigger: a failed run is delivered again, MAX_DEQUEUE_COUNT times, then the message is poison.
+    for (let delivery = 1; ; delivery++) {
+      try {
+        return await runQueuedExport(text, bound);
+      } catch (err) {
+        if (delivery < MAX_DEQUEUE_COUNT) continue;
+        exportWork.poisoned.push(text);
+        bound.log.error('export worker crashed', { error: String(err) });
+        return null;
+      }
+    }
+  };
+  return bound;
+}
+
 export const inMemoryLinks: LinksPort = {
   readOnlyUrl: async (containerName, blobName, opts, now) => ({ url: `http://links.invalid/${containerName}/${blobName}`, expiresOn: new Date(Math.floor(Math.min(now.getTime() + opts.ttlSeconds * 1000, opts.notAfter?.getTime() ?? Infinity) / 1000) * 1000) }),
 };
@@ -1031,6 +1079,7 @@ export interface InMemoryDeps extends Deps {
   audit: InMemoryAuditLog;
   auditOutboxItems: InMemoryAuditOutboxItems;
   validationQueue: InMemoryValidationQueue;
+  exportWork: InMemoryExportWork;
   tenantRecords: InMemoryTenantRecords;
   retention: RetentionDeps & { timers: InMemoryTimerState; policies: InMemoryRetentionPolicies };
 }
@@ -1050,7 +1099,7 @@ export function inMemoryDeps(config = loadConfig(minimalLocalEnv)): InMemoryDeps
   const audit = new InMemoryAuditLog(() => clock.now().getTime());
   const auditOutboxItems = new InMemoryAuditOutboxItems(catalog);
   outboxKeyrings.set(catalog.outbox, () => audit.chainKeys);
-  return {
+  const deps: Omit<InMemoryDeps, 'exportWork'> = {
     config,
     blobs,
     catalog,
@@ -1074,6 +1123,7 @@ export function inMemoryDeps(config = loadConfig(minimalLocalEnv)): InMemoryDeps
     validationRequests: new ValidationRequests({ validationQueue, log }, 0),
     errorStatus: statusOf,
   };
+  return withExportWork(deps);
 }
 
 /**

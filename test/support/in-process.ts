@@ -255,6 +255,7 @@ export async function repair(w: RequestWorld & { clock: FakeClock }): Promise<vo
   await runReconcileTimer(w.deps);
   await runSweepTimer(w.deps);
   await exportTimer.run(w.deps);
+  await w.deps.exportWork.idle(); // the restarts it queued, each in its own queue invocation
   await settle(w);
   await TIMERS.find((t) => t.name === 'requeueValidations')!.run(w.deps);
   await drainedAsTheSealingTimer(w);

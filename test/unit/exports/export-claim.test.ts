@@ -11,7 +11,7 @@ import { exportFile } from '../../../shared/exports/download-export';
 import type { Principal } from '../../../shared/kernel/principal';
 import type { Deps } from '../../../shared/deps';
 import { FakeClock } from '../../support/fake-clock';
-import { inMemoryDeps, ListingCatalog, type RecordingLogger } from '../../support/in-memory';
+import { inMemoryDeps, ListingCatalog, type RecordingLogger, withExportWork } from '../../support/in-memory';
 import { seedMany } from '../../support/seed';
 import { createHash } from 'node:crypto';
 
@@ -27,7 +27,7 @@ function gate() {
 
 async function setUp() {
   const clock = new FakeClock('2025-03-01T12:00:00Z');
-  const deps = { ...inMemoryDeps(), catalog: new ListingCatalog(), clock };
+  const deps = withExportWork({ ...inMemoryDeps(), catalog: new ListingCatalog(), clock });
   await seedMany(deps, T, [1, 2, 3].map((i) => ({ metadata: { documentDate: `2024-0${i}-01`, kind: 'invoice' as const, reference: `INV-${i}` } })));
   const principal = { tenantId: T, subject: 'accountant', kind: 'user', rightsSet: 'accountant', permissions: new Set() } as unknown as Principal;
   const { job } = await startExport(principal, { fiscalYear: 2024, includeOriginals: false }, 'req-1', deps);
@@ -52,10 +52,11 @@ it('a slow worker whose job was restarted stops at its next save: one ZIP, one s
   const first = runExport(T, job.id, slowDeps);
   await until(async () => (await stored(deps, job.id)).attempts === 1);
 
-  // Its heartbeat goes stale (the files are slow): maintenance claims the job and runs it again.
+  // Its heartbeat goes stale (the files are slow): maintenance queues its work, and the queue's worker claims the job and runs it again.
   deps.clock.advance((deps.config.ARCHIVE_EXPORT_STALE_SECONDS + 1) * 1000);
   const maintained = await maintainExports({ now: deps.clock.now(), deps });
   expect(maintained.restarted).toEqual([job.id]);
+  await deps.exportWork.idle();
   const restarted = await stored(deps, job.id);
   expect(restarted).toMatchObject({ status: 'completed', attempts: 2, progress: { total: 3, documents: 3, files: 3 } });
 
@@ -117,6 +118,7 @@ it('a job whose worker stopped ARCHIVE_EXPORT_MAX_ATTEMPTS times is failed as st
   };
   await stopped(max - 1);
   expect(await maintainExports({ now: deps.clock.now(), deps })).toMatchObject({ restarted: [job.id], stalled: [] });
+  await deps.exportWork.idle(); // the queued restart runs (and finishes) before the next stop is staged
 
   await stopped(max);
   expect(await maintainExports({ now: deps.clock.now(), deps })).toMatchObject({ restarted: [], stalled: [job.id] });

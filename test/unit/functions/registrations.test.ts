@@ -50,8 +50,8 @@ describe('functions/index.ts', () => {
     expect(registered.timer.map((t) => t.name).sort()).toEqual(TIMERS.map((t) => t.name).sort());
     expect(TIMERS.map((t) => t.name)).toContain('exportMaintenance');
     for (const t of registered.timer) expect(t.options.schedule).toMatch(/^\S+( \S+){5}$/);
-    // The Java validator app's outcomes are recorded by the Node app (catalog + audit chain).
-    expect(registered.queue.map((q) => [q.name, q.options.queueName])).toEqual([['recordValidationOutcome', 'rendition-validation-outcome']]);
+    // The Java validator app's outcomes are recorded by the Node app (catalog + audit chain); each export runs as its own invocation.
+    expect(registered.queue.map((q) => [q.name, q.options.queueName])).toEqual([['recordValidationOutcome', 'rendition-validation-outcome'], ['runExportWork', 'export-work']]);
     // Gathered validation requests are sent when the host stops the worker (nothing started: nothing to send).
     expect(registered.appTerminate).toHaveLength(1);
     await expect((registered.appTerminate[0] as () => Promise<void>)()).resolves.toBeUndefined();

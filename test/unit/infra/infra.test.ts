@@ -453,7 +453,7 @@ describe('infra/main.bicep', () => {
 
     it('has the queue, its poison queue and the outcome queues', () => {
       const names = ofType('Microsoft.Storage/storageAccounts/queueServices/queues').map((q) => /name:\s*'([^']+)'/.exec(q.body)?.[1]);
-      expect(names.sort()).toEqual(['rendition-validation', 'rendition-validation-outcome', 'rendition-validation-outcome-poison', 'rendition-validation-poison']);
+      expect(names.sort()).toEqual(['export-work', 'export-work-poison', 'rendition-validation', 'rendition-validation-outcome', 'rendition-validation-outcome-poison', 'rendition-validation-poison']);
     });
 
     it('gives its identity least rights: read renditions, create validation.json only, no delete, no Cosmos, queue roles scoped to one queue each', () => {
@@ -514,7 +514,7 @@ describe('infra/main.bicep', () => {
       const queueAssignments = ofType('Microsoft.Authorization/roleAssignments').filter((r) => /queueRoles\./.test(r.body));
       const key = (a: ResourceBlock) => `${principalOf(a.body)} on ${/scope:\s*(\w+)/.exec(a.body)?.[1]}`;
       const processors = queueAssignments.filter((a) => /queueRoles\.messageProcessor\)/.test(a.body)).map(key).sort();
-      expect(processors).toEqual(['app on validationOutcomeQueue', 'validatorApp on validationQueue']);
+      expect(processors).toEqual(['app on exportWorkQueue', 'app on validationOutcomeQueue', 'validatorApp on validationQueue']);
       expect(queueAssignments.filter((a) => /queueRoles\.reader\)/.test(a.body)).map(key).sort()).toEqual(processors);
     });
 
@@ -522,6 +522,14 @@ describe('infra/main.bicep', () => {
       expect(one('validationFailedAlert').body).toMatch(/rendition validation failed/);
       expect(one('validationPoisonAlert').body).toMatch(/rendition-validation-poison/);
       expect(one('validationPoisonAlert').body).toMatch(/rendition-validation-outcome-poison/);
+    });
+
+    it('runs exports from the export-work queue: the Node app sends and consumes it, sends to its poison queue only, and is alerted on poison', () => {
+      const rolesOn = (queue: string) => assignmentsOf('app').filter((a) => new RegExp(`scope:\\s*${queue}\\b`).test(a.body)).map((a) => /queueRoles\.(\w+)\)/.exec(a.body)?.[1]).sort();
+      expect(rolesOn('exportWorkQueue')).toEqual(['messageProcessor', 'messageSender', 'reader']);
+      expect(rolesOn('exportWorkPoisonQueue')).toEqual(['messageSender']);
+      expect(assignmentsOf('validatorApp').filter((a) => /exportWork/.test(a.body))).toEqual([]);
+      expect(one('exportWorkPoisonAlert').body).toMatch(/export-work-poison/);
     });
   });
 });

@@ -1,0 +1,115 @@
+/**
+ * Each export runs from the `export-work` queue (shared/exports/queued-export.ts). The message names a job and nothing
+ * more: the worker reads and judges the job itself, so a replayed, duplicated or forged message starts at most a job that
+ * was due to run anyway. Broke before the queue: the worker ran in the answering process after the 202 (work outside any
+ * Functions invocation, ended by a scale-in), and export maintenance ran restarts inline, one after another, in its timer.
+ */
+import { maintainExports } from '../../../shared/exports/maintain-exports';
+import { EXPORT_WORK_NOT_QUEUED, EXPORT_WORK_REFUSED, runQueuedExport } from '../../../shared/exports/queued-export';
+import { runExport } from '../../../shared/exports/run-export';
+import { startExport } from '../../../shared/exports/start-export';
+import { type ExportJob, exportWorkMessageText } from '../../../shared/kernel/export';
+import type { Principal } from '../../../shared/kernel/principal';
+import { inMemoryDeps, type InMemoryExportBlobs, type InMemoryExportJobs, ListingCatalog, type RecordingLogger, withExportWork } from '../../support/in-memory';
+import { FakeClock } from '../../support/fake-clock';
+import { docOf, exportCompleted, send, settle, TENANT, world } from '../../support/in-process';
+import { seedMany } from '../../support/seed';
+
+const T = 'acme';
+const principal = { tenantId: T, subject: 'accountant', kind: 'user', rightsSet: 'accountant', permissions: new Set() } as unknown as Principal;
+
+async function setUp() {
+  const deps = withExportWork({ ...inMemoryDeps(), catalog: new ListingCatalog(), clock: new FakeClock('2025-03-01T12:00:00Z') });
+  deps.exportWork.runner = null; // each case delivers its message by hand
+  await seedMany(deps, T, [1, 2].map((i) => ({ metadata: { documentDate: `2024-0${i}-01`, kind: 'invoice' as const, reference: `INV-${i}` } })));
+  const { job } = await startExport(principal, { fiscalYear: 2024, includeOriginals: false }, 'req-1', deps);
+  return { deps, job };
+}
+type World = Awaited<ReturnType<typeof setUp>>;
+
+const linesOf = (deps: { log: unknown }) => (deps.log as RecordingLogger).lines;
+const exportBlobsOf = (w: World) => (w.deps.exportBlobs as unknown as InMemoryExportBlobs).blobs;
+const stale = (w: World) => w.deps.clock.advance((w.deps.config.ARCHIVE_EXPORT_STALE_SECONDS + 1) * 1000);
+/** The job as stored, changed as a worker's or an editor's write would leave it. */
+async function storedAs(w: World, change: (job: ExportJob) => ExportJob): Promise<void> {
+  const live = (await w.deps.exportJobs.getVersioned(T, w.job.id))!;
+  expect(await w.deps.exportJobs.replace(change(live.item), live.etag)).not.toBe('conflict');
+}
+
+it.each([
+  ['not JSON', 'not json'],
+  ['no export id', JSON.stringify({ tenantId: T })],
+  ['more than the job', JSON.stringify({ tenantId: T, exportId: 'x', filter: { fiscalYear: 2020 } })],
+  ['not text', 42],
+])('a malformed message (%s) is refused, logged and runs nothing', async (_, message) => {
+  const w = await setUp();
+  const before = await w.deps.exportJobs.getVersioned(T, w.job.id);
+  expect(await runQueuedExport(message, w.deps)).toMatchObject({ outcome: 'refused' });
+  expect(linesOf(w.deps).filter((l) => l.level === 'error' && l.message === EXPORT_WORK_REFUSED)).toHaveLength(1);
+  expect(await w.deps.exportJobs.getVersioned(T, w.job.id)).toEqual(before);
+});
+
+it.each<[string, (w: World) => Promise<void>, string]>([
+  ['completed', async (w) => void (await runExport(T, w.job.id, w.deps)), 'not-due'],
+  ['failed', (w) => storedAs(w, (j) => ({ ...j, status: 'failed', error: 'internal' })), 'not-due'],
+  ['expired by its date', async (w) => void w.deps.clock.set(new Date(Date.parse(w.job.expiresAt) + 1000)), 'not-due'],
+  ['running with a live worker (a second delivery)', (w) => storedAs(w, (j) => ({ ...j, attempts: 1, heartbeatAt: w.deps.clock.now().toISOString() })), 'not-due'],
+  ['stale, its attempts used up (maintenance fails it)', async (w) => (await storedAs(w, (j) => ({ ...j, attempts: w.deps.config.ARCHIVE_EXPORT_MAX_ATTEMPTS })), stale(w)), 'not-due'],
+  ['unknown', async (w) => void (w.deps.exportJobs as InMemoryExportJobs).jobs.delete(`${T}/${w.job.id}`), 'not-found'],
+])('a message for a job %s runs nothing', async (_, stage, outcome) => {
+  const w = await setUp();
+  await stage(w);
+  const before = await w.deps.exportJobs.getVersioned(T, w.job.id);
+  const blobs = [...exportBlobsOf(w).keys()];
+  const entries = w.deps.audit.entries.length;
+  expect(await runQueuedExport(exportWorkMessageText(T, w.job.id), w.deps)).toMatchObject({ outcome });
+  expect(await w.deps.exportJobs.getVersioned(T, w.job.id)).toEqual(before);
+  expect([...exportBlobsOf(w).keys()]).toEqual(blobs);
+  expect(w.deps.audit.entries).toHaveLength(entries);
+});
+
+it('a message for a job not as the archive sealed it writes no ZIP: the worker fails the job, as it would have', async () => {
+  const w = await setUp();
+  await storedAs(w, (j) => ({ ...j, filter: { fiscalYear: 2020 } }));
+  expect(await runQueuedExport(exportWorkMessageText(T, w.job.id), w.deps)).toMatchObject({ outcome: 'ran', status: 'failed' });
+  expect((await w.deps.exportJobs.get(T, w.job.id))!.error).toMatch(/^export_not_sealed/);
+  expect(exportBlobsOf(w).size).toBe(0);
+});
+
+it('a due job runs once per attempt: a new one, then a duplicate delivery runs nothing; a stale one is claimed again', async () => {
+  const w = await setUp();
+  const message = exportWorkMessageText(T, w.job.id);
+  expect(await runQueuedExport(message, w.deps)).toEqual({ outcome: 'ran', tenantId: T, exportId: w.job.id, status: 'completed' });
+  expect(await runQueuedExport(message, w.deps)).toMatchObject({ outcome: 'not-due' });
+  expect(await w.deps.exportJobs.get(T, w.job.id)).toMatchObject({ status: 'completed', attempts: 1 });
+  // Two deliveries at once of a stale job's message: one claims it (etag), the other finds it claimed.
+  await storedAs(w, (j) => ({ ...j, status: 'running', attempts: 1 }));
+  stale(w);
+  const both = await Promise.all([runQueuedExport(message, w.deps), runQueuedExport(message, w.deps)]);
+  expect(both.filter((r) => r.outcome === 'ran')).toHaveLength(1);
+  expect(['claimed-elsewhere', 'not-due']).toContain(both.find((r) => r.outcome !== 'ran')?.outcome);
+  expect(await w.deps.exportJobs.get(T, w.job.id)).toMatchObject({ status: 'completed', attempts: 2 });
+});
+
+it('POST /exports answers 202 when its work cannot be queued; export maintenance queues it once stale, and it completes', async () => {
+  const w = world();
+  await docOf(w, { fiscalYear: 2024 });
+  w.deps.exportWork.failing = new Error('queue unavailable');
+  const r = await send(w, { method: 'POST', path: 'exports', body: { includeOriginals: false }, as: 'alice' });
+  expect(r.status).toBe(202);
+  const id = r.json.id as string;
+  await settle(w);
+  expect(await w.deps.exportJobs.get(TENANT, id)).toMatchObject({ status: 'running', attempts: 0 });
+  expect(linesOf(w.deps).filter((l) => l.message === EXPORT_WORK_NOT_QUEUED)).toHaveLength(1);
+
+  // Maintenance queues the work and returns: the export runs in the queue's own invocation, not inside the timer.
+  w.deps.exportWork.failing = null;
+  const runner = w.deps.exportWork.runner;
+  w.deps.exportWork.runner = null;
+  w.clock.advance((w.deps.config.ARCHIVE_EXPORT_STALE_SECONDS + 1) * 1000);
+  expect((await maintainExports({ now: w.clock.now(), deps: w.deps })).restarted).toEqual([id]);
+  expect(w.deps.exportWork.sent).toEqual([{ tenantId: TENANT, exportId: id }]);
+  expect(await w.deps.exportJobs.get(TENANT, id)).toMatchObject({ status: 'running', attempts: 0 });
+  await runner!(exportWorkMessageText(TENANT, id));
+  expect(await exportCompleted(w, id)).toMatchObject({ attempts: 1, progress: { documents: 1 } });
+});
