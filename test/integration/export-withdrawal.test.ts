@@ -87,6 +87,7 @@ it('a sweep stopped before its tombstones withdraws on the next run; a large lis
   await archive.host.deps.exportBlobs.upload(tenant, exportDisposableListName(big.id, big.attempts), Readable.from([ids.join('\n') + '\n']), 'text/plain; charset=utf-8');
   const running: ExportJob = { ...base, id: `${small.id}-running`, status: 'running' };
   delete running.archive;
+  delete running.completedSeal; // a running attempt carries no completion seal (the sweep takes one that does as handed out)
   await archive.host.deps.exportJobs.create(running);
 
   archive.clock.set('2026-01-02T00:00:00Z');
