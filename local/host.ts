@@ -10,7 +10,7 @@ import { startArchiveHost } from './archive-host';
 import { loadOrCreateAuditChainKey } from './audit-chain-key';
 import { allowWebOriginsOnAzurite, freePort, startAzurite, startCosmos } from './emulators';
 import { LOCAL_AUDIENCE, loadOrCreateSigningKey, startOidcIssuer } from './oidc';
-import { AUDIT_CHAIN_KEY_FILE, COSMOS_DATA_DIR, LOCAL_DIR, LOCAL_PORTS, SIGNING_KEY_FILE } from './paths';
+import { AUDIT_CHAIN_KEY_FILE, COSMOS_DATA_DIR, LOCAL_DIR, LOCAL_PORTS, SIGNING_KEY_FILE, tokenCommand } from './paths';
 import { TIMER_ZONE } from './timers';
 import { javaToolsPresent, resolveVeraPdf, VeraPdfValidator } from '../shared/validation/verapdf';
 
@@ -65,7 +65,7 @@ async function main() {
     `  Timers         NCRONTAB in ${TIMER_ZONE}, as in Azure; a run still going skips its next tick`,
     ...timers.map((t) => `                 ${t.name.padEnd(18)} ${t.schedule.padEnd(16)} next ${t.nextRun?.toISOString() ?? 'never'}`),
     `  Tokens         local OIDC issuer ${oidc.issuer} (JWKS ${oidc.jwksUri}); get one with:`,
-    '                 npm run token -- --tenant acme --sub alice@acme.example --rights archivist',
+    `                 ${tokenCommand(oidc.issuer, '--tenant acme --sub alice@acme.example --rights archivist')}`,
     '                 (without --rights, and without a rights set the tenant assigned, a token may do nothing)',
     '',
     '  !! WARNING: storage-level WORM is NOT enforced here. Azurite ignores immutability policies and',

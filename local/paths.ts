@@ -18,3 +18,12 @@ function port(name: string, fallback: number): number {
 
 export const LOCAL_PORTS = { archive: port('ARCHIVE', 7071), oidc: port('OIDC', 7072), azurite: port('AZURITE', 10000), azuriteQueue: port('AZURITE_QUEUE', 10001), cosmos: port('COSMOS', 8081) } as const;
 export const LOCAL_ISSUER = `http://127.0.0.1:${LOCAL_PORTS.oidc}`;
+
+/**
+ * The `npm run token` line the banner prints. The token signs for LOCAL_ISSUER, read from LOCAL_OIDC_PORT: with the
+ * issuer moved, the plain command minted tokens for :7072 that the archive refused (401), so the line names the port.
+ */
+export function tokenCommand(issuer: string, args: string): string {
+  const port = new URL(issuer).port;
+  return `${port === '7072' ? '' : `LOCAL_OIDC_PORT=${port} `}npm run token -- ${args}`;
+}

@@ -5,6 +5,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { WEB_DOWNLOAD_CORS } from '../../../local/emulators';
+import { loadConfig } from '../../../shared/config';
+import { webAppDir } from '../../../shared/http/web-app';
 
 const INFRA = path.resolve(__dirname, '..', '..', '..', 'infra');
 const bicep = fs.readFileSync(path.join(INFRA, 'main.bicep'), 'utf8');
@@ -534,3 +536,28 @@ describe('infra/main.bicep', () => {
   });
 });
 
+
+describe('what the Function App runs: the workflow\'s package and func start\'s local settings', () => {
+  const ROOT = path.resolve(INFRA, '..');
+  const read = (file: string) => fs.readFileSync(path.join(ROOT, file), 'utf8');
+  const connections = [...new Set([...read('functions/index.ts').matchAll(/connection:\s*'(\w+)'/g)].map((m) => m[1]!))];
+
+  it('packages the web app: the workflow zipped dist and node_modules but not web/dist, so / in Azure served no app', () => {
+    const zip = /^\s*zip -qr app\.zip (.+)$/m.exec(read('.github/workflows/deploy.yml'))?.[1] ?? '';
+    const [included = '', excluded = ''] = zip.split(' -x ');
+    const paths = included.split(/\s+/).filter(Boolean);
+    const web = path.relative(ROOT, webAppDir({}, path.join(ROOT, 'dist', 'shared', 'http')));
+    for (const needed of ['host.json', 'package.json', 'dist', 'node_modules', web]) expect({ needed, packaged: paths.includes(needed) }).toEqual({ needed, packaged: true });
+    expect(excluded).not.toMatch(/web/);
+  });
+
+  it('names every connection a queue trigger binds, locally and in Azure: func start found no ArchiveStorage setting', () => {
+    expect(connections.length).toBeGreaterThan(0);
+    const local = (JSON.parse(read('local.settings.example.json')) as { Values: Record<string, string> }).Values;
+    for (const name of connections) {
+      expect({ name, local: typeof local[name] === 'string' || typeof local[`${name}__queueServiceUri`] === 'string' }).toEqual({ name, local: true });
+      expect({ name, azure: bicep.includes(`'${name}__queueServiceUri'`) }).toEqual({ name, azure: true });
+    }
+    expect(() => loadConfig(local)).not.toThrow();
+  });
+});
