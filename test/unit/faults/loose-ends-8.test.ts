@@ -3,7 +3,13 @@
  * export (its ZIP then held a disposed document's copy), and deletes the sign-in record of a person seen before kept
  * copies existed (four eyes then lost their claimed set).
  */
-import type { Principal } from '../../../shared/kernel/principal';
+import type { Permission, Principal } from '../../../shared/kernel/principal';
+import { keepUnkeptSightings, personSightingRecordId, sealSighting, SIGHTING_KEEPING_CURSOR, SIGHTINGS_KEPT_PER_RUN } from '../../../shared/auth/person-sightings';
+import { assignRightsSet } from '../../../shared/auth/rights-sets/assign-rights-set';
+import { putRightsSet } from '../../../shared/auth/rights-sets/put-rights-set';
+import { rightsGivenTo } from '../../../shared/auth/rights-sets/rights-given';
+import { madeSecondBy } from '../../../shared/auth/sod';
+import { reconcile } from '../../../shared/retention/reconcile';
 import type { AuditLogPort } from '../../../shared/ports';
 import { runExport } from '../../../shared/exports/run-export';
 import { startExport } from '../../../shared/exports/start-export';
@@ -65,5 +71,59 @@ describe("a running export whose sweep mark is deleted in Cosmos DB still withdr
     }
     // One walk of the month's disposal entries per judging (the completion's save conflicts once on the deletion).
     expect(queries.filter((q) => q.endsWith('document.dispose')).length).toBeLessThanOrEqual(2);
+  });
+});
+
+/**
+ * A sign-in is kept in storage only when it is a first one, over a record not the archive's, or a change of set: a person
+ * seen before kept copies existed had none until their set next changed, and deleting their record in Cosmos DB hid the
+ * set they claim from four eyes (round15's "four eyes: a giver's sign-in record deleted"). The reconciler now keeps a
+ * copy of each sealed one lacking it, a page a run.
+ */
+describe('a sign-in from before kept copies gets its kept copy from the reconciler; its record deleted, four eyes still see its set', () => {
+  const now = new Date('2030-06-01T12:00:00.000Z');
+  const DAY = 86_400_000;
+  const admin = (subject: string, rightsSet = 'root', permissions: Permission[] = ['documents:read', 'rights:manage']): Principal => ({ tenantId: TENANT, subject, kind: 'user', person: subject, rightsSet, permissions: new Set(permissions) });
+  it.each([
+    ['record kept in Cosmos DB (control)', false],
+    ['record deleted after the pass', true],
+  ])('%s', async (_what, deleted) => {
+    const deps = { ...inMemoryDeps(), clock: { now: () => now } };
+    const before = new Date(now.getTime() - DAY);
+    const key = `${TENANT}/${personSightingRecordId('guest-1')}`;
+    await putRightsSet(admin('root'), 'claimed', ['documents:read'], before, deps);
+    // guest-1 signed in before kept copies: a sealed record, nothing under sightings/. A record edited (seal broken) beside it.
+    await deps.tenantRecords.create(await sealSighting({ id: personSightingRecordId('guest-1'), tenantId: TENANT, type: 'person-sighting', person: 'guest-1', rightsSet: 'claimed', seenAt: before.toISOString() }, deps));
+    const edited = await sealSighting({ id: personSightingRecordId('guest-9'), tenantId: TENANT, type: 'person-sighting', person: 'guest-9', rightsSet: 'claimed', seenAt: before.toISOString() }, deps);
+    await deps.tenantRecords.create({ ...edited, rightsSet: 'root' });
+    const kept = () => [...deps.blobs.blobs.keys()].filter((k) => k.includes('/sightings/'));
+    expect(kept()).toEqual([]);
+
+    const timers = deps.retention.timers;
+    const r = await reconcile({ now, maxItems: 100, continuation: null }, deps);
+    expect(r.sightingsKept).toEqual([key]);
+    expect(kept()).toHaveLength(1);
+    // Idempotent: a run again keeps nothing more, and once a whole walk ends past the settling time the pass is done.
+    expect((await keepUnkeptSightings(deps, new Date(now.getTime() + 2 * DAY), DAY)).kept).toEqual([]);
+    expect(await timers.get(SIGHTING_KEEPING_CURSOR)).toMatchObject({ done: true });
+    expect(kept()).toHaveLength(1);
+
+    await putRightsSet(admin('alice'), 'claimed', ['documents:read', 'rights:manage'], now, deps);
+    await putRightsSet(admin('guest-1', 'claimed'), 'helpers', ['documents:read', 'rights:manage'], now, deps);
+    await assignRightsSet(admin('guest-1', 'claimed'), 'guest-2', 'helpers', now, deps);
+    if (deleted) deps.tenantRecords.records.delete(key);
+    const given = await rightsGivenTo(admin('guest-2', 'helpers'), deps);
+    expect(madeSecondBy(given, { subject: 'alice', person: 'alice' }, now.toISOString())?.by.subject).toBe('alice');
+  });
+
+  it('a page a run, going on where the last stopped', async () => {
+    const deps = { ...inMemoryDeps(), clock: { now: () => now } };
+    const n = SIGHTINGS_KEPT_PER_RUN + 3;
+    for (let i = 0; i < n; i++) await deps.tenantRecords.create(await sealSighting({ id: personSightingRecordId(`p-${i}`), tenantId: TENANT, type: 'person-sighting', person: `p-${i}`, rightsSet: 'claimed', seenAt: now.toISOString() }, deps));
+    const first = await keepUnkeptSightings(deps, now, DAY);
+    expect([first.kept.length, first.done]).toEqual([SIGHTINGS_KEPT_PER_RUN, false]);
+    const second = await keepUnkeptSightings(deps, now, DAY);
+    expect([second.kept.length, second.done]).toEqual([3, false]); // walked, but not yet settled: walked again later
+    expect((await keepUnkeptSightings(deps, now, DAY)).kept).toEqual([]);
   });
 });
