@@ -418,13 +418,14 @@ async function gone(planned: PlannedFile, job: ExportJob, deps: ExportDeps): Pro
 const DISPOSAL_ENTRY_SKEW_MS = 5 * 60_000;
 
 /**
- * Which walked documents the audit log shows disposed of since the walk began: the archive's keyed \`document.dispose\`
+ * Which walked documents the audit log shows disposed of since the walk began: the archive's keyed `document.dispose`
  * entries (keyedEntries), one walk per month, not a query per document. Broke: the sweep's mark on the running job was
  * the worker's only word of a disposal, and whoever can write Cosmos DB deleted it: the worker completed, its ZIP
  * holding a disposed document's copy (maintenance re-checks only exports of up to EXPORT_DISPOSABLE_ON_JOB documents).
- * The keyed entry cannot be written without Key Vault. An entry not appended yet (the sweep marks before its
- * tombstones, whose entries are appended right after them, or by the sealing timer after AUDIT_OUTBOX_GRACE_MS) is not
- * seen: the sweep's own pass then (it marks before its blob deletes end) and the deleted blobs (\`gone\`) remain.
+ * The keyed entry cannot be written without Key Vault. One not appended yet is not seen: the sweep marks before its
+ * tombstones, whose entries are appended right after them, so it looks again at what it marked once they are
+ * (withdraw-exports.ts withdrawMarkedExports). Not flushed here as a hold's witness is (placement-witness.ts): the
+ * sweep's entries are on its own instance's way, not this one's.
  */
 async function loggedAsDisposed(tenantId: string, walkFrom: Date, walked: ReadonlySet<string>, deps: ExportDeps): Promise<string[]> {
   if (walked.size === 0) return [];

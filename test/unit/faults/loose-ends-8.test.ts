@@ -15,7 +15,9 @@ import { runExport } from '../../../shared/exports/run-export';
 import { startExport } from '../../../shared/exports/start-export';
 import { exportFile } from '../../../shared/exports/download-export';
 import { withdrawExportsHolding } from '../../../shared/exports/withdraw-exports';
-import { inMemoryDeps, ListingCatalog } from '../../support/in-memory';
+import { inMemoryDeps, ListingCatalog, searchAsWholeTenant } from '../../support/in-memory';
+import { seedDueDocument } from '../../support/seed';
+import { sweep } from '../../../shared/retention/sweep';
 import { seedMany } from '../../support/seed';
 import { TENANT } from '../../support/in-process';
 import type { FakeClock } from '../../support/fake-clock';
@@ -72,6 +74,48 @@ describe("a running export whose sweep mark is deleted in Cosmos DB still withdr
     // One walk of the month's disposal entries per judging (the completion's save conflicts once on the deletion).
     expect(queries.filter((q) => q.endsWith('document.dispose')).length).toBeLessThanOrEqual(2);
   });
+});
+
+/**
+ * The gap the keyed entries leave: the sweep marks a running export before it writes its tombstones, and their disposal
+ * entries are appended after them. A worker completing in between, its mark deleted, saw neither. The sweep now looks
+ * again at the exports it marked once the entries are in the log.
+ */
+it('an export completing between the sweep\'s mark (deleted) and its disposal entries is withdrawn by the sweep', async () => {
+  const deps = inMemoryDeps();
+  searchAsWholeTenant(deps.catalog);
+  const docs = [await seedDueDocument(deps, TENANT, '2025-03-01T13:00:00.000Z'), await seedDueDocument(deps, TENANT, '2025-03-01T13:00:00.000Z')];
+  const principal = { tenantId: TENANT, subject: 'accountant', kind: 'user', rightsSet: 'accountant', permissions: new Set() } as unknown as Principal;
+  const { job } = await startExport(principal, { includeOriginals: false }, 'req-1', deps);
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  let walkedAll!: () => void;
+  const copied = new Promise<void>((resolve) => (walkedAll = resolve));
+  const unchanged = deps.catalog.idsUnchangedSince.bind(deps.catalog);
+  const slowDeps = { ...deps, catalog: Object.assign(Object.create(deps.catalog) as typeof deps.catalog, { idsUnchangedSince: async (...args: Parameters<typeof unchanged>) => (walkedAll(), await opened, unchanged(...args)) }) };
+  const worker = runExport(TENANT, job.id, slowDeps);
+  await copied;
+
+  // Between the sweep's mark and its first tombstone: the mark deleted, the worker completes.
+  const replace = deps.retention.catalog.replace.bind(deps.retention.catalog);
+  let attacked = false;
+  deps.retention.catalog.replace = async (...args: Parameters<typeof replace>) => {
+    if (!attacked && args[0].status === 'disposed') {
+      attacked = true;
+      const marked = (await deps.exportJobs.getVersioned(TENANT, job.id))!;
+      expect(marked.item.disposedWhileRunning).toEqual(expect.arrayContaining([docs[0]!.id]));
+      const { disposedWhileRunning: _gone, ...unmarked } = marked.item;
+      expect(await deps.exportJobs.replace(unmarked, marked.etag)).not.toBe('conflict');
+      open();
+      expect((await worker).status).toBe('completed');
+    }
+    return replace(...args);
+  };
+  (deps.clock as FakeClock).advance(2 * 3_600_000);
+  const run = await sweep({ now: deps.clock.now(), budget: { maxItems: 10, maxMillis: 3_600_000 }, continuation: null }, deps);
+  expect(attacked).toBe(true);
+  expect(run.exportsWithdrawn).toEqual([job.id]);
+  await expect(exportFile({ tenantId: TENANT, exportId: job.id }, deps)).rejects.toMatchObject({ code: 'export_expired' });
 });
 
 /**
