@@ -414,7 +414,7 @@ async function gone(planned: PlannedFile, job: ExportJob, deps: ExportDeps): Pro
   throw new ArchiveError('export_fixity_mismatch', { detail: `Document ${planned.doc.id}: ${planned.entry.path} is missing from storage.` });
 }
 
-/** How much earlier than the walk's start (by this host's clock) a disposal entry may be dated and still be looked at. */
+/** Hosts' clocks apart, at most: a disposal entry dated by the sweep's host this much before the walk began is looked at. */
 const DISPOSAL_ENTRY_SKEW_MS = 5 * 60_000;
 
 /**
@@ -429,7 +429,9 @@ const DISPOSAL_ENTRY_SKEW_MS = 5 * 60_000;
  */
 async function loggedAsDisposed(tenantId: string, walkFrom: Date, walked: ReadonlySet<string>, deps: ExportDeps): Promise<string[]> {
   if (walked.size === 0) return [];
-  const from = new Date(walkFrom.getTime() - DISPOSAL_ENTRY_SKEW_MS).toISOString();
+  // An entry is dated when its sweep run began (dispose.ts planDisposal), which claims documents for up to its budget
+  // after: one claimed after the walk began is dated up to that long before it.
+  const from = new Date(walkFrom.getTime() - deps.config.ARCHIVE_SWEEP_MAX_SECONDS * 1000 - DISPOSAL_ENTRY_SKEW_MS).toISOString();
   const found = new Set<string>();
   for (const month of auditMonthsFrom(from, deps.clock.now())) {
     for (const e of await keyedEntries(deps.audit, tenantId, month, { action: 'document.dispose', from }, (e) => typeof e.target === 'string' && walked.has(e.target))) found.add(e.target as string);

@@ -29,10 +29,12 @@ import type { FakeClock } from '../../support/fake-clock';
  */
 describe("a running export whose sweep mark is deleted in Cosmos DB still withdraws for a disposed document it holds", () => {
   it.each([
-    ['mark kept (control)', false, true],
-    ['mark deleted', true, true],
-    ['mark deleted, a disposal of a document it does not hold', true, false],
-  ])('%s', async (_what, deleteMark, holds) => {
+    ['mark kept (control)', false, true, 0],
+    ['mark deleted', true, true, 0],
+    // Its entry dated when the sweep's run began, minutes before the walk (the run claimed the document after).
+    ['mark deleted, the disposal entry dated before the walk began', true, true, -7 * 60_000],
+    ['mark deleted, a disposal of a document it does not hold', true, false, 0],
+  ])('%s', async (_what, deleteMark, holds, dated) => {
     const deps = { ...inMemoryDeps(), catalog: new ListingCatalog() };
     const docs = await seedMany(deps, TENANT, [0, 1].map((i) => ({ metadata: { documentDate: '2018-06-01', reference: `R-${i}` } })));
     docs.forEach((d) => deps.catalog.documents.set(`${TENANT}/${d.id}`, { ...d, retention: { ...d.retention, retainUntil: '2025-03-01T13:00:00.000Z' } }));
@@ -55,7 +57,7 @@ describe("a running export whose sweep mark is deleted in Cosmos DB still withdr
     (deps.clock as FakeClock).advance(2 * 3_600_000);
     expect(await withdrawExportsHolding(TENANT, [disposed], deps.clock.now(), deps)).toEqual([]);
     // The sweep's disposal entry, keyed (appended with its tombstone).
-    await deps.audit.append({ tenantId: TENANT, at: deps.clock.now().toISOString(), actor: { subject: 'system:retention-sweep', kind: 'system' }, action: 'document.dispose', target: disposed, outcome: 'success', status: 200, requestId: `sweep-1:${disposed}`, clientIp: null, userAgent: null, detail: 'retention-ended' });
+    await deps.audit.append({ tenantId: TENANT, at: new Date(dated === 0 ? deps.clock.now().getTime() : Date.parse('2025-03-01T12:00:00.000Z') + dated).toISOString(), actor: { subject: 'system:retention-sweep', kind: 'system' }, action: 'document.dispose', target: disposed, outcome: 'success', status: 200, requestId: `sweep-1:${disposed}`, clientIp: null, userAgent: null, detail: 'retention-ended' });
     if (deleteMark) {
       const marked = (await deps.exportJobs.getVersioned(TENANT, job.id))!;
       const { disposedWhileRunning: _gone, ...unmarked } = marked.item;
