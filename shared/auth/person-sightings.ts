@@ -183,6 +183,8 @@ interface KeepingCursor {
   /** The store's token (null: from the start). */
   c: string | null;
   started: string;
+  /** The walk under way began with the store marked as every sign-in record sealed (none sealed after it passed by). */
+  sealedAtWalk?: true;
   done?: true;
 }
 
@@ -192,20 +194,25 @@ interface KeepingCursor {
  * (SIGHTING_KEEPING_CURSOR). Broke: a sign-in is kept only when it is a first one, written over a record not the
  * archive's, or changes the claimed set, so a person seen before kept copies existed had none until their set next
  * changed: deleting their record in Cosmos DB hid the set they claim from four eyes. Create-only, so a run again (or two
- * at once) writes nothing twice; a page with a write that failed is looked at again next run. Once a whole walk ends
- * `settleMs` after the first run began (an instance of the code from before may still sign people in meanwhile), done.
+ * at once) writes nothing twice; a page with a write that failed is looked at again next run. Done once a whole walk
+ * ends `settleMs` after the first run began (an instance of the code from before may still sign people in meanwhile)
+ * and began with every record sealed (sealLegacySightings seals one without keeping it: one sealed behind the walk
+ * would have been left without a copy).
  */
 export async function keepUnkeptSightings(deps: { tenantRecords: TenantRecordsPort; audit: Pick<AuditLogPort, 'chainKeys'>; blobs: SightingBlobs; log: Pick<Logger, 'error'>; retention: { timers: TimerStatePort } }, now: Date, settleMs: number): Promise<{ kept: string[]; done: boolean }> {
   const stored = await deps.retention.timers.get<KeepingCursor>(SIGHTING_KEEPING_CURSOR);
   if (stored?.done === true) return { kept: [], done: true };
   const started = typeof stored?.started === 'string' && !Number.isNaN(Date.parse(stored.started)) ? stored.started : now.toISOString();
   let from = typeof stored?.c === 'string' ? stored.c : undefined;
+  let sealedAtWalk = from !== undefined && stored?.sealedAtWalk === true;
+  if (from === undefined) sealedAtWalk = await deps.tenantRecords.sightingsSealed();
   let page;
   try {
     page = await deps.tenantRecords.unsafeSealedSightingsPage(SIGHTINGS_KEPT_PER_RUN, from);
   } catch (err) {
     if (from === undefined) throw err;
     from = undefined; // a token the store no longer takes: the walk starts over rather than stopping there for good
+    sealedAtWalk = await deps.tenantRecords.sightingsSealed();
     page = await deps.tenantRecords.unsafeSealedSightingsPage(SIGHTINGS_KEPT_PER_RUN);
   }
   const kept: string[] = [];
@@ -228,7 +235,9 @@ export async function keepUnkeptSightings(deps: { tenantRecords: TenantRecordsPo
     }
   }
   const walked = page.continuationToken === null;
-  const next: KeepingCursor = failed ? { c: from ?? null, started } : walked ? { c: null, started, ...(now.getTime() - Date.parse(started) >= settleMs ? { done: true as const } : {}) } : { c: page.continuationToken, started };
+  const walk = sealedAtWalk ? { sealedAtWalk: true as const } : {};
+  const settled = sealedAtWalk && now.getTime() - Date.parse(started) >= settleMs;
+  const next: KeepingCursor = failed ? { c: from ?? null, started, ...(from !== undefined ? walk : {}) } : walked ? { c: null, started, ...(settled ? { done: true as const } : {}) } : { c: page.continuationToken, started, ...walk };
   await deps.retention.timers.set<KeepingCursor>(SIGHTING_KEEPING_CURSOR, next);
   return { kept, done: next.done === true };
 }

@@ -173,4 +173,20 @@ describe('a sign-in from before kept copies gets its kept copy from the reconcil
     expect([second.kept.length, second.done]).toEqual([3, false]); // walked, but not yet settled: walked again later
     expect((await keepUnkeptSightings(deps, now, DAY)).kept).toEqual([]);
   });
+
+  it('is not done while records from before the seal are left to seal (one sealed behind the walk would get no copy)', async () => {
+    const deps = { ...inMemoryDeps(), clock: { now: () => now } };
+    deps.tenantRecords.sightingsSealedMark = false;
+    await deps.tenantRecords.create(await sealSighting({ id: personSightingRecordId('p-1'), tenantId: TENANT, type: 'person-sighting', person: 'p-1', rightsSet: 'claimed', seenAt: now.toISOString() }, deps));
+    const later = new Date(now.getTime() + 2 * DAY);
+    expect(await keepUnkeptSightings(deps, now, DAY)).toEqual({ kept: [`${TENANT}/${personSightingRecordId('p-1')}`], done: false });
+    expect((await keepUnkeptSightings(deps, later, DAY)).done).toBe(false);
+    // An unsealed record sealed by the reconciler (sealLegacySightings) after the walk passed it: the next walk keeps it.
+    await deps.tenantRecords.create({ id: personSightingRecordId('p-2'), tenantId: TENANT, type: 'person-sighting', person: 'p-2', rightsSet: 'claimed', seenAt: now.toISOString() });
+    const sealing = await reconcile({ now: later, maxItems: 100, continuation: null }, deps);
+    expect(sealing.sightingsSealed).toEqual([`${TENANT}/${personSightingRecordId('p-2')}`]);
+    expect(sealing.sightingsKept).toEqual([`${TENANT}/${personSightingRecordId('p-2')}`]);
+    deps.tenantRecords.sightingsSealedMark = true;
+    expect(await keepUnkeptSightings(deps, later, DAY)).toEqual({ kept: [], done: true }); // a whole walk begun marked sealed
+  });
 });
