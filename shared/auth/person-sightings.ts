@@ -173,6 +173,82 @@ export async function sealLegacySightings(deps: { tenantRecords: TenantRecordsPo
   return { sealed, done: true };
 }
 
+/** Sign-in records a reconciler run looks at for a kept copy, at most (each a read, a listing, maybe a write). */
+export const SIGHTINGS_KEPT_PER_RUN = 200;
+
+/** Timer state: where the pass keeping copies of sign-ins from before kept copies goes on, and when it first ran. */
+export const SIGHTING_KEEPING_CURSOR = 'sighting-keeping-cursor';
+
+interface KeepingCursor {
+  /** The store's token (null: from the start). */
+  c: string | null;
+  started: string;
+  /** The walk under way began with the store marked as every sign-in record sealed (none sealed after it passed by). */
+  sealedAtWalk?: true;
+  done?: true;
+}
+
+/**
+ * Reconciler: keeps a copy in storage of each sealed sign-in record whose seal checks (as a blob created now would be
+ * judged) and that has none under its own time yet, SIGHTINGS_KEPT_PER_RUN a run, going on where the last run stopped
+ * (SIGHTING_KEEPING_CURSOR). Broke: a sign-in is kept only when it is a first one, written over a record not the
+ * archive's, or changes the claimed set, so a person seen before kept copies existed had none until their set next
+ * changed: deleting their record in Cosmos DB hid the set they claim from four eyes. Create-only, so a run again (or two
+ * at once) writes nothing twice; a page with a write that failed is looked at again next run. Done once a whole walk
+ * ends `settleMs` after the first run began (an instance of the code from before may still sign people in meanwhile)
+ * and began with every record sealed (sealLegacySightings seals one without keeping it: one sealed behind the walk
+ * would have been left without a copy).
+ */
+export async function keepUnkeptSightings(deps: { tenantRecords: TenantRecordsPort; audit: Pick<AuditLogPort, 'chainKeys'>; blobs: SightingBlobs; log: Pick<Logger, 'error'>; retention: { timers: TimerStatePort } }, now: Date, settleMs: number): Promise<{ kept: string[]; done: boolean }> {
+  const stored = await deps.retention.timers.get<KeepingCursor>(SIGHTING_KEEPING_CURSOR);
+  if (stored?.done === true) return { kept: [], done: true };
+  const started = typeof stored?.started === 'string' && !Number.isNaN(Date.parse(stored.started)) ? stored.started : now.toISOString();
+  let from = typeof stored?.c === 'string' ? stored.c : undefined;
+  let sealedAtWalk = from !== undefined && stored?.sealedAtWalk === true;
+  if (from === undefined) sealedAtWalk = await deps.tenantRecords.sightingsSealed();
+  let page;
+  try {
+    page = await deps.tenantRecords.unsafeSealedSightingsPage(SIGHTINGS_KEPT_PER_RUN, from);
+  } catch (err) {
+    if (from === undefined) throw err;
+    from = undefined; // a token the store no longer takes: the walk starts over rather than stopping there for good
+    sealedAtWalk = await deps.tenantRecords.sightingsSealed();
+    page = await deps.tenantRecords.unsafeSealedSightingsPage(SIGHTINGS_KEPT_PER_RUN);
+  }
+  const kept: string[] = [];
+  let failed = false;
+  const createdOn = now.toISOString();
+  for (const { tenantId, id } of page.items) {
+    const found = await deps.tenantRecords.get<PersonSightingRecord>(tenantId, id, 'person-sighting', { fresh: true });
+    const s = found?.value;
+    if (!s || s.mac === undefined || s.id !== id || s.tenantId !== tenantId || typeof s.seenAt !== 'string' || Number.isNaN(Date.parse(s.seenAt))) continue;
+    // Never one the archive did not seal as it is: a kept copy is what undoes an edit.
+    if ((await sightingSealChecked(s, createdOn, deps.audit.chainKeys)) !== null) continue;
+    const name = keptSightingName(id, Date.parse(s.seenAt));
+    if ((await deps.blobs.listedBlobs(tenantId, keptPrefix(id))).some((b) => b.name === name)) continue;
+    try {
+      await keepSighting(deps.blobs, s, now);
+      kept.push(`${tenantId}/${id}`);
+    } catch (err) {
+      failed = true;
+      deps.log.error(PERSON_SIGHTING_NOT_KEPT, { tenantId, id, error: String(err) });
+    }
+  }
+  const walked = page.continuationToken === null;
+  const walk = sealedAtWalk ? { sealedAtWalk: true as const } : {};
+  const settled = sealedAtWalk && now.getTime() - Date.parse(started) >= settleMs;
+  const next: KeepingCursor = failed ? { c: from ?? null, started, ...(from !== undefined ? walk : {}) } : walked ? { c: null, started, ...(settled ? { done: true as const } : {}) } : { c: page.continuationToken, started, ...walk };
+  await deps.retention.timers.set<KeepingCursor>(SIGHTING_KEEPING_CURSOR, next);
+  return { kept, done: next.done === true };
+}
+
+/** Keeps `record` as a create-only blob locked for KEPT_SIGHTING_LOCK_MS, under its own time. */
+async function keepSighting(blobs: SightingBlobs, record: PersonSightingRecord, now: Date): Promise<void> {
+  await blobs.prepareTenant(record.tenantId);
+  const name = keptSightingName(record.id, Date.parse(record.seenAt));
+  await blobs.putCreateOnly(record.tenantId, name, Buffer.from(JSON.stringify(record)), 'application/json', { retainUntil: new Date(now.getTime() + KEPT_SIGHTING_LOCK_MS).toISOString(), legalHold: false }, {});
+}
+
 /** The longest item id the store's point read looks up (shared/adapters/azure/cosmos.ts `isItemId`); a longer one reads as none. */
 const MAX_PLAIN_ID = 255;
 
@@ -400,9 +476,7 @@ export class PersonSightings {
   /** Keeps `record` as a create-only locked blob; a failure is logged and the sign-in goes on (its record is written). */
   private async keep(record: PersonSightingRecord, now: Date): Promise<void> {
     try {
-      await this.blobs.prepareTenant(record.tenantId);
-      const name = keptSightingName(record.id, Date.parse(record.seenAt));
-      await this.blobs.putCreateOnly(record.tenantId, name, Buffer.from(JSON.stringify(record)), 'application/json', { retainUntil: new Date(now.getTime() + KEPT_SIGHTING_LOCK_MS).toISOString(), legalHold: false }, {});
+      await keepSighting(this.blobs, record, now);
     } catch (err) {
       this.sealing.log.error(PERSON_SIGHTING_NOT_KEPT, { tenantId: record.tenantId, id: record.id, error: String(err) });
     }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Readable, Transform } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type { Deps } from '../deps';
-import { auditMonth, type AuditOutboxItem } from '../kernel/audit';
+import { auditMonth, auditMonthsFrom, type AuditOutboxItem } from '../kernel/audit';
 import { keyedEntries } from '../audit/audit-pages';
 import type { ArchivedDocument, StoredFile } from '../kernel/document';
 import { ArchiveError, toArchiveError } from '../kernel/errors';
@@ -267,6 +267,8 @@ async function writeArchive(lease: JobLease, deps: ExportDeps): Promise<ExportJo
   const disposable = new DisposableDocuments(job.expiresAt);
   // Real time, not the archive's clock: the witness compares it with the store's own write times.
   const walkBegan = new Date();
+  // By the archive's clock, as the sweep dates its disposal entries (loggedAsDisposed).
+  const walkFrom = deps.clock.now();
   const walked = new Set<string>();
   let lastSave = Date.now();
   let manifestJson: FileFingerprint;
@@ -378,8 +380,9 @@ async function writeArchive(lease: JobLease, deps: ExportDeps): Promise<ExportJo
     // The sweep marks a running export with what it disposed of; the completion is saved only over
     // the version whose marks were judged, so a mark written after is a conflict, judged in turn.
     const judge = async (marked: ExportJob) => {
-      const gone = await disposable.disposedOf(marked, deps);
-      if (gone.length > 0) throw new HoldsDisposed(gone);
+      const gone = new Set(await disposable.disposedOf(marked, deps));
+      for (const id of await loggedAsDisposed(tenantId, walkFrom, walked, deps)) gone.add(id);
+      if (gone.size > 0) throw new HoldsDisposed([...gone]);
     };
     await judge(lease.job);
     const recorded = await disposable.record(job, deps);
@@ -409,6 +412,31 @@ async function gone(planned: PlannedFile, job: ExportJob, deps: ExportDeps): Pro
   if (now?.status !== 'active') throw new HoldsDisposed([planned.doc.id]);
   deps.log.error(FIXITY_MISMATCH, { tenantId: planned.doc.tenantId, documentId: planned.doc.id, exportId: job.id, mismatched: [], missing: [planned.file.blobName] });
   throw new ArchiveError('export_fixity_mismatch', { detail: `Document ${planned.doc.id}: ${planned.entry.path} is missing from storage.` });
+}
+
+/** Hosts' clocks apart, at most: a disposal entry dated by the sweep's host this much before the walk began is looked at. */
+const DISPOSAL_ENTRY_SKEW_MS = 5 * 60_000;
+
+/**
+ * Which walked documents the audit log shows disposed of since the walk began: the archive's keyed `document.dispose`
+ * entries (keyedEntries), one walk per month, not a query per document. Broke: the sweep's mark on the running job was
+ * the worker's only word of a disposal, and whoever can write Cosmos DB deleted it: the worker completed, its ZIP
+ * holding a disposed document's copy (maintenance re-checks only exports of up to EXPORT_DISPOSABLE_ON_JOB documents).
+ * The keyed entry cannot be written without Key Vault. One not appended yet is not seen: the sweep marks before its
+ * tombstones, whose entries are appended right after them, so it looks again at what it marked once they are
+ * (withdraw-exports.ts withdrawMarkedExports). Not flushed here as a hold's witness is (placement-witness.ts): the
+ * sweep's entries are on its own instance's way, not this one's.
+ */
+async function loggedAsDisposed(tenantId: string, walkFrom: Date, walked: ReadonlySet<string>, deps: ExportDeps): Promise<string[]> {
+  if (walked.size === 0) return [];
+  // An entry is dated when its sweep run began (dispose.ts planDisposal), which claims documents for up to its budget
+  // after: one claimed after the walk began is dated up to that long before it.
+  const from = new Date(walkFrom.getTime() - deps.config.ARCHIVE_SWEEP_MAX_SECONDS * 1000 - DISPOSAL_ENTRY_SKEW_MS).toISOString();
+  const found = new Set<string>();
+  for (const month of auditMonthsFrom(from, deps.clock.now())) {
+    for (const e of await keyedEntries(deps.audit, tenantId, month, { action: 'document.dispose', from }, (e) => typeof e.target === 'string' && walked.has(e.target))) found.add(e.target as string);
+  }
+  return [...found];
 }
 
 export const EXPORT_INCOMPLETE = 'export incomplete: the search walk left out documents the search matches';

@@ -164,7 +164,7 @@ async function mark(found: Versioned<ExportJob>, disposed: readonly string[], de
  * catalog reads: the sweep knows what it disposed of. A job written meanwhile (a heartbeat,
  * a completion) is read again and judged again.
  */
-export async function withdrawExportsHolding(tenantId: string, disposedIds: readonly string[], now: Date, deps: WithdrawDeps): Promise<string[]> {
+export async function withdrawExportsHolding(tenantId: string, disposedIds: readonly string[], now: Date, deps: WithdrawDeps, marked?: string[]): Promise<string[]> {
   if (disposedIds.length === 0) return [];
   const out: string[] = [];
   // Every page: the first 1000 alone (fewer from Cosmos, whose page stops at 4 MB of jobs) left a tenant's later exports
@@ -173,15 +173,32 @@ export async function withdrawExportsHolding(tenantId: string, disposedIds: read
   do {
     const page = await deps.exportJobs.listExposed(tenantId, now, EXPOSED_PAGE, token);
     token = page.continuationToken ?? undefined;
-    out.push(...(await withdrawFrom(page.items, disposedIds, now, deps)));
+    out.push(...(await withdrawFrom(page.items, disposedIds, now, deps, marked)));
   } while (token !== undefined);
+  return out;
+}
+
+/**
+ * The sweep's second look, once the batch's disposal entries are appended, at the running exports it marked: one
+ * completed since is judged as any completed one (withdrawn if it holds a disposed document), one still running is
+ * marked again if its mark is gone. Point reads only. Broke: the mark is in Cosmos DB, and the worker's other witness,
+ * the keyed disposal entries (run-export.ts loggedAsDisposed), is appended after the mark, with the tombstones: a
+ * worker completing in between, its mark deleted by a writer of Cosmos DB, saw neither, and nothing looked at its
+ * export again (maintenance re-checks only exports of up to EXPORT_DISPOSABLE_ON_JOB documents).
+ */
+export async function withdrawMarkedExports(tenantId: string, markedIds: readonly string[], disposedIds: readonly string[], now: Date, deps: WithdrawDeps): Promise<string[]> {
+  const out: string[] = [];
+  for (const id of new Set(markedIds)) {
+    const found = await deps.exportJobs.getVersioned(tenantId, id);
+    if (found) out.push(...(await withdrawFrom([found], disposedIds, now, deps)));
+  }
   return out;
 }
 
 /** Exposed exports read per page by the sweep's withdrawal. */
 const EXPOSED_PAGE = 100;
 
-async function withdrawFrom(exposed: readonly Versioned<ExportJob>[], disposedIds: readonly string[], now: Date, deps: WithdrawDeps): Promise<string[]> {
+async function withdrawFrom(exposed: readonly Versioned<ExportJob>[], disposedIds: readonly string[], now: Date, deps: WithdrawDeps, marked?: string[]): Promise<string[]> {
   const out: string[] = [];
   for (const listed of exposed) {
     let found: Versioned<ExportJob> | null = listed;
@@ -192,7 +209,10 @@ async function withdrawFrom(exposed: readonly Versioned<ExportJob>[], disposedId
       const handedOut = found.item.completedSeal !== undefined;
       const job: ExportJob = handedOut ? { ...found.item, status: 'completed' } : found.item;
       let done = true;
-      if (job.status === 'running') done = await mark(found, disposedIds, deps);
+      if (job.status === 'running') {
+        done = await mark(found, disposedIds, deps);
+        if (done) marked?.push(job.id);
+      }
       else if (job.status === 'completed' && Date.parse(job.expiresAt) > now.getTime()) {
         // Broke: an export's `expiresAt`, `disposable` and the rest were not sealed, and one whose list was edited in
         // Cosmos DB (or whose expiry was moved past its disposable documents' retention) was not withdrawn: a copy of a

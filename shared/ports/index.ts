@@ -362,6 +362,8 @@ export interface TenantRecordsPort {
   unsafeUnsealedSightings(limit: number): Promise<{ tenantId: string; id: string }[]>;
   /** Cross-tenant, for the reconciler, once none is left without the seal: marks the store as every sign-in record sealed. */
   unsafeMarkSightingsSealed(): Promise<void>;
+  /** Cross-tenant, for the reconciler: a page of at most `limit` persons' sign-in records stored with a seal (whatever it checks); the store's token. */
+  unsafeSealedSightingsPage(limit: number, continuationToken?: string): Promise<Page<{ tenantId: string; id: string }>>;
   /**
    * Cross-tenant, for the reconciler: a page of at most `limit` API keys and support grants neither revoked nor expired
    * at `at`, sealed with a chain key version other than `version` (none named: the first); the token goes on with the

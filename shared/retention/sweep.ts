@@ -4,7 +4,7 @@ import { uuidv7 } from '../ids';
 import { DisposeOutcome, finishDisposals, prepareDisposal, PreparedDisposal } from './dispose';
 import { tenantPolicy } from './tenant-policy';
 import { walkCursor } from './cursor';
-import { withdrawExportsHolding } from '../exports/withdraw-exports';
+import { withdrawExportsHolding, withdrawMarkedExports } from '../exports/withdraw-exports';
 import { openHoldQueries } from './holds/place-holds-by-query';
 import { type UncheckedDocument, UncheckedDocuments } from './unchecked';
 import { approvalChecks } from './approve-disposal';
@@ -144,8 +144,12 @@ export async function sweep(input: SweepInput, deps: Pick<Deps, 'retention' | 'b
       // No copy of a disposed document stays downloadable: exports holding one are withdrawn
       // (audited), running ones marked. Every prepared document's blobs are gone; this comes before
       // the tombstones, so a run stopped here leaves them `disposing` and the next run withdraws again.
-      result.exportsWithdrawn.push(...(await withdrawExportsHolding(tenantId, prepared.map((p) => p.id), input.now, deps)));
+      const disposedIds = prepared.map((p) => p.id);
+      const marked: string[] = [];
+      result.exportsWithdrawn.push(...(await withdrawExportsHolding(tenantId, disposedIds, input.now, deps, marked)));
       const outcomes = await finishDisposals(prepared, deps);
+      // The running ones marked, looked at again now that the disposal entries are in the log (a mark can be deleted).
+      if (marked.length > 0) result.exportsWithdrawn.push(...(await withdrawMarkedExports(tenantId, marked, disposedIds, input.now, deps)));
       prepared.forEach((p, i) => record(result, tenantId, p.id, outcomes[i]!));
     });
     finishing.catch(() => {

@@ -636,6 +636,16 @@ export class InMemoryTenantRecords implements TenantRecordsPort {
     this.sightingsSealedMark = true;
   }
   /** The fake's token: where the next page starts. */
+  async unsafeSealedSightingsPage(limit: number, continuationToken?: string): Promise<Page<{ tenantId: string; id: string }>> {
+    const start = continuationToken === undefined ? 0 : Number(continuationToken);
+    if (!Number.isInteger(start) || start < 0) throw new ArchiveError('invalid_query', { detail: 'The continuation token is not valid for this query.' });
+    const all = [...this.records.values()]
+      .map((r) => r.value as TenantRecord & { mac?: string })
+      .filter((r) => r.type === 'person-sighting' && r.mac !== undefined)
+      .map((r) => ({ tenantId: r.tenantId, id: r.id }));
+    return { items: all.slice(start, start + limit), continuationToken: start + limit < all.length ? String(start + limit) : null };
+  }
+  /** The fake's token: where the next page starts. */
   async unsafeKeysSealedNotWith(version: string, at: string, limit: number, continuationToken?: string): Promise<Page<{ tenantId: string; id: string; type: 'api-key' | 'support-grant' }>> {
     const start = continuationToken === undefined ? 0 : Number(continuationToken);
     if (!Number.isInteger(start) || start < 0) throw new ArchiveError('invalid_query', { detail: 'The continuation token is not valid for this query.' });

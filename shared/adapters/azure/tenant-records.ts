@@ -170,6 +170,13 @@ export class TenantRecords implements TenantRecordsPort {
     return resources;
   }
 
+  async unsafeSealedSightingsPage(limit: number, continuationToken?: string): Promise<Page<{ tenantId: string; id: string }>> {
+    const res = await this.container.items
+      .query<{ tenantId: string; id: string }>({ query: 'SELECT c.tenantId, c.id FROM c WHERE c.type = "person-sighting" AND IS_DEFINED(c.mac)' }, { maxItemCount: limit, continuationToken })
+      .fetchNext();
+    return { items: res.resources, continuationToken: res.continuationToken ?? null };
+  }
+
   async unsafeMarkSightingsSealed(): Promise<void> {
     await this.timers.set(SIGHTINGS_SEALED, true);
     this.sightingsMarked = true;

@@ -97,6 +97,9 @@ class MemoryRecords implements TenantRecordsPort {
     return [];
   }
   async unsafeMarkSightingsSealed(): Promise<void> {}
+  async unsafeSealedSightingsPage(): Promise<Page<{ tenantId: string; id: string }>> {
+    return { items: [], continuationToken: null };
+  }
   async unsafeKeysSealedNotWith(): Promise<Page<{ tenantId: string; id: string; type: 'api-key' | 'support-grant' }>> {
     return { items: [], continuationToken: null };
   }
