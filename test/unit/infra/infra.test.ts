@@ -561,3 +561,48 @@ describe('what the Function App runs: the workflow\'s package and func start\'s 
     expect(() => loadConfig(local)).not.toThrow();
   });
 });
+
+describe('what the validation Function App runs: the package validator/pom.xml stages, deployed to the Bicep\'s validator app', () => {
+  const ROOT = path.resolve(INFRA, '..');
+  const read = (file: string) => fs.readFileSync(path.join(ROOT, file), 'utf8');
+  const pom = read('validator/pom.xml');
+  const workflow = read('.github/workflows/deploy.yml');
+  const steps = workflow.split(/\n(?=\s*- (?:name|uses): )/);
+  const plugin = /<artifactId>azure-functions-maven-plugin<\/artifactId>([\s\S]*?)<\/plugin>/.exec(pom)?.[1] ?? '';
+  const property = /<appName>\$\{([\w.]+)\}<\/appName>/.exec(plugin)?.[1] ?? 'no appName property';
+  const staged = new RegExp(`<${property}>([\\w-]+)</${property}>`).exec(pom)?.[1] ?? 'no staging folder';
+
+  it('stages function.json per function, host.json, the jar and lib/ for the Java host, Linux and Java 17: `mvn package` made no function.json, so in Azure every document stayed `validation: pending`', () => {
+    expect(plugin).toMatch(/<goal>package<\/goal>/);
+    expect(plugin).toMatch(/<os>linux<\/os>/);
+    expect(plugin).toMatch(/<javaVersion>17<\/javaVersion>/);
+    expect(staged).toMatch(/^[\w-]+$/);
+    expect(read('.ci/run')).toMatch(/^mvn .*-f validator\/pom\.xml .*package$/m);
+    expect(one('validatorApp').body).toMatch(/name:\s*'java'\s*version:\s*'17'/);
+  });
+
+  it("binds the queue trigger to settings the Bicep gives the validator app", () => {
+    const java = read('validator/src/main/java/archive/validator/ValidateRendition.java');
+    const trigger = /@QueueTrigger\(([^)]*)\)/.exec(java)?.[1] ?? '';
+    const connection = /connection = "(\w+)"/.exec(trigger)?.[1];
+    const queueSetting = /queueName = "%(\w+)%"/.exec(trigger)?.[1];
+    const app = one('validatorApp').body;
+    for (const setting of [`${connection}__queueServiceUri`, `${connection}__credential`, queueSetting]) expect({ setting, set: app.includes(`name: '${setting}'`) }).toEqual({ setting, set: true });
+  });
+
+  it("zips the staged folder in CI and deploys it to the Bicep's validatorAppName, as the Node app is deployed; README's From zero does it by hand", () => {
+    expect(workflow).toContain(`cd validator/target/azure-functions/${staged} && zip -qr "$GITHUB_WORKSPACE/validator.zip" .`);
+    expect(steps.some((s) => /upload-artifact@v4/.test(s) && /name: validator$/m.test(s) && /path: validator\.zip/.test(s))).toBe(true);
+    expect(steps.some((s) => /download-artifact@v4/.test(s) && /name: validator$/m.test(s))).toBe(true);
+    expect(bicep).toMatch(/^output validatorAppName string = validatorApp\.name$/m);
+    expect(workflow).toContain('echo "VALIDATOR_APP_NAME=$(jq -r .validatorAppName.value outputs.json)" >> "$GITHUB_ENV"');
+    const deploys = steps.filter((s) => /uses: Azure\/functions-action@v1/.test(s));
+    const validator = deploys.find((s) => /package: validator\.zip/.test(s)) ?? '';
+    expect(validator).toMatch(/app-name: \$\{\{ env\.VALIDATOR_APP_NAME \}\}/);
+    expect(validator).toMatch(/sku: flexconsumption/);
+    const readme = read('README.md');
+    const fromZero = readme.slice(readme.indexOf('### From zero'), readme.indexOf('### Deployment identity'));
+    expect(fromZero).toContain(`mvn -f validator/pom.xml package`);
+    expect(fromZero).toMatch(/az functionapp deployment source config-zip .*-n <validatorAppName> --src validator\.zip/);
+  });
+});
