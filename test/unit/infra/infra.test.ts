@@ -560,6 +560,37 @@ describe('what the Function App runs: the workflow\'s package and func start\'s 
     }
     expect(() => loadConfig(local)).not.toThrow();
   });
+
+  it("has func's publish (.funcignore) upload what the workflow's app.zip holds, no more: without it func uploaded .local/, test/, web/src, bench/", () => {
+    const zip = /^\s*zip -qr app\.zip (.+)$/m.exec(read('.github/workflows/deploy.yml'))?.[1] ?? '';
+    const [included = '', excluded = ''] = zip.split(' -x ');
+    const unquote = (list: string) => list.split(/\s+/).filter(Boolean).map((p) => p.replace(/^'|'$/g, ''));
+    const zipped = (file: string) =>
+      unquote(included).some((p) => file === p || file.startsWith(`${p}/`)) && !unquote(excluded).some((p) => file.startsWith(p.replace(/\*$/, '')));
+    // func's matcher (Core Tools' GitIgnoreParser): each line is a regex anchored at the start of the path, `*` one
+    // segment, `**` anything; a file is left out when a line matches it and no `!` line does.
+    const lines = read('.funcignore').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+    const regex = (patterns: string[]) => patterns.length === 0 ? /$^/ : new RegExp(`^((${patterns.map((p) =>
+      p.replace(/^\//, '').replace(/[-[\]/{}()+?.\\^$|]/g, '\\$&').replace(/\*\*/g, '(.+)').replace(/\*/g, '([^\\/]+)')).join(')|(')}))`);
+    const [denied, admitted] = [regex(lines.filter((l) => !l.startsWith('!'))), regex(lines.filter((l) => l.startsWith('!')).map((l) => l.slice(1)))];
+    const published = (file: string) => admitted.test(file) || !denied.test(file);
+    // Every path there is or may be: each entry of the checkout and of web/, what .gitignore names (made by builds and
+    // runs), dist/ as the build writes it (one folder per source folder), and what app.zip keeps.
+    const sample = (dir: string, entry: string) => {
+      const file = dir ? `${dir}/${entry}` : entry;
+      return fs.existsSync(path.join(ROOT, file)) && fs.statSync(path.join(ROOT, file)).isDirectory() ? `${file}/a.js` : file;
+    };
+    const ignored = read('.gitignore').split('\n').filter((l) => l.trim() && !l.startsWith('#')).map((l) => l.replace(/^\/|\/$/g, '').replace('*', 'npm-debug'));
+    const files = [
+      ...fs.readdirSync(ROOT).map((e) => sample('', e)),
+      ...fs.readdirSync(path.join(ROOT, 'web')).map((e) => sample('web', e)),
+      ...ignored.map((e) => (/\.\w+$/.test(e) ? e : `${e}/a.js`)),
+      ...['bench', 'cli', 'functions', 'infra', 'local', 'shared', 'test', 'tools', 'web'].map((d) => `dist/${d}/a.js`),
+      'host.json', 'package.json', 'web/dist/index.html', 'node_modules/@azure/functions/package.json',
+    ];
+    for (const file of new Set(files)) expect({ file, published: published(file) }).toEqual({ file, published: zipped(file) });
+    expect(files.filter(zipped).length).toBeGreaterThan(5);
+  });
 });
 
 describe('what the validation Function App runs: the package validator/pom.xml stages, deployed to the Bicep\'s validator app', () => {
