@@ -591,6 +591,17 @@ describe('what the Function App runs: the workflow\'s package and func start\'s 
     for (const file of new Set(files)) expect({ file, published: published(file) }).toEqual({ file, published: zipped(file) });
     expect(files.filter(zipped).length).toBeGreaterThan(5);
   });
+
+  it("bounds each queue trigger's work on an instance: by default batchSize 16 + newBatchThreshold 8 let one instance run 24 exports at once", () => {
+    const queues = (JSON.parse(read('host.json')) as { extensions: { queues?: Record<string, unknown> } }).extensions.queues ?? {};
+    // The host runs up to batchSize + newBatchThreshold messages of one function at once (newBatchThreshold defaults to
+    // half the batch per vCPU), so both are set.
+    expect({ batchSize: typeof queues.batchSize, newBatchThreshold: typeof queues.newBatchThreshold }).toEqual({ batchSize: 'number', newBatchThreshold: 'number' });
+    expect((queues.batchSize as number) + (queues.newBatchThreshold as number)).toBeLessThanOrEqual(4);
+    expect(queues.batchSize).toBeGreaterThanOrEqual(1);
+    // Five deliveries, then the poison queue (README, the Bicep's alert on poison queues).
+    expect(queues.maxDequeueCount).toBe(5);
+  });
 });
 
 describe('what the validation Function App runs: the package validator/pom.xml stages, deployed to the Bicep\'s validator app', () => {
