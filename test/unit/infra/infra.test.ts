@@ -560,4 +560,91 @@ describe('what the Function App runs: the workflow\'s package and func start\'s 
     }
     expect(() => loadConfig(local)).not.toThrow();
   });
+
+  it("has func's publish (.funcignore) upload what the workflow's app.zip holds, no more: without it func uploaded .local/, test/, web/src, bench/", () => {
+    const zip = /^\s*zip -qr app\.zip (.+)$/m.exec(read('.github/workflows/deploy.yml'))?.[1] ?? '';
+    const [included = '', excluded = ''] = zip.split(' -x ');
+    const unquote = (list: string) => list.split(/\s+/).filter(Boolean).map((p) => p.replace(/^'|'$/g, ''));
+    const zipped = (file: string) =>
+      unquote(included).some((p) => file === p || file.startsWith(`${p}/`)) && !unquote(excluded).some((p) => file.startsWith(p.replace(/\*$/, '')));
+    // func's matcher (Core Tools' GitIgnoreParser): each line is a regex anchored at the start of the path, `*` one
+    // segment, `**` anything; a file is left out when a line matches it and no `!` line does.
+    const lines = read('.funcignore').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+    const regex = (patterns: string[]) => patterns.length === 0 ? /$^/ : new RegExp(`^((${patterns.map((p) =>
+      p.replace(/^\//, '').replace(/[-[\]/{}()+?.\\^$|]/g, '\\$&').replace(/\*\*/g, '(.+)').replace(/\*/g, '([^\\/]+)')).join(')|(')}))`);
+    const [denied, admitted] = [regex(lines.filter((l) => !l.startsWith('!'))), regex(lines.filter((l) => l.startsWith('!')).map((l) => l.slice(1)))];
+    const published = (file: string) => admitted.test(file) || !denied.test(file);
+    // Every path there is or may be: each entry of the checkout and of web/, what .gitignore names (made by builds and
+    // runs), dist/ as the build writes it (one folder per source folder), and what app.zip keeps.
+    const sample = (dir: string, entry: string) => {
+      const file = dir ? `${dir}/${entry}` : entry;
+      return fs.existsSync(path.join(ROOT, file)) && fs.statSync(path.join(ROOT, file)).isDirectory() ? `${file}/a.js` : file;
+    };
+    const ignored = read('.gitignore').split('\n').filter((l) => l.trim() && !l.startsWith('#')).map((l) => l.replace(/^\/|\/$/g, '').replace('*', 'npm-debug'));
+    const files = [
+      ...fs.readdirSync(ROOT).map((e) => sample('', e)),
+      ...fs.readdirSync(path.join(ROOT, 'web')).map((e) => sample('web', e)),
+      ...ignored.map((e) => (/\.\w+$/.test(e) ? e : `${e}/a.js`)),
+      ...['bench', 'cli', 'functions', 'infra', 'local', 'shared', 'test', 'tools', 'web'].map((d) => `dist/${d}/a.js`),
+      'host.json', 'package.json', 'web/dist/index.html', 'node_modules/@azure/functions/package.json',
+    ];
+    for (const file of new Set(files)) expect({ file, published: published(file) }).toEqual({ file, published: zipped(file) });
+    expect(files.filter(zipped).length).toBeGreaterThan(5);
+  });
+
+  it("bounds each queue trigger's work on an instance: by default batchSize 16 + newBatchThreshold 8 let one instance run 24 exports at once", () => {
+    const queues = (JSON.parse(read('host.json')) as { extensions: { queues?: Record<string, unknown> } }).extensions.queues ?? {};
+    // The host runs up to batchSize + newBatchThreshold messages of one function at once (newBatchThreshold defaults to
+    // half the batch per vCPU), so both are set.
+    expect({ batchSize: typeof queues.batchSize, newBatchThreshold: typeof queues.newBatchThreshold }).toEqual({ batchSize: 'number', newBatchThreshold: 'number' });
+    expect((queues.batchSize as number) + (queues.newBatchThreshold as number)).toBeLessThanOrEqual(4);
+    expect(queues.batchSize).toBeGreaterThanOrEqual(1);
+    // Five deliveries, then the poison queue (README, the Bicep's alert on poison queues).
+    expect(queues.maxDequeueCount).toBe(5);
+  });
+});
+
+describe('what the validation Function App runs: the package validator/pom.xml stages, deployed to the Bicep\'s validator app', () => {
+  const ROOT = path.resolve(INFRA, '..');
+  const read = (file: string) => fs.readFileSync(path.join(ROOT, file), 'utf8');
+  const pom = read('validator/pom.xml');
+  const workflow = read('.github/workflows/deploy.yml');
+  const steps = workflow.split(/\n(?=\s*- (?:name|uses): )/);
+  const plugin = /<artifactId>azure-functions-maven-plugin<\/artifactId>([\s\S]*?)<\/plugin>/.exec(pom)?.[1] ?? '';
+  const property = /<appName>\$\{([\w.]+)\}<\/appName>/.exec(plugin)?.[1] ?? 'no appName property';
+  const staged = new RegExp(`<${property}>([\\w-]+)</${property}>`).exec(pom)?.[1] ?? 'no staging folder';
+
+  it('stages function.json per function, host.json, the jar and lib/ for the Java host, Linux and Java 17: `mvn package` made no function.json, so in Azure every document stayed `validation: pending`', () => {
+    expect(plugin).toMatch(/<goal>package<\/goal>/);
+    expect(plugin).toMatch(/<os>linux<\/os>/);
+    expect(plugin).toMatch(/<javaVersion>17<\/javaVersion>/);
+    expect(staged).toMatch(/^[\w-]+$/);
+    expect(read('.ci/run')).toMatch(/^mvn .*-f validator\/pom\.xml .*package$/m);
+    expect(one('validatorApp').body).toMatch(/name:\s*'java'\s*version:\s*'17'/);
+  });
+
+  it("binds the queue trigger to settings the Bicep gives the validator app", () => {
+    const java = read('validator/src/main/java/archive/validator/ValidateRendition.java');
+    const trigger = /@QueueTrigger\(([^)]*)\)/.exec(java)?.[1] ?? '';
+    const connection = /connection = "(\w+)"/.exec(trigger)?.[1];
+    const queueSetting = /queueName = "%(\w+)%"/.exec(trigger)?.[1];
+    const app = one('validatorApp').body;
+    for (const setting of [`${connection}__queueServiceUri`, `${connection}__credential`, queueSetting]) expect({ setting, set: app.includes(`name: '${setting}'`) }).toEqual({ setting, set: true });
+  });
+
+  it("zips the staged folder in CI and deploys it to the Bicep's validatorAppName, as the Node app is deployed; README's From zero does it by hand", () => {
+    expect(workflow).toContain(`cd validator/target/azure-functions/${staged} && zip -qr "$GITHUB_WORKSPACE/validator.zip" .`);
+    expect(steps.some((s) => /upload-artifact@v4/.test(s) && /name: validator$/m.test(s) && /path: validator\.zip/.test(s))).toBe(true);
+    expect(steps.some((s) => /download-artifact@v4/.test(s) && /name: validator$/m.test(s))).toBe(true);
+    expect(bicep).toMatch(/^output validatorAppName string = validatorApp\.name$/m);
+    expect(workflow).toContain('echo "VALIDATOR_APP_NAME=$(jq -r .validatorAppName.value outputs.json)" >> "$GITHUB_ENV"');
+    const deploys = steps.filter((s) => /uses: Azure\/functions-action@v1/.test(s));
+    const validator = deploys.find((s) => /package: validator\.zip/.test(s)) ?? '';
+    expect(validator).toMatch(/app-name: \$\{\{ env\.VALIDATOR_APP_NAME \}\}/);
+    expect(validator).toMatch(/sku: flexconsumption/);
+    const readme = read('README.md');
+    const fromZero = readme.slice(readme.indexOf('### From zero'), readme.indexOf('### Deployment identity'));
+    expect(fromZero).toContain(`mvn -f validator/pom.xml package`);
+    expect(fromZero).toMatch(/az functionapp deployment source config-zip .*-n <validatorAppName> --src validator\.zip/);
+  });
 });
