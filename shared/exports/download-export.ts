@@ -6,14 +6,26 @@ import { exportExpired, type ExportJob } from '../kernel/export';
 import { getExport } from './start-export';
 import { FIXITY_MISMATCH } from '../retention/fixity';
 import { exportSealHolds } from './export-seal';
+import { auditMonthsFrom } from '../kernel/audit';
+import { keyedEntries } from '../audit/audit-pages';
+import { DISPOSAL_ENTRY_SKEW_MS } from './run-export';
+import { heldAmong, withdrawExport } from './withdraw-exports';
+
+type DownloadDeps = Pick<Deps, 'exportJobs' | 'exportBlobs' | 'clock' | 'log' | 'audit' | 'auditOutbox' | 'config'>;
 
 /** The finished ZIP of an export, once it is complete and until it expires (or is withdrawn because documents it held were disposed of). */
-export async function exportFile(r: { tenantId: string; exportId: string }, deps: Pick<Deps, 'exportJobs' | 'exportBlobs' | 'clock' | 'log' | 'audit'>): Promise<StoredFileRef> {
+export async function exportFile(r: { tenantId: string; exportId: string }, deps: DownloadDeps): Promise<StoredFileRef> {
   const job = downloadable(await getExport(r.tenantId, r.exportId, deps), deps);
   // Broke: the job was not sealed, so one edited in Cosmos DB (expiry moved later, its ZIP swapped for another export's)
   // was handed out as edited. Judged after the checks above, which refuse without it; export maintenance expires it.
   if (!(await exportSealHolds(job, 'download', deps))) {
     throw new ArchiveError('export_not_sealed', { detail: `Export ${job.id} is not as the archive sealed it (changed in the catalog since, or made before exports were sealed): it is not handed out. The archive's operators have been alerted; start a new export.` });
+  }
+  const disposed = await disposedSinceBuilt(job, deps);
+  if (disposed.length > 0) {
+    const found = await deps.exportJobs.getVersioned(r.tenantId, r.exportId);
+    if (found) await withdrawExport(found, disposed, deps.clock.now(), deps);
+    throw new ArchiveError('export_expired', { detail: `Export ${job.id} was withdrawn: ${disposed.length === 1 ? 'a document it held was' : 'documents it held were'} disposed of at the end of their retention, and no copy stays downloadable; start a new one.`, extensions: { reason: 'documents-disposed' } });
   }
   return {
     container: blobLayout.exportsContainer(r.tenantId),
@@ -40,6 +52,27 @@ export async function exportFile(r: { tenantId: string; exportId: string }, deps
       throw new ArchiveError('export_expired', { detail: `Export ${job.id} is being withdrawn or expired: its ZIP is no longer stored; start a new one.` });
     },
   };
+}
+
+/**
+ * The documents the export holds that the keyed audit log shows disposed of since it began (its sealed `createdAt`;
+ * none before its sealed `disposableFrom`, the first retain-until among them: nothing is looked up before). Broke: the
+ * sweep's one look and maintenance's safety net find an export by what Cosmos DB says of it, so whoever could write
+ * Cosmos DB hid a completed one from both (status failed, completion seal off) while a document it held was disposed of,
+ * wrote the genuine record back after, and its ZIP, with the disposed document's copy, was handed out. The keyed entry
+ * cannot be written or kept out of the log without Key Vault. Dated when its sweep run began (up to its budget before).
+ */
+async function disposedSinceBuilt(job: ExportJob, deps: DownloadDeps): Promise<string[]> {
+  const now = deps.clock.now();
+  const reachable = Date.parse(job.disposableFrom ?? '');
+  if (!(reachable <= now.getTime())) return [];
+  const since = Math.max(reachable, Date.parse(job.createdAt)) - deps.config.ARCHIVE_SWEEP_MAX_SECONDS * 1000 - DISPOSAL_ENTRY_SKEW_MS;
+  const from = new Date(since).toISOString();
+  const targets = new Set<string>();
+  for (const month of auditMonthsFrom(from, now)) {
+    for (const e of await keyedEntries(deps.audit, job.tenantId, month, { action: 'document.dispose', from }, (e) => typeof e.target === 'string')) targets.add(e.target as string);
+  }
+  return targets.size === 0 ? [] : heldAmong(job, [...targets], deps);
 }
 
 function downloadable(job: ExportJob, deps: Pick<Deps, 'clock'>): ExportJob & { archive: NonNullable<ExportJob['archive']> } {

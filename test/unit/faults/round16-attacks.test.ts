@@ -9,9 +9,15 @@ import { putRightsSet } from '../../../shared/auth/rights-sets/put-rights-set';
 import { loadConfig } from '../../../shared/config';
 import { BUILT_IN_RIGHTS_SETS, type Permission, type Principal } from '../../../shared/kernel/principal';
 import { minimalLocalEnv } from '../../support/config-env';
-import { inMemoryDeps } from '../../support/in-memory';
+import { inMemoryDeps, ListingCatalog } from '../../support/in-memory';
 import { TENANT } from '../../support/in-process';
 import { refusal } from '../../support/refusal';
+import { seedMany } from '../../support/seed';
+import { EXPORT_DISPOSABLE_ON_JOB, type ExportJob } from '../../../shared/kernel/export';
+import { runExport } from '../../../shared/exports/run-export';
+import { startExport } from '../../../shared/exports/start-export';
+import { withdrawExportsHolding } from '../../../shared/exports/withdraw-exports';
+import { exportFile } from '../../../shared/exports/download-export';
 
 const DAY = 86_400_000;
 const user = (subject: string, rightsSet: string, permissions: Permission[]): Principal => ({ tenantId: TENANT, subject, kind: 'user', person: subject, rightsSet, permissions: new Set(permissions) });
@@ -37,8 +43,48 @@ describe("the rights floor: a tenant-admin's sign-in record edited in Cosmos DB 
     const key = `${TENANT}/${personSightingRecordId('tara')}`;
     const stored = deps.tenantRecords.records.get(key)!;
     const edited = edit(stored.value as unknown as PersonSightingRecord);
-    if (edited) deps.tenantRecords.records.set(key, { ...stored, value: edited as never, etag: stored.etag + 1000 });
+    if (edited) deps.tenantRecords.records.set(key, { ...stored, value: edited, etag: stored.etag + 1000 });
     const rm = user('rm', 'rm', ['rights:manage', 'documents:read']);
     expect((await refusal(assignRightsSet(rm, 'tara', 'lesser', new Date(deps.clock.now().getTime() + DAY), deps))).extensions).toMatchObject({ rule: 'rights-floor' });
+  });
+});
+
+/**
+ * A completed export was withdrawn only by the sweep's one look (and, for one of up to EXPORT_DISPOSABLE_ON_JOB
+ * documents, maintenance's safety net), both finding it by what Cosmos DB says. Whoever could write Cosmos DB (not Key
+ * Vault) hid it from that look (status failed and its completion seal taken off: listed as neither running nor handed
+ * out) while the sweep disposed of a document it held, and wrote the genuine record back after: its seal checked, and its
+ * ZIP, a copy of the disposed document, was handed out. Now the download itself, for an export a disposal can reach
+ * (its sealed disposableFrom passed), asks the keyed audit log for disposals of documents it holds since it began.
+ */
+describe('a completed export hidden from the sweep (status failed, completion seal off), then written back', () => {
+  it.each([
+    ['a small export, as stored (control)', 2, false],
+    ['a small export, hidden', 2, true],
+    ['a large export, hidden', EXPORT_DISPOSABLE_ON_JOB + 2, true],
+  ])('%s: its ZIP is not handed out', async (_what, n, hide) => {
+    const deps = { ...inMemoryDeps(), catalog: new ListingCatalog() };
+    const docs = await seedMany(deps, TENANT, Array.from({ length: n }, (_, i) => ({ metadata: { documentDate: '2018-06-01', reference: `R-${i}` } })));
+    docs.forEach((d) => deps.catalog.documents.set(`${TENANT}/${d.id}`, { ...d, retention: { ...d.retention, retainUntil: '2025-03-02T00:00:00.000Z' } }));
+    const principal = { tenantId: TENANT, subject: 'accountant', kind: 'user', rightsSet: 'accountant', permissions: new Set() } as unknown as Principal;
+    deps.clock.now = () => new Date('2025-03-01T12:00:00.000Z');
+    const { job } = await startExport(principal, { includeOriginals: false }, 'req-1', deps);
+    expect((await runExport(TENANT, job.id, deps)).status).toBe('completed');
+    const jobs = (deps.exportJobs as unknown as { jobs: Map<string, ExportJob> }).jobs;
+    const key = `${TENANT}/${job.id}`;
+    const completed = structuredClone(jobs.get(key)!);
+    const { completedSeal: _off, ...hidden } = completed;
+    if (hide) jobs.set(key, { ...hidden, status: 'failed' });
+    // The sweep disposes of docs[0]: its look at the exports, then its keyed disposal entry (with the tombstone).
+    const swept = new Date('2025-03-02T06:00:00.000Z');
+    deps.clock.now = () => swept;
+    const withdrawn = await withdrawExportsHolding(TENANT, [docs[0]!.id], swept, deps);
+    expect(withdrawn).toEqual(hide ? [] : [job.id]);
+    await deps.audit.append({ tenantId: TENANT, at: swept.toISOString(), actor: { subject: 'system:retention-sweep', kind: 'system' }, action: 'document.dispose', target: docs[0]!.id, outcome: 'success', status: 200, requestId: `sweep-1:${docs[0]!.id}`, clientIp: null, userAgent: null, detail: 'retention-ended' });
+    if (hide) jobs.set(key, completed);
+    deps.clock.now = () => new Date('2025-03-02T07:00:00.000Z');
+    const handed = await exportFile({ tenantId: TENANT, exportId: job.id }, deps).catch(() => null);
+    await expect(handed ? handed.read() : Promise.reject(new Error('refused'))).rejects.toThrow();
+    expect((deps.exportBlobs as unknown as { blobs: Map<string, Buffer> }).blobs.has(`${TENANT}/${completed.blobName}`)).toBe(false);
   });
 });
