@@ -18,6 +18,7 @@ import { runExport } from '../../../shared/exports/run-export';
 import { startExport } from '../../../shared/exports/start-export';
 import { withdrawExportsHolding } from '../../../shared/exports/withdraw-exports';
 import { exportFile } from '../../../shared/exports/download-export';
+import { maintainExports } from '../../../shared/exports/maintain-exports';
 
 const DAY = 86_400_000;
 const user = (subject: string, rightsSet: string, permissions: Permission[]): Principal => ({ tenantId: TENANT, subject, kind: 'user', person: subject, rightsSet, permissions: new Set(permissions) });
@@ -87,4 +88,27 @@ describe('a completed export hidden from the sweep (status failed, completion se
     await expect(handed ? handed.read() : Promise.reject(new Error('refused'))).rejects.toThrow();
     expect((deps.exportBlobs as unknown as { blobs: Map<string, Buffer> }).blobs.has(`${TENANT}/${completed.blobName}`)).toBe(false);
   });
+});
+
+/**
+ * Export maintenance judged the seals of live exports (and its safety net their disposable documents) only among jobs
+ * whose status said completed, the status being under no seal. Whoever could write Cosmos DB (not Key Vault) set a
+ * completed export failed and moved its expiry a year on: listed by neither maintenance query (not completed; not past
+ * the edited expiry), its ZIP stayed in storage past its genuine expiry for as long as the edit stood. A job carrying a
+ * completion seal is now listed and judged as the completed one it is (as the sweep takes it, withdraw-exports.ts).
+ */
+it.each([
+  ['as stored (control)', (j: ExportJob) => j],
+  ['status failed, expiry moved a year on', (j: ExportJob) => ({ ...j, status: 'failed' as const, expiresAt: new Date(Date.parse(j.expiresAt) + 365 * DAY).toISOString() })],
+  ['status running, expiry moved a year on', (j: ExportJob) => ({ ...j, status: 'running' as const, heartbeatAt: new Date(Date.parse(j.expiresAt) + 365 * DAY).toISOString(), expiresAt: new Date(Date.parse(j.expiresAt) + 365 * DAY).toISOString() })],
+])('a completed export %s: maintenance after its sealed expiry deletes its ZIP', async (_what, edit) => {
+  const deps = { ...inMemoryDeps(), catalog: new ListingCatalog() };
+  await seedMany(deps, TENANT, [{ metadata: { documentDate: '2018-06-01', reference: 'R-0' } }]);
+  const principal = { tenantId: TENANT, subject: 'accountant', kind: 'user', rightsSet: 'accountant', permissions: new Set() } as unknown as Principal;
+  const { job } = await startExport(principal, { includeOriginals: false }, 'req-1', deps);
+  const done = await runExport(TENANT, job.id, deps);
+  const jobs = (deps.exportJobs as unknown as { jobs: Map<string, ExportJob> }).jobs;
+  jobs.set(`${TENANT}/${job.id}`, edit(done));
+  await maintainExports({ now: new Date(Date.parse(done.expiresAt) + 1000), deps, tenantId: TENANT });
+  expect((deps.exportBlobs as unknown as { blobs: Map<string, Buffer> }).blobs.has(`${TENANT}/${done.blobName}`)).toBe(false);
 });
