@@ -10,6 +10,7 @@ import { auditMonthsFrom } from '../kernel/audit';
 import { keyedEntries } from '../audit/audit-pages';
 import { DISPOSAL_ENTRY_SKEW_MS } from './run-export';
 import { heldAmong, withdrawExport } from './withdraw-exports';
+import { mayHold } from './disposable-filter';
 
 type DownloadDeps = Pick<Deps, 'exportJobs' | 'exportBlobs' | 'clock' | 'log' | 'audit' | 'auditOutbox' | 'config'>;
 
@@ -66,14 +67,33 @@ async function disposedSinceBuilt(job: ExportJob, deps: DownloadDeps): Promise<s
   const now = deps.clock.now();
   const reachable = Date.parse(job.disposableFrom ?? '');
   if (!(reachable <= now.getTime())) return [];
+  // A ZIP is fetched in many ranges: the log is asked once per DISPOSALS_CHECK_MAX_AGE_MS per instance, per export.
+  const checked = disposalsChecked.get(deps.audit) ?? new Map<string, number>();
+  disposalsChecked.set(deps.audit, checked);
+  const key = `${job.tenantId}\n${job.id}\n${job.blobName}`;
+  const at = checked.get(key);
+  if (at !== undefined && now.getTime() - at >= 0 && now.getTime() - at < DISPOSALS_CHECK_MAX_AGE_MS) return [];
   const since = Math.max(reachable, Date.parse(job.createdAt)) - deps.config.ARCHIVE_SWEEP_MAX_SECONDS * 1000 - DISPOSAL_ENTRY_SKEW_MS;
   const from = new Date(since).toISOString();
+  // Only an entry naming a document the export may hold has its key checked (the ids on the job, or its Bloom filter).
+  const onJob = job.disposable ? new Set(job.disposable) : null;
+  const mayBeHeld = (id: string) => (onJob ? onJob.has(id) : job.disposableFilter ? mayHold(job.disposableFilter, [id]).length > 0 : false);
   const targets = new Set<string>();
   for (const month of auditMonthsFrom(from, now)) {
-    for (const e of await keyedEntries(deps.audit, job.tenantId, month, { action: 'document.dispose', from }, (e) => typeof e.target === 'string')) targets.add(e.target as string);
+    for (const e of await keyedEntries(deps.audit, job.tenantId, month, { action: 'document.dispose', from }, (e) => typeof e.target === 'string' && mayBeHeld(e.target))) targets.add(e.target as string);
   }
-  return targets.size === 0 ? [] : heldAmong(job, [...targets], deps);
+  const held = targets.size === 0 ? [] : await heldAmong(job, [...targets], deps);
+  if (held.length === 0) {
+    if (checked.size >= 10_000) checked.clear();
+    checked.set(key, now.getTime());
+  }
+  return held;
 }
+
+/** How long an instance takes an export's look at the disposal entries as still true (its ranges fetched one after another). */
+const DISPOSALS_CHECK_MAX_AGE_MS = 60_000;
+/** Per audit port (one per instance): the exports found holding no disposed document, and when. */
+const disposalsChecked = new WeakMap<object, Map<string, number>>();
 
 function downloadable(job: ExportJob, deps: Pick<Deps, 'clock'>): ExportJob & { archive: NonNullable<ExportJob['archive']> } {
   if (job.withdrawn) {
