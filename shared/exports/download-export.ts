@@ -6,14 +6,27 @@ import { exportExpired, type ExportJob } from '../kernel/export';
 import { getExport } from './start-export';
 import { FIXITY_MISMATCH } from '../retention/fixity';
 import { exportSealHolds } from './export-seal';
+import { auditMonthsFrom } from '../kernel/audit';
+import { keyedEntries } from '../audit/audit-pages';
+import { DISPOSAL_ENTRY_SKEW_MS } from './run-export';
+import { heldAmong, withdrawExport } from './withdraw-exports';
+import { mayHold } from './disposable-filter';
+
+type DownloadDeps = Pick<Deps, 'exportJobs' | 'exportBlobs' | 'clock' | 'log' | 'audit' | 'auditOutbox' | 'config'>;
 
 /** The finished ZIP of an export, once it is complete and until it expires (or is withdrawn because documents it held were disposed of). */
-export async function exportFile(r: { tenantId: string; exportId: string }, deps: Pick<Deps, 'exportJobs' | 'exportBlobs' | 'clock' | 'log' | 'audit'>): Promise<StoredFileRef> {
+export async function exportFile(r: { tenantId: string; exportId: string }, deps: DownloadDeps): Promise<StoredFileRef> {
   const job = downloadable(await getExport(r.tenantId, r.exportId, deps), deps);
   // Broke: the job was not sealed, so one edited in Cosmos DB (expiry moved later, its ZIP swapped for another export's)
   // was handed out as edited. Judged after the checks above, which refuse without it; export maintenance expires it.
   if (!(await exportSealHolds(job, 'download', deps))) {
     throw new ArchiveError('export_not_sealed', { detail: `Export ${job.id} is not as the archive sealed it (changed in the catalog since, or made before exports were sealed): it is not handed out. The archive's operators have been alerted; start a new export.` });
+  }
+  const disposed = await disposedSinceBuilt(job, deps);
+  if (disposed.length > 0) {
+    const found = await deps.exportJobs.getVersioned(r.tenantId, r.exportId);
+    if (found) await withdrawExport(found, disposed, deps.clock.now(), deps);
+    throw new ArchiveError('export_expired', { detail: `Export ${job.id} was withdrawn: ${disposed.length === 1 ? 'a document it held was' : 'documents it held were'} disposed of at the end of their retention, and no copy stays downloadable; start a new one.`, extensions: { reason: 'documents-disposed' } });
   }
   return {
     container: blobLayout.exportsContainer(r.tenantId),
@@ -41,6 +54,46 @@ export async function exportFile(r: { tenantId: string; exportId: string }, deps
     },
   };
 }
+
+/**
+ * The documents the export holds that the keyed audit log shows disposed of since it began (its sealed `createdAt`;
+ * none before its sealed `disposableFrom`, the first retain-until among them: nothing is looked up before). Broke: the
+ * sweep's one look and maintenance's safety net find an export by what Cosmos DB says of it, so whoever could write
+ * Cosmos DB hid a completed one from both (status failed, completion seal off) while a document it held was disposed of,
+ * wrote the genuine record back after, and its ZIP, with the disposed document's copy, was handed out. The keyed entry
+ * cannot be written or kept out of the log without Key Vault. Dated when its sweep run began (up to its budget before).
+ */
+async function disposedSinceBuilt(job: ExportJob, deps: DownloadDeps): Promise<string[]> {
+  const now = deps.clock.now();
+  const reachable = Date.parse(job.disposableFrom ?? '');
+  if (!(reachable <= now.getTime())) return [];
+  // A ZIP is fetched in many ranges: the log is asked once per DISPOSALS_CHECK_MAX_AGE_MS per instance, per export.
+  const checked = disposalsChecked.get(deps.audit) ?? new Map<string, number>();
+  disposalsChecked.set(deps.audit, checked);
+  const key = `${job.tenantId}\n${job.id}\n${job.blobName}`;
+  const at = checked.get(key);
+  if (at !== undefined && now.getTime() - at >= 0 && now.getTime() - at < DISPOSALS_CHECK_MAX_AGE_MS) return [];
+  const since = Math.max(reachable, Date.parse(job.createdAt)) - deps.config.ARCHIVE_SWEEP_MAX_SECONDS * 1000 - DISPOSAL_ENTRY_SKEW_MS;
+  const from = new Date(since).toISOString();
+  // Only an entry naming a document the export may hold has its key checked (the ids on the job, or its Bloom filter).
+  const onJob = job.disposable ? new Set(job.disposable) : null;
+  const mayBeHeld = (id: string) => (onJob ? onJob.has(id) : job.disposableFilter ? mayHold(job.disposableFilter, [id]).length > 0 : false);
+  const targets = new Set<string>();
+  for (const month of auditMonthsFrom(from, now)) {
+    for (const e of await keyedEntries(deps.audit, job.tenantId, month, { action: 'document.dispose', from }, (e) => typeof e.target === 'string' && mayBeHeld(e.target))) targets.add(e.target as string);
+  }
+  const held = targets.size === 0 ? [] : await heldAmong(job, [...targets], deps);
+  if (held.length === 0) {
+    if (checked.size >= 10_000) checked.clear();
+    checked.set(key, now.getTime());
+  }
+  return held;
+}
+
+/** How long an instance takes an export's look at the disposal entries as still true (its ranges fetched one after another). */
+const DISPOSALS_CHECK_MAX_AGE_MS = 60_000;
+/** Per audit port (one per instance): the exports found holding no disposed document, and when. */
+const disposalsChecked = new WeakMap<object, Map<string, number>>();
 
 function downloadable(job: ExportJob, deps: Pick<Deps, 'clock'>): ExportJob & { archive: NonNullable<ExportJob['archive']> } {
   if (job.withdrawn) {

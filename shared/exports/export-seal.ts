@@ -59,7 +59,10 @@ export async function sealExportCompletion(job: ExportJob, keys: Keys): Promise<
  * are copies that live days: nothing of the tenant's is lost).
  */
 export async function exportUnsealedBecause(job: ExportJob, keys: Keys): Promise<string | null> {
-  const completed = job.status === 'completed';
+  // One carrying a completion seal handed out a ZIP, whatever its status (under no seal) says: judged by that seal.
+  // Broke: set failed with its expiry moved on in Cosmos DB, maintenance judged it by its request's seal, which covers
+  // that expiry too, but listed it nowhere (not completed), and its ZIP outlived its sealed expiry.
+  const completed = job.status === 'completed' || job.completedSeal !== undefined;
   return sealFieldUnsealedBecause(EXPORT_SEAL, exportSealed(job, completed), completed ? job.completedSeal : job.seal, null, keys);
 }
 

@@ -415,7 +415,7 @@ async function gone(planned: PlannedFile, job: ExportJob, deps: ExportDeps): Pro
 }
 
 /** Hosts' clocks apart, at most: a disposal entry dated by the sweep's host this much before the walk began is looked at. */
-const DISPOSAL_ENTRY_SKEW_MS = 5 * 60_000;
+export const DISPOSAL_ENTRY_SKEW_MS = 5 * 60_000;
 
 /**
  * Which walked documents the audit log shows disposed of since the walk began: the archive's keyed `document.dispose`

@@ -152,7 +152,7 @@ export async function downloadFile(r: DownloadRequest, deps: Pick<Deps, 'catalog
 
 export type ExportDownloadRequest = { tenantId: string; exportId: string } & DownloadConditions;
 
-export async function downloadExport(r: ExportDownloadRequest, deps: Pick<Deps, 'exportJobs' | 'exportBlobs' | 'links' | 'config' | 'clock' | 'log' | 'audit'>): Promise<DownloadResult> {
+export async function downloadExport(r: ExportDownloadRequest, deps: Pick<Deps, 'exportJobs' | 'exportBlobs' | 'links' | 'config' | 'clock' | 'log' | 'audit' | 'auditOutbox'>): Promise<DownloadResult> {
   return deliverStoredFile(await exportFile(r, deps), r, deps);
 }
 

@@ -796,13 +796,13 @@ export class InMemoryExportJobs implements ExportJobsPort {
   async unsafeListHoldingDisposable(now: Date, limit: number, tenantId?: string, afterId = ''): Promise<Versioned<ExportJob>[]> {
     const at = now.toISOString();
     const due = [...this.jobs.values()]
-      .filter((j) => (!tenantId || j.tenantId === tenantId) && j.status === 'completed' && j.expiresAt > at && j.disposableFrom !== undefined && j.disposableFrom <= at && j.disposable !== undefined && j.id > afterId)
+      .filter((j) => (!tenantId || j.tenantId === tenantId) && (j.status === 'completed' || j.completedSeal !== undefined) && j.expiresAt > at && j.disposableFrom !== undefined && j.disposableFrom <= at && j.disposable !== undefined && j.id > afterId)
       .sort((a, b) => (a.id < b.id ? -1 : 1));
     return Promise.all(due.slice(0, limit).map(async (j) => (await this.getVersioned(j.tenantId, j.id))!));
   }
   async unsafeListLive(now: Date, limit: number, tenantId?: string, afterId = ''): Promise<Versioned<ExportJob>[]> {
     const at = now.toISOString();
-    const live = [...this.jobs.values()].filter((j) => (!tenantId || j.tenantId === tenantId) && j.status === 'completed' && j.expiresAt > at && j.id > afterId).sort((a, b) => (a.id < b.id ? -1 : 1));
+    const live = [...this.jobs.values()].filter((j) => (!tenantId || j.tenantId === tenantId) && (j.status === 'completed' || j.completedSeal !== undefined) && j.expiresAt > at && j.id > afterId).sort((a, b) => (a.id < b.id ? -1 : 1));
     return Promise.all(live.slice(0, limit).map(async (j) => (await this.getVersioned(j.tenantId, j.id))!));
   }
   /** Paged in id order; the token is the last id of the page (a job withdrawn meanwhile moves no other past it). */

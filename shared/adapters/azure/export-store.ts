@@ -162,11 +162,12 @@ export class ExportJobs implements ExportJobsPort {
   }
 
   async unsafeListHoldingDisposable(now: Date, limit: number, tenantId?: string, afterId = ''): Promise<Versioned<ExportJob>[]> {
-    return this.jobsWhere('c.status = "completed" AND c.expiresAt > @now AND c.disposableFrom <= @now AND IS_DEFINED(c.disposable) AND c.id > @after ORDER BY c.id', [{ name: '@after', value: afterId }], now, limit, tenantId);
+    return this.jobsWhere('(c.status = "completed" OR IS_DEFINED(c.completedSeal)) AND c.expiresAt > @now AND c.disposableFrom <= @now AND IS_DEFINED(c.disposable) AND c.id > @after ORDER BY c.id', [{ name: '@after', value: afterId }], now, limit, tenantId);
   }
 
   async unsafeListLive(now: Date, limit: number, tenantId?: string, afterId = ''): Promise<Versioned<ExportJob>[]> {
-    return this.jobsWhere('c.status = "completed" AND c.expiresAt > @now AND c.id > @after ORDER BY c.id', [{ name: '@after', value: afterId }], now, limit, tenantId);
+    // With a completion seal, whatever the status (under no seal) says: it handed out a ZIP (withdraw-exports.ts withdrawFrom).
+    return this.jobsWhere('(c.status = "completed" OR IS_DEFINED(c.completedSeal)) AND c.expiresAt > @now AND c.id > @after ORDER BY c.id', [{ name: '@after', value: afterId }], now, limit, tenantId);
   }
 
   async listExposed(tenantId: string, now: Date, limit: number, continuationToken?: string): Promise<Page<Versioned<ExportJob>>> {

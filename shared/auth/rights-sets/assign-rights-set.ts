@@ -12,7 +12,7 @@ import { assertNoConflict, assertWithinCeiling, sodRefusal } from '../sod';
 import { assertWithinTenantLimit } from '../tenant-limits';
 import { actor, assignmentGivings, carriedGivings, isBuiltIn, isSelf, permissionsOf, placedWithAfter, RightsAssignmentRecord, rightsAssignmentETag, rightsAssignmentRecordId, type RightsSetRecord, rightsSetRecordId, type RightsUnassignmentRecord, rightsUnassignmentRecordId } from './rights-records';
 import { keepSetting, keptRevisionDetail, nextRevision, type SettingsBlobs, type SettingsKeeping } from './settings-blobs';
-import { assertWithinFloor, heldPermissions } from './rights-floor';
+import { assertWithinFloor, heldBeforeFloor } from './rights-floor';
 import { rightsSetPermissions } from './rights-set-permissions';
 import { madeThroughKey } from '../api-keys/api-key';
 import { assertAsSeen, type ScreenPrecondition, screenPrecondition } from './screen-precondition';
@@ -61,7 +61,7 @@ export async function assignRightsSet(principal: Principal, subject: string, rig
     const assigned = await deps.tenantRecords.get<RightsAssignmentRecord>(principal.tenantId, rightsAssignmentRecordId(subject), 'rights-assignment', { fresh: true });
     assertAssignmentPrecondition(subject, assigned?.value, precondition);
     // Replacing takes away what the subject held (rights-floor.ts): never a tenant-admin's power the assigner lacks.
-    assertWithinFloor(principal, await heldPermissions(principal.tenantId, subject, assigned?.value ?? null, { ...deps, clock: { now: () => now } }), permissions, { subject });
+    assertWithinFloor(principal, await heldBeforeFloor(principal.tenantId, subject, assigned?.value ?? null, { ...deps, clock: { now: () => now } }), permissions, { subject });
     if (!assigned) assertWithinTenantLimit('rights-assignments', await deps.tenantRecords.countRightsAssignments(principal.tenantId), deps.config.ARCHIVE_MAX_RIGHTS_ASSIGNMENTS);
     // The assignment replaced keeps its givers for four eyes (rights-records.ts `carriedGivings`).
     const carried = assigned ? carriedGivings(await assignmentGivings(principal.tenantId, assigned.value, deps)) : {};

@@ -26,10 +26,11 @@ type FloorDeps = SightingReadDeps & { config: { readonly AUTH_RIGHTS_SOURCE?: Co
  * What a subject acts with without an assignment: nothing where rights come from the tenant only; else the set their
  * identity provider claimed at their last sign-in here (the archive sees a claim only then), as stored.
  */
-export async function claimedPermissions(tenantId: string, subject: string, deps: FloorDeps): Promise<Permission[]> {
+export async function claimedPermissions(tenantId: string, subject: string, deps: FloorDeps, unsealedAs: readonly Permission[] = []): Promise<Permission[]> {
   if ((deps.config.AUTH_RIGHTS_SOURCE ?? 'tenant-then-claim') !== 'tenant-then-claim') return [];
-  // One the archive did not seal as it is tells nothing of them (as a key's person: authenticate.ts).
+  // One the archive did not seal as it is tells nothing of them (as a key's person: authenticate.ts): `unsealedAs`.
   const seen = await lastSighting(tenantId, subject, deps);
+  if (seen?.unsealed) return [...unsealedAs];
   const claimed = seen?.unsealed === null ? seen.record.rightsSet : undefined;
   if (claimed === undefined || !RIGHTS_SET_NAME.test(claimed)) return [];
   return (await rightsSetPermissions(tenantId, claimed, deps, { fresh: true })) ?? [];
@@ -39,4 +40,15 @@ export async function claimedPermissions(tenantId: string, subject: string, deps
 export async function heldPermissions(tenantId: string, subject: string, assigned: RightsAssignmentRecord | null, deps: FloorDeps): Promise<Permission[]> {
   if (assigned) return (await rightsSetPermissions(tenantId, assigned.rightsSet, deps, { fresh: true })) ?? [];
   return claimedPermissions(tenantId, subject, deps);
+}
+
+/**
+ * What the floor counts a change as taking from the subject: heldPermissions, but a sign-in record the archive did not
+ * seal as it is may have been narrowed, so it is taken as holding every guarded permission (as four eyes take it,
+ * rights-given.ts personHoldsNow). Broke: read as no claim, a writer of Cosmos DB edited a tenant-admin's record (any
+ * field) and a lesser rights manager assigned her a set of documents:read: nothing she held counted as taken.
+ */
+export async function heldBeforeFloor(tenantId: string, subject: string, assigned: RightsAssignmentRecord | null, deps: FloorDeps): Promise<Permission[]> {
+  if (assigned) return heldPermissions(tenantId, subject, assigned, deps);
+  return claimedPermissions(tenantId, subject, deps, [...GUARDED]);
 }
