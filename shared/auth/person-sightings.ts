@@ -48,10 +48,10 @@ export const PERSON_SIGHTING_PRE_SEAL = 'person sighting from before the seal ta
 export const PERSON_SIGHTING_RESTORED = 'person sighting restored from storage';
 /** Operators are alerted on this exact phrase (infra/main.bicep, personSightingKeptUnsealedAlert): a blob under sightings/ the archive did not write, ignored. */
 export const PERSON_SIGHTING_KEPT_UNSEALED = 'person sighting in storage not sealed by the archive';
-/** A sign-in that changed the claimed set was recorded in Cosmos DB but its blob write failed: a replay over it is not undone. */
+/** A sighting was recorded in Cosmos DB (or found there by the reconciler) but its kept copy's blob write failed: a replay over it is not undone. */
 export const PERSON_SIGHTING_NOT_KEPT = 'person sighting could not be kept in storage';
 
-/** Where a person's sightings that changed the claimed set are kept: one blob each, named by when it was seen (16 digits of ms sort as time). */
+/** Where a person's kept sightings are: one blob each, named by when it was seen (16 digits of ms sort as time). */
 const keptPrefix = (recordId: string) => `sightings/${recordId}/`;
 const keptSightingName = (recordId: string, seenAtMs: number) => `${keptPrefix(recordId)}${String(seenAtMs).padStart(16, '0')}.json`;
 /** Locked for longer than any idle limit (ARCHIVE_KEY_PERSON_IDLE_DAYS is at most 365): past it a replay rests the key anyway. */

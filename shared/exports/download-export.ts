@@ -6,9 +6,7 @@ import { exportExpired, type ExportJob } from '../kernel/export';
 import { getExport } from './start-export';
 import { FIXITY_MISMATCH } from '../retention/fixity';
 import { exportSealHolds } from './export-seal';
-import { auditMonthsFrom } from '../kernel/audit';
-import { keyedEntries } from '../audit/audit-pages';
-import { DISPOSAL_ENTRY_SKEW_MS } from './run-export';
+import { loggedAsDisposed } from './run-export';
 import { heldAmong, withdrawExport } from './withdraw-exports';
 import { mayHold } from './disposable-filter';
 
@@ -61,7 +59,7 @@ export async function exportFile(r: { tenantId: string; exportId: string }, deps
  * sweep's one look and maintenance's safety net find an export by what Cosmos DB says of it, so whoever could write
  * Cosmos DB hid a completed one from both (status failed, completion seal off) while a document it held was disposed of,
  * wrote the genuine record back after, and its ZIP, with the disposed document's copy, was handed out. The keyed entry
- * cannot be written or kept out of the log without Key Vault. Dated when its sweep run began (up to its budget before).
+ * cannot be written or kept out of the log without Key Vault.
  */
 async function disposedSinceBuilt(job: ExportJob, deps: DownloadDeps): Promise<string[]> {
   const now = deps.clock.now();
@@ -73,16 +71,11 @@ async function disposedSinceBuilt(job: ExportJob, deps: DownloadDeps): Promise<s
   const key = `${job.tenantId}\n${job.id}\n${job.blobName}`;
   const at = checked.get(key);
   if (at !== undefined && now.getTime() - at >= 0 && now.getTime() - at < DISPOSALS_CHECK_MAX_AGE_MS) return [];
-  const since = Math.max(reachable, Date.parse(job.createdAt)) - deps.config.ARCHIVE_SWEEP_MAX_SECONDS * 1000 - DISPOSAL_ENTRY_SKEW_MS;
-  const from = new Date(since).toISOString();
-  // Only an entry naming a document the export may hold has its key checked (the ids on the job, or its Bloom filter).
+  // Only an entry naming a document the export may hold (the ids on the job, or its Bloom filter).
   const onJob = job.disposable ? new Set(job.disposable) : null;
   const mayBeHeld = (id: string) => (onJob ? onJob.has(id) : job.disposableFilter ? mayHold(job.disposableFilter, [id]).length > 0 : false);
-  const targets = new Set<string>();
-  for (const month of auditMonthsFrom(from, now)) {
-    for (const e of await keyedEntries(deps.audit, job.tenantId, month, { action: 'document.dispose', from }, (e) => typeof e.target === 'string' && mayBeHeld(e.target))) targets.add(e.target as string);
-  }
-  const held = targets.size === 0 ? [] : await heldAmong(job, [...targets], deps);
+  const targets = await loggedAsDisposed(job.tenantId, Math.max(reachable, Date.parse(job.createdAt)), mayBeHeld, deps);
+  const held = targets.length === 0 ? [] : await heldAmong(job, targets, deps);
   if (held.length === 0) {
     if (checked.size >= 10_000) checked.clear();
     checked.set(key, now.getTime());

@@ -381,7 +381,7 @@ async function writeArchive(lease: JobLease, deps: ExportDeps): Promise<ExportJo
     // the version whose marks were judged, so a mark written after is a conflict, judged in turn.
     const judge = async (marked: ExportJob) => {
       const gone = new Set(await disposable.disposedOf(marked, deps));
-      for (const id of await loggedAsDisposed(tenantId, walkFrom, walked, deps)) gone.add(id);
+      if (walked.size > 0) for (const id of await loggedAsDisposed(tenantId, walkFrom.getTime(), (id) => walked.has(id), deps)) gone.add(id);
       if (gone.size > 0) throw new HoldsDisposed([...gone]);
     };
     await judge(lease.job);
@@ -418,23 +418,23 @@ async function gone(planned: PlannedFile, job: ExportJob, deps: ExportDeps): Pro
 export const DISPOSAL_ENTRY_SKEW_MS = 5 * 60_000;
 
 /**
- * Which walked documents the audit log shows disposed of since the walk began: the archive's keyed `document.dispose`
- * entries (keyedEntries), one walk per month, not a query per document. Broke: the sweep's mark on the running job was
- * the worker's only word of a disposal, and whoever can write Cosmos DB deleted it: the worker completed, its ZIP
- * holding a disposed document's copy (maintenance re-checks only exports of up to EXPORT_DISPOSABLE_ON_JOB documents).
- * The keyed entry cannot be written without Key Vault. One not appended yet is not seen: the sweep marks before its
- * tombstones, whose entries are appended right after them, so it looks again at what it marked once they are
- * (withdraw-exports.ts withdrawMarkedExports). Not flushed here as a hold's witness is (placement-witness.ts): the
- * sweep's entries are on its own instance's way, not this one's.
+ * Which of the documents `named` takes the audit log shows disposed of since `since` (ms, the archive's clock): the
+ * archive's keyed `document.dispose` entries (keyedEntries), one walk per month, not a query per document; only an entry
+ * `named` takes has its key checked. The keyed entry cannot be written without Key Vault. The worker's (since its walk
+ * began) and a download's (download-export.ts disposedSinceBuilt). Broke: the sweep's mark on the running job was the
+ * worker's only word of a disposal, and whoever can write Cosmos DB deleted it: the worker completed, its ZIP holding a
+ * disposed document's copy (maintenance re-checks only exports of up to EXPORT_DISPOSABLE_ON_JOB documents). One not
+ * appended yet is not seen: the sweep marks before its tombstones, whose entries are appended right after them, so it
+ * looks again at what it marked once they are (withdraw-exports.ts withdrawMarkedExports). Not flushed here as a hold's
+ * witness is (placement-witness.ts): the sweep's entries are on its own instance's way, not this one's.
  */
-async function loggedAsDisposed(tenantId: string, walkFrom: Date, walked: ReadonlySet<string>, deps: ExportDeps): Promise<string[]> {
-  if (walked.size === 0) return [];
+export async function loggedAsDisposed(tenantId: string, since: number, named: (id: string) => boolean, deps: Pick<ExportDeps, 'audit' | 'clock'> & { config: Pick<ExportDeps['config'], 'ARCHIVE_SWEEP_MAX_SECONDS'> }): Promise<string[]> {
   // An entry is dated when its sweep run began (dispose.ts planDisposal), which claims documents for up to its budget
-  // after: one claimed after the walk began is dated up to that long before it.
-  const from = new Date(walkFrom.getTime() - deps.config.ARCHIVE_SWEEP_MAX_SECONDS * 1000 - DISPOSAL_ENTRY_SKEW_MS).toISOString();
+  // after: one claimed after `since` is dated up to that long before it.
+  const from = new Date(since - deps.config.ARCHIVE_SWEEP_MAX_SECONDS * 1000 - DISPOSAL_ENTRY_SKEW_MS).toISOString();
   const found = new Set<string>();
   for (const month of auditMonthsFrom(from, deps.clock.now())) {
-    for (const e of await keyedEntries(deps.audit, tenantId, month, { action: 'document.dispose', from }, (e) => typeof e.target === 'string' && walked.has(e.target))) found.add(e.target as string);
+    for (const e of await keyedEntries(deps.audit, tenantId, month, { action: 'document.dispose', from }, (e) => typeof e.target === 'string' && named(e.target))) found.add(e.target as string);
   }
   return [...found];
 }

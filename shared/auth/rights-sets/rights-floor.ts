@@ -24,14 +24,14 @@ type FloorDeps = SightingReadDeps & { config: { readonly AUTH_RIGHTS_SOURCE?: Co
 
 /**
  * What a subject acts with without an assignment: nothing where rights come from the tenant only; else the set their
- * identity provider claimed at their last sign-in here (the archive sees a claim only then), as stored.
+ * identity provider claimed at their last sign-in here (the archive sees a claim only then), as stored or kept (lastSighting).
  */
 export async function claimedPermissions(tenantId: string, subject: string, deps: FloorDeps, unsealedAs: readonly Permission[] = []): Promise<Permission[]> {
   if ((deps.config.AUTH_RIGHTS_SOURCE ?? 'tenant-then-claim') !== 'tenant-then-claim') return [];
   // One the archive did not seal as it is tells nothing of them (as a key's person: authenticate.ts): `unsealedAs`.
   const seen = await lastSighting(tenantId, subject, deps);
-  if (seen?.unsealed) return [...unsealedAs];
-  const claimed = seen?.unsealed === null ? seen.record.rightsSet : undefined;
+  if (seen && seen.unsealed !== null) return [...unsealedAs];
+  const claimed = seen?.record.rightsSet;
   if (claimed === undefined || !RIGHTS_SET_NAME.test(claimed)) return [];
   return (await rightsSetPermissions(tenantId, claimed, deps, { fresh: true })) ?? [];
 }

@@ -6,6 +6,7 @@
 import * as net from 'node:net';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { ValidationQueue } from '../../../shared/adapters/azure/validation-queue';
+import { ExportWorkQueue } from '../../../shared/adapters/azure/export-work-queue';
 import { ValidationRequests } from '../../../shared/validation/request';
 import { AZURITE_ACCOUNT, AZURITE_KEY } from '../../../local/emulators';
 
@@ -38,7 +39,9 @@ it('every call of the validation queue is refused once its time is up, creating 
   await expect(plain.complete({ messageId: 'm', popReceipt: 'p', dequeueCount: 1, text: '' })).rejects.toThrow(/abort/i);
   await expect(plain.poison({ messageId: 'm', popReceipt: 'p', dequeueCount: 1, text: '' })).rejects.toThrow(/abort/i);
   await expect(plain.peekPoison()).rejects.toThrow(/abort/i);
-  expect(held.length).toBeGreaterThanOrEqual(6); // each call did reach the endpoint
+  // The export queue is the same queue class (storage-queue.ts): its send is bounded too.
+  await expect(new ExportWorkQueue(service, 'export-work', { callMs: 200 }).enqueue('t-1', 'e-1')).rejects.toThrow(/abort/i);
+  expect(held.length).toBeGreaterThanOrEqual(7); // each call did reach the endpoint
 });
 
 it("an upload's gathered request to such a queue is logged, and the flush behind it ends", async () => {
