@@ -185,6 +185,9 @@ export class InMemoryBlobArchive implements BlobArchivePort {
   async documentBlobWorm(tenantId: string, documentId: string): Promise<BlobWorm[]> {
     return this.namesOf(tenantId, `${documentId}/`).map((name) => ({ name, legalHold: this.of(tenantId, name).worm.legalHold, retainUntil: this.of(tenantId, name).worm.unlocked ? null : this.of(tenantId, name).worm.retainUntil, etag: blobEtagOf(this.of(tenantId, name)) }));
   }
+  async blobWormUnder(tenantId: string, prefix: string): Promise<BlobWorm[]> {
+    return this.namesOf(tenantId, prefix).map((name) => ({ name, legalHold: this.of(tenantId, name).worm.legalHold, retainUntil: this.of(tenantId, name).worm.unlocked ? null : this.of(tenantId, name).worm.retainUntil, etag: blobEtagOf(this.of(tenantId, name)) }));
+  }
   async blobNames(tenantId: string, prefix: string): Promise<string[]> {
     return this.namesOf(tenantId, prefix);
   }

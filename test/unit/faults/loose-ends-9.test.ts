@@ -12,6 +12,9 @@ import { Readable } from 'node:stream';
 import { inMemoryDeps, ListingCatalog, type InMemoryExportBlobs, type InMemoryExportJobs, type RecordingLogger } from '../../support/in-memory';
 import { seedMany } from '../../support/seed';
 import { TENANT } from '../../support/in-process';
+import type { FakeClock } from '../../support/fake-clock';
+import { keepUnkeptSightings, PERSON_SIGHTING_KEPT_UNSEALED, personSightingRecordId, sealSighting, SIGHTING_KEEPING_CURSOR } from '../../../shared/auth/person-sightings';
+import { reconcile } from '../../../shared/retention/reconcile';
 
 const DAY = 86_400_000;
 /** The in-memory stores behind the ports, as a test looks at them. */
@@ -69,5 +72,72 @@ describe("an export's ZIP never outlives the longest an export may live, whateve
     expect((await maintainExports({ now: wrapped, deps, maxItems: 2 })).outlived).toEqual(['t-a/x0.zip']);
     // A run kept to one tenant leaves the walk across tenants alone.
     expect((await maintainExports({ now: wrapped, deps, tenantId: 't-a' })).outlived).toEqual([]);
+  });
+});
+
+/**
+ * The keeping pass kept `done` and its cursor in timer state (Cosmos DB): `done: true` forged, or the cursor moved past
+ * the end, and a record from before kept copies never got one. And a person whose set never changed had one kept copy,
+ * locked 366 days: once unlocked, a storage role could delete it and an older record naming another set be replayed. The
+ * walk now never ends (wrapping to the start), keeps what is missing, and extends a newest kept copy's lock ending soon.
+ */
+describe('kept sign-in copies stay locked and complete whatever timer state says', () => {
+  const sighting = (person: string, seenAt: Date, deps: ReturnType<typeof inMemoryDeps>) => sealSighting({ id: personSightingRecordId(person), tenantId: TENANT, type: 'person-sighting', person, rightsSet: 'claimed', seenAt: seenAt.toISOString() }, deps);
+  const locks = async (deps: ReturnType<typeof inMemoryDeps>, person: string) => (await deps.blobs.blobWormUnder(TENANT, `sightings/${personSightingRecordId(person)}/`)).map((b) => b.retainUntil);
+  const key = (person: string) => `${TENANT}/${personSightingRecordId(person)}`;
+
+  it.each([
+    ['200 days old (control: locked long enough)', 200, false],
+    ['320 days old', 320, true],
+    ['past its lock (367 days old)', 367, true],
+  ])('a kept copy %s', async (_what, days, extends_) => {
+    const deps = inMemoryDeps();
+    const clock = deps.clock as FakeClock;
+    const t0 = clock.now();
+    await deps.tenantRecords.create(await sighting('p-1', t0, deps));
+    expect((await keepUnkeptSightings(deps, t0)).kept).toEqual([key('p-1')]);
+    const lockedUntil = await locks(deps, 'p-1');
+    clock.advance(days * DAY);
+    const r = await reconcile({ now: clock.now(), maxItems: 100, continuation: null }, deps);
+    expect(r.sightingLocksExtended).toEqual(extends_ ? [key('p-1')] : []);
+    expect(await locks(deps, 'p-1')).toEqual(extends_ ? [new Date(clock.now().getTime() + 366 * DAY).toISOString()] : lockedUntil);
+  });
+
+  it('a newer blob the archive did not seal (planted unlocked) is neither locked nor stops the genuine copy being extended', async () => {
+    const deps = inMemoryDeps();
+    const clock = deps.clock as FakeClock;
+    const t0 = clock.now();
+    await deps.tenantRecords.create(await sighting('p-1', t0, deps));
+    await keepUnkeptSightings(deps, t0);
+    const planted = `sightings/${personSightingRecordId('p-1')}/${String(t0.getTime() + DAY).padStart(16, '0')}.json`;
+    await deps.blobs.putCreateOnly(TENANT, planted, Buffer.from(JSON.stringify({ ...(await sighting('p-1', new Date(t0.getTime() + DAY), deps)), rightsSet: 'root' })), 'application/json', { retainUntil: null, legalHold: false }, {});
+    clock.advance(320 * DAY);
+    expect((await keepUnkeptSightings(deps, clock.now())).extended).toEqual([key('p-1')]);
+    expect(await locks(deps, 'p-1')).toEqual([new Date(clock.now().getTime() + 366 * DAY).toISOString(), null]);
+    expect((deps.log as RecordingLogger).lines.filter((l) => l.message === PERSON_SIGHTING_KEPT_UNSEALED)).toHaveLength(1);
+  });
+
+  it.each([
+    ['done: true forged', { c: null, started: '2020-01-01T00:00:00.000Z', done: true }, 1],
+    ['cursor moved past the end', { c: '5' }, 2],
+  ])('%s in timer state: a missing copy is still kept', async (_what, forged, runs) => {
+    const deps = inMemoryDeps();
+    await deps.tenantRecords.create(await sighting('p-1', deps.clock.now(), deps));
+    await deps.retention.timers.set(SIGHTING_KEEPING_CURSOR, forged);
+    const kept: string[] = [];
+    for (let i = 0; i < runs; i++) kept.push(...(await reconcile({ now: deps.clock.now(), maxItems: 100, continuation: null }, deps)).sightingsKept);
+    expect(kept).toEqual([key('p-1')]);
+  });
+
+  it('the walk wraps to the start, a page a run, for good', async () => {
+    const deps = inMemoryDeps();
+    const clock = deps.clock as FakeClock;
+    for (const p of ['p-0', 'p-1']) await deps.tenantRecords.create(await sighting(p, clock.now(), deps));
+    expect((await keepUnkeptSightings(deps, clock.now(), 1)).kept).toEqual([key('p-0')]);
+    expect((await keepUnkeptSightings(deps, clock.now(), 1)).kept).toEqual([key('p-1')]);
+    expect(await deps.retention.timers.get(SIGHTING_KEEPING_CURSOR)).toEqual({ c: null });
+    clock.advance(320 * DAY);
+    expect(await keepUnkeptSightings(deps, clock.now(), 1)).toEqual({ kept: [], extended: [key('p-0')] });
+    expect(await keepUnkeptSightings(deps, clock.now(), 1)).toEqual({ kept: [], extended: [key('p-1')] });
   });
 });
