@@ -1731,6 +1731,36 @@ resource exportStalledAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-p
   }
 }
 
+resource exportBlobOutlivedAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
+  name: '${namePrefix}-export-blob-outlived'
+  location: location
+  properties: {
+    description: 'Export maintenance deleted an export blob (a ZIP or its disposable list) older than any export may live whose job was missing or not ended in Cosmos DB: a job deleted or edited outside the archive. Find who wrote Cosmos DB.'
+    severity: 2
+    enabled: true
+    scopes: [
+      insights.id
+    ]
+    evaluationFrequency: 'PT1H'
+    windowSize: 'PT1H'
+    criteria: {
+      allOf: [
+        {
+          query: 'traces | where message has "export blob outlived its export"'
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: 0
+        }
+      ]
+    }
+    actions: {
+      actionGroups: [
+        operators.id
+      ]
+    }
+  }
+}
+
 resource disposalApprovalUnauditedAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
   name: '${namePrefix}-disposal-approval-unaudited'
   location: location

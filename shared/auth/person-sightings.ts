@@ -3,7 +3,7 @@ import { CHANGED, withFreshReads } from '../kernel/concurrency';
 import { RIGHTS_SET_NAME } from '../kernel/principal';
 import { readWrittenInstant } from '../kernel/instant';
 import { type Sealed, sealWith, unsealedBecause } from '../kernel/archive-seal';
-import type { AuditLogPort, BlobArchivePort, ListedBlob, Logger, TenantRecord, TenantRecordsPort, TimerStatePort, VersionedRecord } from '../ports';
+import type { AuditLogPort, BlobArchivePort, BlobWorm, ListedBlob, Logger, TenantRecord, TenantRecordsPort, TimerStatePort, VersionedRecord } from '../ports';
 import { judgedNotKept, readKeptBlob } from '../kept-blobs';
 import { reportNotKept } from './kept-in-storage';
 import { storedVersionOf } from '../kernel/stored-version';
@@ -61,7 +61,7 @@ const KEPT_SIGHTING_MAX_BYTES = 64 * 1024;
 /** How long an instance trusts a person's sighting as stored against those kept before it lists them again (as REVOCATION_CHECK_MAX_AGE_MS). */
 export const SIGHTING_CHECK_MAX_AGE_MS = 10 * 60_000;
 
-export type SightingBlobs = Pick<BlobArchivePort, 'prepareTenant' | 'putCreateOnly' | 'listedBlobs' | 'readIfExists'>;
+export type SightingBlobs = Pick<BlobArchivePort, 'prepareTenant' | 'putCreateOnly' | 'listedBlobs' | 'readIfExists' | 'blobWormUnder' | 'extendRetention'>;
 
 /** What judging a sighting's seal needs: the chain keys (Key Vault) and a log for one that does not check. */
 export interface SightingSealDeps {
@@ -176,47 +176,41 @@ export async function sealLegacySightings(deps: { tenantRecords: TenantRecordsPo
 /** Sign-in records a reconciler run looks at for a kept copy, at most (each a read, a listing, maybe a write). */
 export const SIGHTINGS_KEPT_PER_RUN = 200;
 
-/** Timer state: where the pass keeping copies of sign-ins from before kept copies goes on, and when it first ran. */
+/** A kept copy's lock ending within this long is extended by the keeping walk (which comes round far more often). */
+export const KEPT_SIGHTING_EXTEND_WITHIN_MS = 60 * 86_400_000;
+
+/** Timer state: where the walk keeping copies of sign-in records goes on. */
 export const SIGHTING_KEEPING_CURSOR = 'sighting-keeping-cursor';
 
 interface KeepingCursor {
   /** The store's token (null: from the start). */
   c: string | null;
-  started: string;
-  /** The walk under way began with the store marked as every sign-in record sealed (none sealed after it passed by). */
-  sealedAtWalk?: true;
-  done?: true;
 }
 
 /**
- * Reconciler: keeps a copy in storage of each sealed sign-in record whose seal checks (as a blob created now would be
- * judged) and that has none under its own time yet, SIGHTINGS_KEPT_PER_RUN a run, going on where the last run stopped
- * (SIGHTING_KEEPING_CURSOR). Broke: a sign-in is kept only when it is a first one, written over a record not the
- * archive's, or changes the claimed set, so a person seen before kept copies existed had none until their set next
- * changed: deleting their record in Cosmos DB hid the set they claim from four eyes. Create-only, so a run again (or two
- * at once) writes nothing twice; a page with a write that failed is looked at again next run. Done once a whole walk
- * ends `settleMs` after the first run began (an instance of the code from before may still sign people in meanwhile)
- * and began with every record sealed (sealLegacySightings seals one without keeping it: one sealed behind the walk
- * would have been left without a copy).
+ * Reconciler: walks every sealed sign-in record, SIGHTINGS_KEPT_PER_RUN a run, for good (from the start again once at the
+ * end; SIGHTING_KEEPING_CURSOR says where). Each whose seal checks (as a blob created now would be judged) and that has no
+ * kept copy under its own time is kept; the lock of a record's newest kept copy that ends within
+ * KEPT_SIGHTING_EXTEND_WITHIN_MS is extended (never shortened) to KEPT_SIGHTING_LOCK_MS from now. Broke: the pass kept a
+ * `done` flag in timer state, which whoever writes Cosmos DB could set (or move the cursor) so that records from before
+ * kept copies never got one; and a person whose set never changed had one copy, unlocked after 366 days, which a storage
+ * role could then delete, and an older record naming another set be replayed with nothing kept to undo it. Nothing here
+ * ends now: a forged cursor only delays a walk that comes round again. Create-only, so a run again (or two at once) writes
+ * nothing twice; a write that failed is logged and tried again on the next lap (well within the window).
  */
-export async function keepUnkeptSightings(deps: { tenantRecords: TenantRecordsPort; audit: Pick<AuditLogPort, 'chainKeys'>; blobs: SightingBlobs; log: Pick<Logger, 'error'>; retention: { timers: TimerStatePort } }, now: Date, settleMs: number): Promise<{ kept: string[]; done: boolean }> {
+export async function keepUnkeptSightings(deps: { tenantRecords: TenantRecordsPort; audit: Pick<AuditLogPort, 'chainKeys'>; blobs: SightingBlobs; log: Pick<Logger, 'error'>; retention: { timers: TimerStatePort } }, now: Date, perRun = SIGHTINGS_KEPT_PER_RUN): Promise<{ kept: string[]; extended: string[] }> {
   const stored = await deps.retention.timers.get<KeepingCursor>(SIGHTING_KEEPING_CURSOR);
-  if (stored?.done === true) return { kept: [], done: true };
-  const started = typeof stored?.started === 'string' && !Number.isNaN(Date.parse(stored.started)) ? stored.started : now.toISOString();
-  let from = typeof stored?.c === 'string' ? stored.c : undefined;
-  let sealedAtWalk = from !== undefined && stored?.sealedAtWalk === true;
-  if (from === undefined) sealedAtWalk = await deps.tenantRecords.sightingsSealed();
+  const from = typeof stored?.c === 'string' ? stored.c : undefined;
   let page;
   try {
-    page = await deps.tenantRecords.unsafeSealedSightingsPage(SIGHTINGS_KEPT_PER_RUN, from);
+    page = await deps.tenantRecords.unsafeSealedSightingsPage(perRun, from);
   } catch (err) {
     if (from === undefined) throw err;
-    from = undefined; // a token the store no longer takes: the walk starts over rather than stopping there for good
-    sealedAtWalk = await deps.tenantRecords.sightingsSealed();
-    page = await deps.tenantRecords.unsafeSealedSightingsPage(SIGHTINGS_KEPT_PER_RUN);
+    // A token the store no longer takes: the walk starts over rather than stopping there for good.
+    page = await deps.tenantRecords.unsafeSealedSightingsPage(perRun);
   }
   const kept: string[] = [];
-  let failed = false;
+  const extended: string[] = [];
   const createdOn = now.toISOString();
   for (const { tenantId, id } of page.items) {
     const found = await deps.tenantRecords.get<PersonSightingRecord>(tenantId, id, 'person-sighting', { fresh: true });
@@ -225,21 +219,36 @@ export async function keepUnkeptSightings(deps: { tenantRecords: TenantRecordsPo
     // Never one the archive did not seal as it is: a kept copy is what undoes an edit.
     if ((await sightingSealChecked(s, createdOn, deps.audit.chainKeys)) !== null) continue;
     const name = keptSightingName(id, Date.parse(s.seenAt));
-    if ((await deps.blobs.listedBlobs(tenantId, keptPrefix(id))).some((b) => b.name === name)) continue;
+    const listed = await deps.blobs.blobWormUnder(tenantId, keptPrefix(id));
     try {
-      await keepSighting(deps.blobs, s, now);
-      kept.push(`${tenantId}/${id}`);
+      if (!listed.some((b) => b.name === name)) {
+        await keepSighting(deps.blobs, s, now);
+        kept.push(`${tenantId}/${id}`);
+      } else if (await extendNewestLock(tenantId, s.person, id, listed, now, deps)) extended.push(`${tenantId}/${id}`);
     } catch (err) {
-      failed = true;
       deps.log.error(PERSON_SIGHTING_NOT_KEPT, { tenantId, id, error: String(err) });
     }
   }
-  const walked = page.continuationToken === null;
-  const walk = sealedAtWalk ? { sealedAtWalk: true as const } : {};
-  const settled = sealedAtWalk && now.getTime() - Date.parse(started) >= settleMs;
-  const next: KeepingCursor = failed ? { c: from ?? null, started, ...(from !== undefined ? walk : {}) } : walked ? { c: null, started, ...(settled ? { done: true as const } : {}) } : { c: page.continuationToken, started, ...walk };
-  await deps.retention.timers.set<KeepingCursor>(SIGHTING_KEEPING_CURSOR, next);
-  return { kept, done: next.done === true };
+  await deps.retention.timers.set<KeepingCursor>(SIGHTING_KEEPING_CURSOR, { c: page.continuationToken });
+  return { kept, extended };
+}
+
+/**
+ * Extends the lock of the newest kept copy the archive sealed, if it ends within KEPT_SIGHTING_EXTEND_WITHIN_MS (or has
+ * ended); true when extended. A newer blob the archive did not seal is reported and passed over (never locked for it).
+ */
+async function extendNewestLock(tenantId: string, person: string, id: string, listed: BlobWorm[], now: Date, deps: { blobs: SightingBlobs; audit: Pick<AuditLogPort, 'chainKeys'>; log: Pick<Logger, 'error'> }): Promise<boolean> {
+  const due = now.getTime() + KEPT_SIGHTING_EXTEND_WITHIN_MS;
+  for (const worm of [...listed].sort((a, b) => (a.name < b.name ? 1 : a.name > b.name ? -1 : 0))) {
+    const blob: ListedBlob = { name: worm.name, etag: worm.etag ?? '' };
+    if (judgedNotKept(tenantId, blob)) continue;
+    // Locked past the window: nothing to read or write (a listing alone, for most records on most laps).
+    if (worm.retainUntil !== null && Date.parse(worm.retainUntil) > due) return false;
+    if (!(await keptAs(tenantId, person, id, blob, deps))) continue;
+    await deps.blobs.extendRetention(tenantId, worm.name, new Date(now.getTime() + KEPT_SIGHTING_LOCK_MS).toISOString());
+    return true;
+  }
+  return false;
 }
 
 /** Keeps `record` as a create-only blob locked for KEPT_SIGHTING_LOCK_MS, under its own time. */

@@ -16,6 +16,18 @@ const WITHDRAWAL_CURSOR = 'export-withdrawal-after';
 /** Timer state: the id after which the next maintenance run judges live exports' seals. */
 const SEAL_CURSOR = 'export-seal-after';
 
+/** Timer state: where the next maintenance run goes on listing the export blobs in storage ('': from the first). */
+export const EXPORT_BLOB_CURSOR = 'export-blob-after';
+
+/**
+ * Operators are alerted on this exact phrase (infra/main.bicep, exportBlobOutlivedAlert): an export blob older than any
+ * export may live was deleted while its job was missing or not ended (a job deleted, or its record edited, in Cosmos DB).
+ */
+export const EXPORT_BLOB_OUTLIVED = 'export blob outlived its export';
+
+/** Past the longest an export may live (ARCHIVE_EXPORT_TTL_HOURS from its start), its blobs are deleted this much later. */
+const EXPORT_BLOB_MARGIN_MS = 86_400_000;
+
 export interface MaintainResult {
   expired: string[];
   /** Stale (or never queued): their work queued again, to be claimed and rebuilt from the start by the queue's worker. */
@@ -24,6 +36,8 @@ export interface MaintainResult {
   stalled: string[];
   /** Withdrawn because documents they held were disposed of (shared/exports/withdraw-exports.ts). */
   withdrawn: string[];
+  /** Export blobs (`<tenant>/<name>`) deleted as older than any export may live, whatever their jobs say. */
+  outlived: string[];
 }
 
 /**
@@ -35,7 +49,7 @@ export interface MaintainResult {
 export async function maintainExports({ now, deps, maxItems = 100, tenantId }: { now: Date; deps: Deps; maxItems?: number; tenantId?: string }): Promise<MaintainResult> {
   const jobs = deps.exportJobs;
   const staleBefore = new Date(now.getTime() - deps.config.ARCHIVE_EXPORT_STALE_SECONDS * 1000);
-  const result: MaintainResult = { expired: [], restarted: [], stalled: [], withdrawn: [] };
+  const result: MaintainResult = { expired: [], restarted: [], stalled: [], withdrawn: [], outlived: [] };
   /** Expires the job listed (`sealed`: its seal held); false when it changed since. */
   const expire = async (listed: Versioned<ExportJob>, sealed: boolean): Promise<boolean> => {
     const job = listed.item;
@@ -94,5 +108,29 @@ export async function maintainExports({ now, deps, maxItems = 100, tenantId }: {
   const withdrawal = await withdrawDisposedExports(now, deps, maxItems, tenantId, after);
   if (!tenantId) await deps.retention.timers.set(WITHDRAWAL_CURSOR, withdrawal.next);
   result.withdrawn = withdrawal.withdrawn;
+  if (!tenantId) result.outlived = await deleteOutlivedBlobs(now, deps, maxItems);
   return result;
+}
+
+/**
+ * Broke: an export's blobs were deleted only through its job, so a job deleted in Cosmos DB (or kept from expiring by an
+ * edit standing) left its ZIP, a copy of documents perhaps disposed of since, in storage for ever. Storage's own listing,
+ * a page a run: a blob created longer ago than any export may live (plus a margin) is deleted, whatever Cosmos DB says.
+ */
+async function deleteOutlivedBlobs(now: Date, deps: Deps, maxItems: number): Promise<string[]> {
+  const stored = await deps.retention.timers.get<string>(EXPORT_BLOB_CURSOR);
+  const page = await deps.exportBlobs.unsafeListStored(typeof stored === 'string' && stored !== '' ? stored : null, maxItems);
+  const createdBefore = now.getTime() - deps.config.ARCHIVE_EXPORT_TTL_HOURS * 3_600_000 - EXPORT_BLOB_MARGIN_MS;
+  const deleted: string[] = [];
+  for (const { tenantId, blobName, createdOn } of page.items) {
+    const created = createdOn === null ? Number.NaN : Date.parse(createdOn);
+    if (!(created < createdBefore)) continue;
+    // Its job, by the id its name starts with (kernel/export.ts exportBlobName): one the archive ended deleted these already.
+    const job = await deps.exportJobs.get(tenantId, blobName.split('.')[0] ?? '');
+    await deps.exportBlobs.delete(tenantId, blobName);
+    deleted.push(`${tenantId}/${blobName}`);
+    if (job?.status !== 'expired' && job?.status !== 'failed') deps.log.warn(EXPORT_BLOB_OUTLIVED, { tenantId, blobName, createdOn, job: job?.status ?? 'missing' });
+  }
+  await deps.retention.timers.set(EXPORT_BLOB_CURSOR, page.next ?? '');
+  return deleted;
 }

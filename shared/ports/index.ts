@@ -108,6 +108,8 @@ export interface BlobArchivePort {
   documentBlobs(tenantId: string, documentId: string): Promise<string[]>;
   /** Each blob of a document with its legal-hold flag and immutability expiry, as storage reports them (null: not reported, as by Azurite). */
   documentBlobWorm(tenantId: string, documentId: string): Promise<BlobWorm[]>;
+  /** Each blob under `prefix` with its legal-hold flag and immutability expiry as the listing reports them (null: not reported), and its ETag. */
+  blobWormUnder(tenantId: string, prefix: string): Promise<BlobWorm[]>;
   blobNames(tenantId: string, prefix: string): Promise<string[]>;
   /**
    * The blobs under a prefix with their ETags, from the same listing (no read of any): a blob deleted and created again
@@ -449,6 +451,19 @@ export interface ExportBlobsPort {
   readIfExists(tenantId: string, blobName: string, range?: { offset: number; count?: number }): Promise<BlobRead | null>;
   /** The blob and every stored version of it: no copy of an export outlives its expiry or withdrawal. */
   delete(tenantId: string, blobName: string): Promise<void>;
+  /**
+   * For export maintenance, whatever Cosmos DB holds: a page (at most `limit`) of every tenant's export blobs with the
+   * time storage set on creating each (null: not reported), in container then name order, from `cursor` (null: the
+   * first); `next` is null once the last was listed.
+   */
+  unsafeListStored(cursor: string | null, limit: number): Promise<{ items: StoredExportBlob[]; next: string | null }>;
+}
+
+/** An export blob as storage lists it. */
+export interface StoredExportBlob {
+  tenantId: string;
+  blobName: string;
+  createdOn: string | null;
 }
 
 export interface ExportJobsPort {

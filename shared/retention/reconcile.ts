@@ -72,6 +72,8 @@ export interface ReconcileResult {
   sightingsAllSealed: boolean;
   /** Sealed sign-in records given the kept copy in storage they lacked (from before kept copies), `tenantId/id`. */
   sightingsKept: string[];
+  /** Sign-in records whose newest kept copy's lock, ending soon, was extended, `tenantId/id`. */
+  sightingLocksExtended: string[];
   /** Folders and catalog items the reconciler could not check (a malformed item, say): logged for an operator, skipped. */
   unchecked: UncheckedDocument[];
   checked: number;
@@ -111,7 +113,7 @@ export const ORPHANED_BLOBS = 'orphaned blobs: a document folder has no catalog 
  */
 export async function reconcile(input: ReconcileInput, deps: Pick<Deps, 'blobs' | 'catalog' | 'retention' | 'audit' | 'auditOutbox' | 'log' | 'clock' | 'tenantRecords'>): Promise<ReconcileResult> {
   const unchecked = new UncheckedDocuments('reconciler', deps.log);
-  const result: ReconcileResult = { indexed: [], orphaned: [], resolved: [], correctionsStored: [], correctionsRestored: [], retentionRestored: [], flagged: [], holdsResynced: [], holdsRestored: [], keysMigrated: [], holdsExtended: [], endsAtMigrated: [], keysSealed: [], keysUnsealed: [], keysAllSealed: false, sightingsSealed: [], sightingsAllSealed: false, sightingsKept: [], unchecked: unchecked.documents, checked: 0, continuation: null, foldersChecked: 0, folderContinuation: null, orphanContinuation: null, holdsContinuation: null };
+  const result: ReconcileResult = { indexed: [], orphaned: [], resolved: [], correctionsStored: [], correctionsRestored: [], retentionRestored: [], flagged: [], holdsResynced: [], holdsRestored: [], keysMigrated: [], holdsExtended: [], endsAtMigrated: [], keysSealed: [], keysUnsealed: [], keysAllSealed: false, sightingsSealed: [], sightingsAllSealed: false, sightingsKept: [], sightingLocksExtended: [], unchecked: unchecked.documents, checked: 0, continuation: null, foldersChecked: 0, folderContinuation: null, orphanContinuation: null, holdsContinuation: null };
   const graceMs = (input.orphanGraceMinutes ?? 60) * 60_000;
   const folders = await unsafeWalkDocumentFolders(deps, input.folderContinuation ?? null, input.maxItems, (tenantId, documentId) => unchecked.check(tenantId, documentId, () => checkFolder(tenantId, documentId), undefined));
   async function checkFolder(tenantId: string, documentId: string): Promise<void> {
@@ -260,8 +262,11 @@ export async function reconcile(input: ReconcileInput, deps: Pick<Deps, 'blobs' 
   const sightings = await sealLegacySightings(deps, input.now, ENDS_AT_SETTLE_MS);
   result.sightingsSealed = sightings.sealed;
   result.sightingsAllSealed = sightings.done;
-  // And each sealed one without a kept copy (from before kept copies) kept, bounded too: its deletion in Cosmos DB hid its set.
-  result.sightingsKept = (await keepUnkeptSightings(deps, input.now, ENDS_AT_SETTLE_MS)).kept;
+  // And each sealed one without a kept copy (from before kept copies) kept, bounded too: its deletion in Cosmos DB hid its
+  // set; a kept copy's lock ending soon extended (once ended, the copy could be deleted and an older record replayed).
+  const keeping = await keepUnkeptSightings(deps, input.now);
+  result.sightingsKept = keeping.kept;
+  result.sightingLocksExtended = keeping.extended;
   // Open holds by query reach the documents archived or corrected into their queries since the last run (bounded too;
   // the next run goes on with what is left, which the sweep does not dispose of meanwhile). The tenants take turns: a
   // run starts with the tenant after the one whose documents used up the last run's budget. Every run started with the

@@ -52,6 +52,7 @@ import type {
   CreateOnlyOutcome,
   DisposerPort,
   ExportBlobsPort,
+  StoredExportBlob,
   ExportJobsPort,
   LinksPort,
   Logger,
@@ -183,6 +184,9 @@ export class InMemoryBlobArchive implements BlobArchivePort {
   }
   async documentBlobWorm(tenantId: string, documentId: string): Promise<BlobWorm[]> {
     return this.namesOf(tenantId, `${documentId}/`).map((name) => ({ name, legalHold: this.of(tenantId, name).worm.legalHold, retainUntil: this.of(tenantId, name).worm.unlocked ? null : this.of(tenantId, name).worm.retainUntil, etag: blobEtagOf(this.of(tenantId, name)) }));
+  }
+  async blobWormUnder(tenantId: string, prefix: string): Promise<BlobWorm[]> {
+    return this.namesOf(tenantId, prefix).map((name) => ({ name, legalHold: this.of(tenantId, name).worm.legalHold, retainUntil: this.of(tenantId, name).worm.unlocked ? null : this.of(tenantId, name).worm.retainUntil, etag: blobEtagOf(this.of(tenantId, name)) }));
   }
   async blobNames(tenantId: string, prefix: string): Promise<string[]> {
     return this.namesOf(tenantId, prefix);
@@ -733,10 +737,14 @@ export class InMemoryTenantRecords implements TenantRecordsPort {
 
 export class InMemoryExportBlobs implements ExportBlobsPort {
   readonly blobs = new Map<string, Buffer>();
+  /** When storage created each (by the clock the fake was given); one a test sets in `blobs` has none. */
+  readonly createdOn = new Map<string, string>();
+  constructor(private readonly now: () => Date = () => new Date()) {}
   async upload(tenantId: string, blobName: string, source: Readable, _contentType?: string): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of source) chunks.push(Buffer.from(chunk as Uint8Array));
     this.blobs.set(`${tenantId}/${blobName}`, Buffer.concat(chunks));
+    this.createdOn.set(`${tenantId}/${blobName}`, this.now().toISOString());
   }
   async read(tenantId: string, blobName: string, range?: { offset: number; count?: number }): Promise<BlobRead> {
     const bytes = this.blobs.get(`${tenantId}/${blobName}`);
@@ -750,6 +758,14 @@ export class InMemoryExportBlobs implements ExportBlobsPort {
   }
   async delete(tenantId: string, blobName: string): Promise<void> {
     this.blobs.delete(`${tenantId}/${blobName}`);
+    this.createdOn.delete(`${tenantId}/${blobName}`);
+  }
+  /** In key order; the cursor is the key listed last. */
+  async unsafeListStored(cursor: string | null, limit: number): Promise<{ items: StoredExportBlob[]; next: string | null }> {
+    const keys = [...this.blobs.keys()].sort().filter((k) => cursor === null || k > cursor);
+    const page = keys.slice(0, limit);
+    const items = page.map((k) => ({ tenantId: k.slice(0, k.indexOf('/')), blobName: k.slice(k.indexOf('/') + 1), createdOn: this.createdOn.get(k) ?? null }));
+    return { items, next: keys.length > limit ? page.at(-1)! : null };
   }
 }
 
@@ -1114,7 +1130,7 @@ export function inMemoryDeps(config = loadConfig(minimalLocalEnv)): InMemoryDeps
     blobs,
     catalog,
     links: inMemoryLinks,
-    exportBlobs: new InMemoryExportBlobs(),
+    exportBlobs: new InMemoryExportBlobs(() => clock.now()),
     exportJobs: new InMemoryExportJobs(catalog.outbox),
     audit,
     auditOutboxItems,

@@ -1,9 +1,9 @@
 import type { Container, JSONObject, OperationInput, SqlParameter } from '@azure/cosmos';
 import type { ChainKeyring } from '../../kernel/audit-chain';
-import { BlobServiceClient, ContainerClient, RestError } from '@azure/storage-blob';
+import { BlobServiceClient, ContainerClient, RestError, type ContainerListBlobFlatSegmentResponse } from '@azure/storage-blob';
 import type { Readable } from 'node:stream';
-import { blobLayout } from '../../kernel/blob-layout';
-import type { BlobRead, ExportBlobsPort, ExportJobsPort, Page, Versioned } from '../../ports';
+import { blobLayout, EXPORTS_CONTAINER_PREFIX } from '../../kernel/blob-layout';
+import type { BlobRead, ExportBlobsPort, ExportJobsPort, Page, StoredExportBlob, Versioned } from '../../ports';
 import { batchWithOutbox, conditionalBatch, outboxWrite, firstItemsOf, isCosmosStatus, queryPage, readTenantItem, withoutSystemProperties as strip } from './cosmos';
 import type { AuditOutboxItem } from '../../kernel/audit';
 import type { ExportJob } from '../../kernel/export';
@@ -67,6 +67,38 @@ export class ExportBlobs implements ExportBlobsPort {
     } catch (err) {
       if (!(err instanceof RestError && err.statusCode === 404)) throw err;
     }
+  }
+
+  /**
+   * Containers `exports-*` in name order (as storage lists them), then each one's blobs a page at a time. The cursor is
+   * the container to go on in and storage's token within it (none: from its first blob); one the listing cannot read
+   * starts from the first container.
+   */
+  async unsafeListStored(cursor: string | null, limit: number): Promise<{ items: StoredExportBlob[]; next: string | null }> {
+    let at: { container: string; marker?: string } | null = null;
+    try {
+      const v = cursor ? (JSON.parse(cursor) as { container?: unknown; marker?: unknown }) : null;
+      if (v && typeof v.container === 'string') at = { container: v.container, ...(typeof v.marker === 'string' ? { marker: v.marker } : {}) };
+    } catch {
+      at = null;
+    }
+    const items: StoredExportBlob[] = [];
+    for await (const c of this.service.listContainers({ prefix: EXPORTS_CONTAINER_PREFIX })) {
+      if (at && c.name < at.container) continue;
+      if (items.length >= limit) return { items, next: JSON.stringify({ container: c.name }) };
+      let marker = at && c.name === at.container ? at.marker : undefined;
+      const tenantId = c.name.slice(EXPORTS_CONTAINER_PREFIX.length);
+      const container = this.service.getContainerClient(c.name);
+      for (;;) {
+        const next = await container.listBlobsFlat().byPage({ ...(marker ? { continuationToken: marker } : {}), maxPageSize: limit - items.length }).next();
+        const page: ContainerListBlobFlatSegmentResponse | undefined = next.done === true ? undefined : next.value;
+        for (const b of page?.segment.blobItems ?? []) items.push({ tenantId, blobName: b.name, createdOn: (b.properties.createdOn ?? b.properties.lastModified)?.toISOString() ?? null });
+        marker = page?.continuationToken || undefined;
+        if (!marker) break;
+        if (items.length >= limit) return { items, next: JSON.stringify({ container: c.name, marker }) };
+      }
+    }
+    return { items, next: null };
   }
 }
 

@@ -150,9 +150,9 @@ describe('a sign-in from before kept copies gets its kept copy from the reconcil
     const r = await reconcile({ now, maxItems: 100, continuation: null }, deps);
     expect(r.sightingsKept).toEqual([key]);
     expect(kept()).toHaveLength(1);
-    // Idempotent: a run again keeps nothing more, and once a whole walk ends past the settling time the pass is done.
-    expect((await keepUnkeptSightings(deps, new Date(now.getTime() + 2 * DAY), DAY)).kept).toEqual([]);
-    expect(await timers.get(SIGHTING_KEEPING_CURSOR)).toMatchObject({ done: true });
+    // Idempotent: a run again keeps nothing more; the walk, at its end, starts again from the first record (it never ends).
+    expect((await keepUnkeptSightings(deps, new Date(now.getTime() + 2 * DAY))).kept).toEqual([]);
+    expect(await timers.get(SIGHTING_KEEPING_CURSOR)).toEqual({ c: null });
     expect(kept()).toHaveLength(1);
 
     await putRightsSet(admin('alice'), 'claimed', ['documents:read', 'rights:manage'], now, deps);
@@ -167,26 +167,23 @@ describe('a sign-in from before kept copies gets its kept copy from the reconcil
     const deps = { ...inMemoryDeps(), clock: { now: () => now } };
     const n = SIGHTINGS_KEPT_PER_RUN + 3;
     for (let i = 0; i < n; i++) await deps.tenantRecords.create(await sealSighting({ id: personSightingRecordId(`p-${i}`), tenantId: TENANT, type: 'person-sighting', person: `p-${i}`, rightsSet: 'claimed', seenAt: now.toISOString() }, deps));
-    const first = await keepUnkeptSightings(deps, now, DAY);
-    expect([first.kept.length, first.done]).toEqual([SIGHTINGS_KEPT_PER_RUN, false]);
-    const second = await keepUnkeptSightings(deps, now, DAY);
-    expect([second.kept.length, second.done]).toEqual([3, false]); // walked, but not yet settled: walked again later
-    expect((await keepUnkeptSightings(deps, now, DAY)).kept).toEqual([]);
+    const first = await keepUnkeptSightings(deps, now);
+    expect(first.kept.length).toBe(SIGHTINGS_KEPT_PER_RUN);
+    const second = await keepUnkeptSightings(deps, now);
+    expect(second.kept.length).toBe(3);
+    expect((await keepUnkeptSightings(deps, now)).kept).toEqual([]);
   });
 
-  it('is not done while records from before the seal are left to seal (one sealed behind the walk would get no copy)', async () => {
+  it('keeps a record sealed behind the walk when the walk comes round again (the walk never ends)', async () => {
     const deps = { ...inMemoryDeps(), clock: { now: () => now } };
     deps.tenantRecords.sightingsSealedMark = false;
     await deps.tenantRecords.create(await sealSighting({ id: personSightingRecordId('p-1'), tenantId: TENANT, type: 'person-sighting', person: 'p-1', rightsSet: 'claimed', seenAt: now.toISOString() }, deps));
     const later = new Date(now.getTime() + 2 * DAY);
-    expect(await keepUnkeptSightings(deps, now, DAY)).toEqual({ kept: [`${TENANT}/${personSightingRecordId('p-1')}`], done: false });
-    expect((await keepUnkeptSightings(deps, later, DAY)).done).toBe(false);
+    expect(await keepUnkeptSightings(deps, now)).toEqual({ kept: [`${TENANT}/${personSightingRecordId('p-1')}`], extended: [] });
     // An unsealed record sealed by the reconciler (sealLegacySightings) after the walk passed it: the next walk keeps it.
     await deps.tenantRecords.create({ id: personSightingRecordId('p-2'), tenantId: TENANT, type: 'person-sighting', person: 'p-2', rightsSet: 'claimed', seenAt: now.toISOString() });
     const sealing = await reconcile({ now: later, maxItems: 100, continuation: null }, deps);
     expect(sealing.sightingsSealed).toEqual([`${TENANT}/${personSightingRecordId('p-2')}`]);
     expect(sealing.sightingsKept).toEqual([`${TENANT}/${personSightingRecordId('p-2')}`]);
-    deps.tenantRecords.sightingsSealedMark = true;
-    expect(await keepUnkeptSightings(deps, later, DAY)).toEqual({ kept: [], done: true }); // a whole walk begun marked sealed
   });
 });

@@ -49,3 +49,41 @@ it('a container never created (no export written yet) is nothing to delete', asy
   };
   await expect(new ExportBlobs({ getContainerClient: () => container } as unknown as BlobServiceClient).delete('acme', 'e1.zip')).resolves.toBeUndefined();
 });
+
+/** Containers and their blobs as storage lists them: `byPage` pages of `maxPageSize`, the token the next blob's index. */
+function listingService(containers: Record<string, string[]>) {
+  const created = new Date('2025-03-01T12:00:00.000Z');
+  const service = {
+    listContainers: async function* (opts: { prefix?: string }) {
+      for (const name of Object.keys(containers).sort()) if (name.startsWith(opts.prefix ?? '')) yield { name };
+    },
+    getContainerClient: (name: string) => ({
+      listBlobsFlat: () => ({
+        byPage: ({ continuationToken, maxPageSize }: { continuationToken?: string; maxPageSize: number }) => {
+          const start = Number(continuationToken ?? 0);
+          const names = containers[name]!;
+          const end = Math.min(names.length, start + maxPageSize);
+          const page = { segment: { blobItems: names.slice(start, end).map((n) => ({ name: n, properties: { createdOn: created } })) }, continuationToken: end < names.length ? String(end) : '' };
+          return { next: async () => ({ done: false, value: page }) };
+        },
+      }),
+    }),
+  };
+  return service as unknown as BlobServiceClient;
+}
+
+it.each([1, 2, 3, 10])('lists every export container (and no other) %i at a time, going on where the cursor says', async (limit) => {
+  const blobs = new ExportBlobs(listingService({ 'exports-a': ['1.zip', '2.zip', '3.zip'], 'exports-b': ['4.zip'], 'tenant-a': ['x/manifest.json'] }));
+  const walked: string[] = [];
+  let cursor: string | null = null;
+  for (let run = 0; run < 5; run++) {
+    const page = await blobs.unsafeListStored(cursor, limit);
+    walked.push(...page.items.map((b) => `${b.tenantId}/${b.blobName}@${b.createdOn}`));
+    cursor = page.next;
+    if (cursor === null) break;
+  }
+  expect(walked).toEqual(['a/1.zip', 'a/2.zip', 'a/3.zip', 'b/4.zip'].map((k) => `${k}@2025-03-01T12:00:00.000Z`));
+  expect(cursor).toBeNull();
+  // A cursor the listing cannot read starts from the first container.
+  expect((await blobs.unsafeListStored('not json', 1)).items.map((b) => b.blobName)).toEqual(['1.zip']);
+});
