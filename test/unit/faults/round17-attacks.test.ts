@@ -1,0 +1,69 @@
+/**
+ * Round 17: attacks on the newest code (export maintenance's own walk of the export containers, the never-ending walk
+ * keeping sign-in copies). Each case is an attack that broke, with the fix it got; see each block's comment.
+ */
+import { RestError, type BlobServiceClient } from '@azure/storage-blob';
+import { ExportBlobs } from '../../../shared/adapters/azure/export-store';
+
+/**
+ * Containers and their blobs as storage lists them: `byPage` pages of `maxPageSize`, the token the next blob's index
+ * (one not a number refused with a 400, as storage refuses a token it did not hand out); `listings` counts blob pages.
+ */
+function listingService(containers: Record<string, string[]>) {
+  const created = new Date('2025-03-01T12:00:00.000Z');
+  const counted = { listings: 0 };
+  const service = {
+    listContainers: async function* (opts: { prefix?: string }) {
+      for (const name of Object.keys(containers).sort()) if (name.startsWith(opts.prefix ?? '')) yield { name };
+    },
+    getContainerClient: (name: string) => ({
+      listBlobsFlat: () => ({
+        byPage: ({ continuationToken, maxPageSize }: { continuationToken?: string; maxPageSize: number }) => {
+          counted.listings++;
+          const start = Number(continuationToken ?? 0);
+          const names = containers[name]!;
+          if (!Number.isInteger(start)) return { next: () => Promise.reject(new RestError('OutOfRangeInput', { statusCode: 400 })) };
+          const end = Math.min(names.length, start + maxPageSize);
+          const page = { segment: { blobItems: names.slice(start, end).map((n) => ({ name: n, properties: { createdOn: created } })) }, continuationToken: end < names.length ? String(end) : '' };
+          return { next: async () => ({ done: false, value: page }) };
+        },
+      }),
+    }),
+  };
+  return { counted, blobs: new ExportBlobs(service as unknown as BlobServiceClient) };
+}
+
+/**
+ * Export maintenance's walk of the export containers keeps where it goes on in timer state (Cosmos DB), and lists
+ * containers a storage role can create. A writer of Cosmos DB put a token storage refuses in the cursor: every run threw
+ * before saving another, so no outlived export blob was deleted again, for good. A storage role created many empty
+ * `exports-*` containers: each cost a listing and counted nothing, so a run never ended (nor saved its cursor).
+ */
+describe("export maintenance's walk of the export containers goes on whatever its cursor says or storage holds", () => {
+  it.each([
+    ['a token storage handed out (control)', JSON.stringify({ container: 'exports-a', marker: '1' }), ['2.zip']],
+    ['a token forged in timer state', JSON.stringify({ container: 'exports-a', marker: 'forged' }), ['1.zip', '2.zip']],
+  ])('%s: listed from there, or the container\'s first blob', async (_what, cursor, listed) => {
+    const { blobs } = listingService({ 'exports-a': ['1.zip', '2.zip'] });
+    const page = await blobs.unsafeListStored(cursor, 10);
+    expect(page.items.map((b) => b.blobName)).toEqual(listed);
+    expect(page.next).toBeNull();
+  });
+
+  it('many empty exports-* containers: at most `limit` listings a run, and the walk moves on past them', async () => {
+    const planted = Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`exports-${String(i).padStart(3, '0')}`, [] as string[]]));
+    const { blobs, counted } = listingService({ ...planted, 'exports-zz': ['1.zip'] });
+    const walked: string[] = [];
+    let cursor: string | null = null;
+    for (let run = 0; run < 20; run++) {
+      counted.listings = 0;
+      const page = await blobs.unsafeListStored(cursor, 5);
+      expect(counted.listings).toBeLessThanOrEqual(5);
+      walked.push(...page.items.map((b) => `${b.tenantId}/${b.blobName}`));
+      cursor = page.next;
+      if (cursor === null) break;
+    }
+    expect(walked).toEqual(['zz/1.zip']);
+    expect(cursor).toBeNull();
+  });
+});
