@@ -62,7 +62,13 @@ export class ExportBlobs implements ExportBlobsPort {
       const blob = container.getBlobClient(blobName);
       await blob.deleteIfExists();
       const versions: string[] = [];
-      for await (const b of container.listBlobsFlat({ prefix: blobName, includeVersions: true })) if (b.name === blobName && b.versionId) versions.push(b.versionId);
+      // Listed in name order, the blob's own versions first (no other name under the prefix is shorter): the walk stops at
+      // the first other name. Broke: blobs planted under names the ZIP's starts (a storage role) were each listed on
+      // every delete, and maintenance deletes outlived ones a page a run, so a pile of them cost every delete all of it.
+      for await (const b of container.listBlobsFlat({ prefix: blobName, includeVersions: true })) {
+        if (b.name !== blobName) break;
+        if (b.versionId) versions.push(b.versionId);
+      }
       for (const versionId of versions) await blob.withVersion(versionId).deleteIfExists();
     } catch (err) {
       if (!(err instanceof RestError && err.statusCode === 404)) throw err;

@@ -93,3 +93,24 @@ describe('an outlived export blob that cannot be deleted does not stop the walk'
     expect((deps.log as RecordingLogger).lines.filter((l) => l.message === EXPORT_BLOB_OUTLIVED && l.fields?.notDeleted !== undefined).map((l) => l.fields?.blobName)).toEqual(['x1.zip']);
   });
 });
+
+/**
+ * Deleting an export blob lists its versions under its name as a prefix: blobs a storage role planted under longer
+ * names (`x.zip.0`, `x.zip.1`, …) were listed to the end on every delete of it. The listing is in name order, the
+ * blob's own versions first, so it now stops at the first other name.
+ */
+it("deleting an export blob lists its own versions, not every blob planted under names starting with its name", async () => {
+  const listed = [{ name: 'x.zip', versionId: 'v1' }, { name: 'x.zip', versionId: 'v2' }, ...Array.from({ length: 1000 }, (_, i) => ({ name: `x.zip.${i}`, versionId: 'v' }))];
+  let read = 0;
+  const deleted: string[] = [];
+  const client = (name: string) => ({ deleteIfExists: async () => void deleted.push(name), withVersion: (v: string) => ({ deleteIfExists: async () => void deleted.push(`${name}@${v}`) }) });
+  const container = {
+    listBlobsFlat: async function* (opts: { prefix: string }) {
+      for (const b of listed) if (b.name.startsWith(opts.prefix)) yield (read++, b);
+    },
+    getBlobClient: client,
+  };
+  await new ExportBlobs({ getContainerClient: () => container } as unknown as BlobServiceClient).delete('t-a', 'x.zip');
+  expect(deleted).toEqual(['x.zip', 'x.zip@v1', 'x.zip@v2']);
+  expect(read).toBeLessThanOrEqual(3);
+});
