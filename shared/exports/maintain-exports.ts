@@ -54,7 +54,14 @@ export async function maintainExports({ now, deps, maxItems = 100, tenantId }: {
   const expire = async (listed: Versioned<ExportJob>, sealed: boolean): Promise<boolean> => {
     const job = listed.item;
     // Every attempt's blobs: a worker that died after its upload may have left some (blobs first, so a crash before the job save is retried).
-    await deleteExportBlobs(job, deps, !sealed);
+    try {
+      await deleteExportBlobs(job, deps, !sealed);
+    } catch (err) {
+      // Broke: one job whose blob would not go (a storage role's lease on its ZIP) threw every run there, and no other
+      // export was expired, judged or withdrawn, nor any outlived blob deleted, again. Alerted; tried again next run.
+      deps.log.error(EXPORT_BLOB_OUTLIVED, { tenantId: job.tenantId, exportId: job.id, notDeleted: String(err) });
+      return false;
+    }
     const { archive: _gone, disposableFilter: _filter, completedSeal: _handedOut, ...rest } = job;
     // Over the version listed: a worker that saved since is refused its next save, and the next run expires the job.
     // The system, like the sweep and the other timers (was recorded as kind `client` before); its entry is stored with the save.

@@ -6,7 +6,12 @@ import { RestError, type BlobServiceClient } from '@azure/storage-blob';
 import { ExportBlobs } from '../../../shared/adapters/azure/export-store';
 import { EXPORT_BLOB_OUTLIVED, maintainExports } from '../../../shared/exports/maintain-exports';
 import { Readable } from 'node:stream';
-import { inMemoryDeps, type InMemoryExportBlobs, type RecordingLogger } from '../../support/in-memory';
+import { inMemoryDeps, ListingCatalog, type InMemoryExportBlobs, type RecordingLogger } from '../../support/in-memory';
+import type { Principal } from '../../../shared/kernel/principal';
+import { runExport } from '../../../shared/exports/run-export';
+import { startExport } from '../../../shared/exports/start-export';
+import { seedMany } from '../../support/seed';
+import { TENANT } from '../../support/in-process';
 
 const DAY = 86_400_000;
 
@@ -113,4 +118,28 @@ it("deleting an export blob lists its own versions, not every blob planted under
   await new ExportBlobs({ getContainerClient: () => container } as unknown as BlobServiceClient).delete('t-a', 'x.zip');
   expect(deleted).toEqual(['x.zip', 'x.zip@v1', 'x.zip@v2']);
   expect(read).toBeLessThanOrEqual(3);
+});
+
+/**
+ * The same lease on an expired export's ZIP: expiring its job deleted the blobs first and threw, every run, at that job,
+ * so no other export was expired, judged or withdrawn, and the walk of outlived blobs after them never ran. Now the job
+ * is alerted and tried again next run, and the rest of the run goes on.
+ */
+it("an expired export whose ZIP will not be deleted does not stop export maintenance", async () => {
+  const deps = { ...inMemoryDeps(), catalog: new ListingCatalog() };
+  await seedMany(deps, TENANT, [{ metadata: { documentDate: '2018-06-01', reference: 'R-0' } }]);
+  const principal = { tenantId: TENANT, subject: 'accountant', kind: 'user', rightsSet: 'accountant', permissions: new Set() } as unknown as Principal;
+  const ids: string[] = [];
+  for (const req of ['req-1', 'req-2']) {
+    const { job } = await startExport(principal, { includeOriginals: false }, req, deps);
+    expect((await runExport(TENANT, job.id, deps)).status).toBe('completed');
+    ids.push(job.id);
+  }
+  const leased = `${ids[0]}.zip`;
+  const store = deps.exportBlobs as InMemoryExportBlobs;
+  const remove = store.delete.bind(store);
+  store.delete = async (tenantId, blobName) => (blobName === leased ? Promise.reject(new Error('412 LeaseIdMissing')) : remove(tenantId, blobName));
+  const r = await maintainExports({ now: new Date(deps.clock.now().getTime() + deps.config.ARCHIVE_EXPORT_TTL_HOURS * 3_600_000 + 1000), deps });
+  expect(r.expired).toEqual([ids[1]]);
+  expect((deps.log as RecordingLogger).lines.filter((l) => l.message === EXPORT_BLOB_OUTLIVED).map((l) => l.fields?.exportId)).toEqual([ids[0]]);
 });
