@@ -4,7 +4,7 @@ import { endReached } from '../kernel/instant';
 import { attemptsMade, type ExportJob } from '../kernel/export';
 import type { Versioned } from '../ports';
 import { queueExportWork } from './queued-export';
-import { deleteExportBlobs, saveWithSystemEntry, withdrawDisposedExports } from './withdraw-exports';
+import { deleteExportBlobs, EXPORT_BLOB_OUTLIVED, saveWithSystemEntry, withdrawDisposedExports } from './withdraw-exports';
 import { exportSealHolds } from './export-seal';
 
 /** Logged (warn) for an export failed because its worker stopped ARCHIVE_EXPORT_MAX_ATTEMPTS times; the infra alert matches it. */
@@ -19,11 +19,7 @@ const SEAL_CURSOR = 'export-seal-after';
 /** Timer state: where the next maintenance run goes on listing the export blobs in storage ('': from the first). */
 export const EXPORT_BLOB_CURSOR = 'export-blob-after';
 
-/**
- * Operators are alerted on this exact phrase (infra/main.bicep, exportBlobOutlivedAlert): an export blob older than any
- * export may live was deleted while its job was missing or not ended (a job deleted, or its record edited, in Cosmos DB).
- */
-export const EXPORT_BLOB_OUTLIVED = 'export blob outlived its export';
+export { EXPORT_BLOB_OUTLIVED };
 
 /** Past the longest an export may live (ARCHIVE_EXPORT_TTL_HOURS from its start), its blobs are deleted this much later. */
 const EXPORT_BLOB_MARGIN_MS = 86_400_000;

@@ -10,6 +10,7 @@ import { inMemoryDeps, ListingCatalog, type InMemoryExportBlobs, type RecordingL
 import type { Principal } from '../../../shared/kernel/principal';
 import { runExport } from '../../../shared/exports/run-export';
 import { startExport } from '../../../shared/exports/start-export';
+import { withdrawExportsHolding } from '../../../shared/exports/withdraw-exports';
 import { seedMany } from '../../support/seed';
 import { TENANT } from '../../support/in-process';
 
@@ -142,4 +143,26 @@ it("an expired export whose ZIP will not be deleted does not stop export mainten
   const r = await maintainExports({ now: new Date(deps.clock.now().getTime() + deps.config.ARCHIVE_EXPORT_TTL_HOURS * 3_600_000 + 1000), deps });
   expect(r.expired).toEqual([ids[1]]);
   expect((deps.log as RecordingLogger).lines.filter((l) => l.message === EXPORT_BLOB_OUTLIVED).map((l) => l.fields?.exportId)).toEqual([ids[0]]);
+});
+
+/**
+ * Withdrawing an export (a document it held disposed of) deleted its blobs before saving the job withdrawn: a storage
+ * role's lease on the ZIP made the delete throw every time, and the export, with the disposed document's copy, stayed
+ * completed. Now it is withdrawn all the same; its blob is alerted and left to maintenance's walk of the containers.
+ */
+it.each([false, true])('an export holding a disposed document is withdrawn even when its ZIP will not be deleted (leased: %s)', async (leasedZip) => {
+  const deps = { ...inMemoryDeps(), catalog: new ListingCatalog() };
+  const [doc] = await seedMany(deps, TENANT, [{ metadata: { documentDate: '2018-06-01', reference: 'R-0' } }]);
+  deps.catalog.documents.set(`${TENANT}/${doc!.id}`, { ...doc!, retention: { ...doc!.retention, retainUntil: '2025-03-02T00:00:00.000Z' } });
+  const principal = { tenantId: TENANT, subject: 'accountant', kind: 'user', rightsSet: 'accountant', permissions: new Set() } as unknown as Principal;
+  deps.clock.now = () => new Date('2025-03-01T12:00:00.000Z');
+  const { job } = await startExport(principal, { includeOriginals: false }, 'req-1', deps);
+  const done = await runExport(TENANT, job.id, deps);
+  deps.clock.now = () => new Date('2025-03-02T06:00:00.000Z');
+  const store = deps.exportBlobs as InMemoryExportBlobs;
+  const remove = store.delete.bind(store);
+  if (leasedZip) store.delete = async (tenantId, blobName) => (blobName === done.blobName ? Promise.reject(new Error('412 LeaseIdMissing')) : remove(tenantId, blobName));
+  expect(await withdrawExportsHolding(TENANT, [doc!.id], deps.clock.now(), deps)).toEqual([job.id]);
+  expect((await deps.exportJobs.get(TENANT, job.id))!.status).toBe('expired');
+  expect((deps.log as RecordingLogger).lines.filter((l) => l.message === EXPORT_BLOB_OUTLIVED).map((l) => l.fields?.exportId)).toEqual(leasedZip ? [job.id] : []);
 });
