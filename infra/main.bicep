@@ -1735,7 +1735,7 @@ resource exportBlobOutlivedAlert 'Microsoft.Insights/scheduledQueryRules@2023-03
   name: '${namePrefix}-export-blob-outlived'
   location: location
   properties: {
-    description: 'Export maintenance deleted an export blob (a ZIP or its disposable list) older than any export may live whose job was missing or not ended in Cosmos DB: a job deleted or edited outside the archive. Find who wrote Cosmos DB.'
+    description: 'Export maintenance deleted an export blob (a ZIP or its disposable list) older than any export may live whose job was missing or not ended in Cosmos DB (a job deleted or edited outside the archive: find who wrote Cosmos DB), or an ended export\'s blob could not be deleted (a lease on it, say: find who holds it).'
     severity: 2
     enabled: true
     scopes: [

@@ -4,7 +4,7 @@ import { endReached } from '../kernel/instant';
 import { attemptsMade, type ExportJob } from '../kernel/export';
 import type { Versioned } from '../ports';
 import { queueExportWork } from './queued-export';
-import { deleteExportBlobs, saveWithSystemEntry, withdrawDisposedExports } from './withdraw-exports';
+import { deleteExportBlobs, EXPORT_BLOB_OUTLIVED, saveWithSystemEntry, withdrawDisposedExports } from './withdraw-exports';
 import { exportSealHolds } from './export-seal';
 
 /** Logged (warn) for an export failed because its worker stopped ARCHIVE_EXPORT_MAX_ATTEMPTS times; the infra alert matches it. */
@@ -19,11 +19,7 @@ const SEAL_CURSOR = 'export-seal-after';
 /** Timer state: where the next maintenance run goes on listing the export blobs in storage ('': from the first). */
 export const EXPORT_BLOB_CURSOR = 'export-blob-after';
 
-/**
- * Operators are alerted on this exact phrase (infra/main.bicep, exportBlobOutlivedAlert): an export blob older than any
- * export may live was deleted while its job was missing or not ended (a job deleted, or its record edited, in Cosmos DB).
- */
-export const EXPORT_BLOB_OUTLIVED = 'export blob outlived its export';
+export { EXPORT_BLOB_OUTLIVED };
 
 /** Past the longest an export may live (ARCHIVE_EXPORT_TTL_HOURS from its start), its blobs are deleted this much later. */
 const EXPORT_BLOB_MARGIN_MS = 86_400_000;
@@ -54,7 +50,14 @@ export async function maintainExports({ now, deps, maxItems = 100, tenantId }: {
   const expire = async (listed: Versioned<ExportJob>, sealed: boolean): Promise<boolean> => {
     const job = listed.item;
     // Every attempt's blobs: a worker that died after its upload may have left some (blobs first, so a crash before the job save is retried).
-    await deleteExportBlobs(job, deps, !sealed);
+    try {
+      await deleteExportBlobs(job, deps, !sealed);
+    } catch (err) {
+      // Broke: one job whose blob would not go (a storage role's lease on its ZIP) threw every run there, and no other
+      // export was expired, judged or withdrawn, nor any outlived blob deleted, again. Alerted; tried again next run.
+      deps.log.error(EXPORT_BLOB_OUTLIVED, { tenantId: job.tenantId, exportId: job.id, notDeleted: String(err) });
+      return false;
+    }
     const { archive: _gone, disposableFilter: _filter, completedSeal: _handedOut, ...rest } = job;
     // Over the version listed: a worker that saved since is refused its next save, and the next run expires the job.
     // The system, like the sweep and the other timers (was recorded as kind `client` before); its entry is stored with the save.
@@ -125,11 +128,17 @@ async function deleteOutlivedBlobs(now: Date, deps: Deps, maxItems: number): Pro
   for (const { tenantId, blobName, createdOn } of page.items) {
     const created = createdOn === null ? Number.NaN : Date.parse(createdOn);
     if (!(created < createdBefore)) continue;
-    // Its job, by the id its name starts with (kernel/export.ts exportBlobName): one the archive ended deleted these already.
-    const job = await deps.exportJobs.get(tenantId, blobName.split('.')[0] ?? '');
-    await deps.exportBlobs.delete(tenantId, blobName);
-    deleted.push(`${tenantId}/${blobName}`);
-    if (job?.status !== 'expired' && job?.status !== 'failed') deps.log.warn(EXPORT_BLOB_OUTLIVED, { tenantId, blobName, createdOn, job: job?.status ?? 'missing' });
+    try {
+      // Its job, by the id its name starts with (kernel/export.ts exportBlobName): one the archive ended deleted these already.
+      const job = await deps.exportJobs.get(tenantId, blobName.split('.')[0] ?? '');
+      await deps.exportBlobs.delete(tenantId, blobName);
+      deleted.push(`${tenantId}/${blobName}`);
+      if (job?.status !== 'expired' && job?.status !== 'failed') deps.log.warn(EXPORT_BLOB_OUTLIVED, { tenantId, blobName, createdOn, job: job?.status ?? 'missing' });
+    } catch (err) {
+      // Broke: one blob whose delete failed each time (a storage role's lease on it, say) threw the run before the cursor
+      // was saved, so every run stopped there and no blob after it was deleted again. Alerted, passed, met next lap.
+      deps.log.error(EXPORT_BLOB_OUTLIVED, { tenantId, blobName, createdOn, notDeleted: String(err) });
+    }
   }
   await deps.retention.timers.set(EXPORT_BLOB_CURSOR, page.next ?? '');
   return deleted;

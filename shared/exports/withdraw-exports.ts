@@ -26,6 +26,13 @@ export async function deleteExportBlobs(job: ExportJob, deps: Pick<Deps, 'export
   for (const name of exportBlobNames(everyAttempt ? { id: job.id, attempts: EXPORT_ATTEMPTS_LIMIT } : job)) await deps.exportBlobs.delete(job.tenantId, name);
 }
 
+/**
+ * Operators are alerted on this exact phrase (infra/main.bicep, exportBlobOutlivedAlert): an export blob older than any
+ * export may live was deleted while its job was missing or not ended (a job deleted, or its record edited, in Cosmos DB),
+ * or an ended export's blob could not be deleted.
+ */
+export const EXPORT_BLOB_OUTLIVED = 'export blob outlived its export';
+
 /** What the archive itself did to an export (expired it, withdrew it): its audit entry's action, actor, time and detail. */
 export interface SystemChange {
   action: 'export.expired' | 'export.withdrawn' | 'export.failed';
@@ -95,7 +102,14 @@ export function logWithdrawal(job: ExportJob, disposed: readonly string[], deps:
  * withdrawal, expiry, a sweep's mark): the caller reads again.
  */
 export async function withdrawExport(found: Versioned<ExportJob>, disposed: readonly string[], now: Date, deps: WithdrawDeps, unsealed = false): Promise<boolean> {
-  await deleteExportBlobs(found.item, deps, unsealed);
+  try {
+    await deleteExportBlobs(found.item, deps, unsealed);
+  } catch (err) {
+    // Broke: a blob that would not go (a storage role's lease on the ZIP) threw before the job was saved, every time: the
+    // export holding a disposed document's copy stayed completed. Withdrawn all the same; its blobs are alerted and left
+    // to export maintenance's walk of the export containers (maintain-exports.ts deleteOutlivedBlobs).
+    deps.log.error(EXPORT_BLOB_OUTLIVED, { tenantId: found.item.tenantId, exportId: found.item.id, notDeleted: String(err) });
+  }
   const saved = await saveWithSystemEntry(found.item, { ...withdrawal(disposed, now), ...(unsealed ? { unsealed } : {}) }, (outbox) => deps.exportJobs.replace(withdrawnJob(found.item, disposed, now), found.etag, outbox), deps);
   if (saved === 'conflict') return false;
   logWithdrawal(found.item, disposed, deps);

@@ -62,7 +62,13 @@ export class ExportBlobs implements ExportBlobsPort {
       const blob = container.getBlobClient(blobName);
       await blob.deleteIfExists();
       const versions: string[] = [];
-      for await (const b of container.listBlobsFlat({ prefix: blobName, includeVersions: true })) if (b.name === blobName && b.versionId) versions.push(b.versionId);
+      // Listed in name order, the blob's own versions first (no other name under the prefix is shorter): the walk stops at
+      // the first other name. Broke: blobs planted under names the ZIP's starts (a storage role) were each listed on
+      // every delete, and maintenance deletes outlived ones a page a run, so a pile of them cost every delete all of it.
+      for await (const b of container.listBlobsFlat({ prefix: blobName, includeVersions: true })) {
+        if (b.name !== blobName) break;
+        if (b.versionId) versions.push(b.versionId);
+      }
       for (const versionId of versions) await blob.withVersion(versionId).deleteIfExists();
     } catch (err) {
       if (!(err instanceof RestError && err.statusCode === 404)) throw err;
@@ -72,7 +78,10 @@ export class ExportBlobs implements ExportBlobsPort {
   /**
    * Containers `exports-*` in name order (as storage lists them), then each one's blobs a page at a time. The cursor is
    * the container to go on in and storage's token within it (none: from its first blob); one the listing cannot read
-   * starts from the first container.
+   * starts from the first container, and a token storage refuses from that container's first blob. At most `limit`
+   * listings of blobs a call. Broke: a token forged in timer state (Cosmos DB) was refused by storage on every run, which
+   * never got to save another, so no outlived blob was deleted again; and empty `exports-*` containers (a storage role
+   * may create them) cost a listing each with nothing counted, so enough of them made a run that never finished.
    */
   async unsafeListStored(cursor: string | null, limit: number): Promise<{ items: StoredExportBlob[]; next: string | null }> {
     let at: { container: string; marker?: string } | null = null;
@@ -83,14 +92,26 @@ export class ExportBlobs implements ExportBlobsPort {
       at = null;
     }
     const items: StoredExportBlob[] = [];
+    let listings = 0;
     for await (const c of this.service.listContainers({ prefix: EXPORTS_CONTAINER_PREFIX })) {
       if (at && c.name < at.container) continue;
-      if (items.length >= limit) return { items, next: JSON.stringify({ container: c.name }) };
+      if (items.length >= limit || listings >= limit) return { items, next: JSON.stringify({ container: c.name }) };
       let marker = at && c.name === at.container ? at.marker : undefined;
+      let stored = marker !== undefined;
       const tenantId = c.name.slice(EXPORTS_CONTAINER_PREFIX.length);
       const container = this.service.getContainerClient(c.name);
       for (;;) {
-        const next = await container.listBlobsFlat().byPage({ ...(marker ? { continuationToken: marker } : {}), maxPageSize: limit - items.length }).next();
+        if (listings >= limit) return { items, next: JSON.stringify({ container: c.name, ...(marker ? { marker } : {}) }) };
+        listings++;
+        const pages = (from: string | undefined) => container.listBlobsFlat().byPage({ ...(from ? { continuationToken: from } : {}), maxPageSize: limit - items.length }).next();
+        let next;
+        try {
+          next = await pages(marker);
+        } catch (err) {
+          if (!(stored && err instanceof RestError && err.statusCode === 400)) throw err;
+          next = await pages((marker = undefined));
+        }
+        stored = false;
         const page: ContainerListBlobFlatSegmentResponse | undefined = next.done === true ? undefined : next.value;
         for (const b of page?.segment.blobItems ?? []) items.push({ tenantId, blobName: b.name, createdOn: (b.properties.createdOn ?? b.properties.lastModified)?.toISOString() ?? null });
         marker = page?.continuationToken || undefined;
