@@ -592,6 +592,19 @@ describe('what the Function App runs: the workflow\'s package and func start\'s 
     expect(files.filter(zipped).length).toBeGreaterThan(5);
   });
 
+  it('keeps every log line the alerts look for: Application Insights sampling drops no trace in either app', () => {
+    // The log-based alerts query `traces` (41 of them): with traces sampled (the host's default), an alert phrase logged
+    // once, such as a fixity mismatch or an unsealed record, could be dropped before it reached the workspace, and no
+    // alert fired. Requests stay unsampled too; the rest (dependencies) may be sampled.
+    const queries = [...fs.readFileSync(path.join(ROOT, 'infra/main.bicep'), 'utf8').matchAll(/query: '(\w+)/g)].map((m) => m[1]);
+    expect(queries.filter((t) => t === 'traces').length).toBeGreaterThan(30);
+    for (const file of ['host.json', 'validator/host.json']) {
+      const sampling = (JSON.parse(read(file)) as { logging?: { applicationInsights?: { samplingSettings?: { isEnabled?: boolean; excludedTypes?: string } } } }).logging?.applicationInsights?.samplingSettings;
+      const excluded = (sampling?.excludedTypes ?? '').split(';').map((t) => t.trim());
+      expect({ file, unsampled: sampling?.isEnabled === false || (excluded.includes('Trace') && excluded.includes('Request')) }).toEqual({ file, unsampled: true });
+    }
+  });
+
   it("bounds each queue trigger's work on an instance: by default batchSize 16 + newBatchThreshold 8 let one instance run 24 exports at once", () => {
     const queues = (JSON.parse(read('host.json')) as { extensions: { queues?: Record<string, unknown> } }).extensions.queues ?? {};
     // The host runs up to batchSize + newBatchThreshold messages of one function at once (newBatchThreshold defaults to
