@@ -181,6 +181,8 @@ export const KEPT_SIGHTING_EXTEND_WITHIN_MS = 60 * 86_400_000;
 
 /** Timer state: where the walk keeping copies of sign-in records goes on. */
 export const SIGHTING_KEEPING_CURSOR = 'sighting-keeping-cursor';
+/** Pages of SIGHTINGS_KEPT_PER_RUN rows the walk over kept copies lists a run, at most (fewer once that many folders were looked at). */
+export const KEPT_SIGHTING_PAGES_PER_RUN = 10;
 /** Timer state: where the walk over kept copies in storage, extending their locks, goes on. */
 export const SIGHTING_LOCKS_CURSOR = 'sighting-locks-cursor';
 
@@ -234,8 +236,8 @@ export async function keepUnkeptSightings(deps: { tenantRecords: TenantRecordsPo
 const keptRecordIdOf = (name: string): string | null => /^sightings\/([^/]+)\/\d{16}\.json$/.exec(name)?.[1] ?? null;
 
 /**
- * Reconciler: walks the kept copies themselves, from storage's listing of every tenant's `sightings/`, SIGHTINGS_KEPT_PER_RUN
- * rows a run, for good (SIGHTING_LOCKS_CURSOR says where; at the end, or on a cursor the listing cannot read, from the
+ * Reconciler: walks the kept copies themselves, from storage's listing of every tenant's `sightings/`, pages of
+ * SIGHTINGS_KEPT_PER_RUN rows, for good (SIGHTING_LOCKS_CURSOR says where; at the end, or on a cursor the listing cannot read, from the
  * first again). A copy whose lock ends within KEPT_SIGHTING_EXTEND_WITHIN_MS (or has ended) has its folder listed once a
  * run, and the lock of its record's newest copy the archive sealed extended (never shortened) to KEPT_SIGHTING_LOCK_MS
  * from now: older copies may lapse. A blob never locked (the archive writes every copy locked) costs its listing row
@@ -247,22 +249,30 @@ const keptRecordIdOf = (name: string): string | null => /^sightings\/([^/]+)\/\d
  */
 export async function extendKeptSightingLocks(deps: { audit: Pick<AuditLogPort, 'chainKeys'>; blobs: SightingBlobs & Pick<BlobArchivePort, 'unsafeListWormUnder'>; log: Pick<Logger, 'error'>; retention: { timers: TimerStatePort } }, now: Date, perRun = SIGHTINGS_KEPT_PER_RUN): Promise<{ extended: string[] }> {
   const stored = await deps.retention.timers.get<KeepingCursor>(SIGHTING_LOCKS_CURSOR);
-  const page = await deps.blobs.unsafeListWormUnder('sightings/', typeof stored?.c === 'string' ? stored.c : null, perRun);
+  let cursor = typeof stored?.c === 'string' ? stored.c : null;
   const due = now.getTime() + KEPT_SIGHTING_EXTEND_WITHIN_MS;
   const folders = new Set<string>();
   const extended: string[] = [];
-  for (const { tenantId, name, retainUntil, etag } of page.items) {
-    if (retainUntil === null || Date.parse(retainUntil) > due) continue;
-    const id = keptRecordIdOf(name);
-    if (id === null || folders.has(`${tenantId}/${id}`) || judgedNotKept(tenantId, { name, etag: etag ?? '' })) continue;
-    folders.add(`${tenantId}/${id}`);
-    try {
-      if (await extendNewestLock(tenantId, id, await deps.blobs.blobWormUnder(tenantId, keptPrefix(id)), now, deps)) extended.push(`${tenantId}/${id}`);
-    } catch (err) {
-      deps.log.error(PERSON_SIGHTING_NOT_KEPT, { tenantId, id, error: String(err) });
+  // Pages on while few folders needed looking at: a row that needs nothing (locked past the window, never locked) costs
+  // its listing row alone, so blobs planted under sightings/ by a storage role stretch a lap KEPT_SIGHTING_PAGES_PER_RUN
+  // times less than they would a page a run.
+  for (let pages = 0; pages < KEPT_SIGHTING_PAGES_PER_RUN && folders.size < perRun; pages++) {
+    const page = await deps.blobs.unsafeListWormUnder('sightings/', cursor, perRun);
+    for (const { tenantId, name, retainUntil, etag } of page.items) {
+      if (retainUntil === null || Date.parse(retainUntil) > due) continue;
+      const id = keptRecordIdOf(name);
+      if (id === null || folders.has(`${tenantId}/${id}`) || judgedNotKept(tenantId, { name, etag: etag ?? '' })) continue;
+      folders.add(`${tenantId}/${id}`);
+      try {
+        if (await extendNewestLock(tenantId, id, await deps.blobs.blobWormUnder(tenantId, keptPrefix(id)), now, deps)) extended.push(`${tenantId}/${id}`);
+      } catch (err) {
+        deps.log.error(PERSON_SIGHTING_NOT_KEPT, { tenantId, id, error: String(err) });
+      }
     }
+    cursor = page.next;
+    if (cursor === null) break;
   }
-  await deps.retention.timers.set<KeepingCursor>(SIGHTING_LOCKS_CURSOR, { c: page.next });
+  await deps.retention.timers.set<KeepingCursor>(SIGHTING_LOCKS_CURSOR, { c: cursor });
   return { extended };
 }
 

@@ -4,7 +4,7 @@
  * made a lap longer than the 60-day window, and a genuine copy unlocked; copies of records deleted from Cosmos DB, or
  * sealed under a chain key since rotated, were never extended. The locks are now extended from storage's own listing.
  */
-import { extendKeptSightingLocks, keepUnkeptSightings, PERSON_SIGHTING_KEPT_UNSEALED, personSightingRecordId, sealSighting, SIGHTING_LOCKS_CURSOR, SIGHTINGS_KEPT_PER_RUN } from '../../../shared/auth/person-sightings';
+import { extendKeptSightingLocks, KEPT_SIGHTING_PAGES_PER_RUN, keepUnkeptSightings, PERSON_SIGHTING_KEPT_UNSEALED, personSightingRecordId, sealSighting, SIGHTING_LOCKS_CURSOR, SIGHTINGS_KEPT_PER_RUN } from '../../../shared/auth/person-sightings';
 import { reconcile } from '../../../shared/retention/reconcile';
 import { inMemoryDeps, type RecordingLogger } from '../../support/in-memory';
 import { TENANT } from '../../support/in-process';
@@ -42,6 +42,14 @@ describe('kept sign-in copies have their locks extended from storage, whatever C
     (deps.clock as FakeClock).advance(320 * DAY);
     expect(await run(deps)).toEqual([key('p-1')]);
     expect(await locks(deps, 'p-1')).toEqual([lockedFor366(deps)]);
+  });
+
+  it('blobs planted under sightings/ by a storage role (never locked) cost a listing row each: a run lists past many pages of them', async () => {
+    const deps = await keptThenAged(0);
+    const n = (KEPT_SIGHTING_PAGES_PER_RUN - 1) * SIGHTINGS_KEPT_PER_RUN;
+    for (let i = 0; i < n; i++) await deps.blobs.putCreateOnly(TENANT, `sightings/a-${String(i).padStart(5, '0')}/${String(i).padStart(16, '0')}.json`, Buffer.from('{}'), 'application/json', { retainUntil: null, legalHold: false }, {});
+    (deps.clock as FakeClock).advance(320 * DAY);
+    expect(await run(deps)).toEqual([key('p-1')]);
   });
 
   it.each([
