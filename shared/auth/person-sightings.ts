@@ -279,27 +279,37 @@ export async function extendKeptSightingLocks(deps: { audit: Pick<AuditLogPort, 
 /**
  * Extends the lock of the newest kept copy of record `id` the archive sealed, if it ends within
  * KEPT_SIGHTING_EXTEND_WITHIN_MS (or has ended); true when extended. A newer blob never locked, or one the archive did not
- * seal, is passed over (never locked for it; the latter reported). One whose seal cannot be told (its key version cannot
- * be read from Key Vault) but that is a well-formed sighting of the record its name says is extended: a planted one
- * locked costs storage, a genuine one unlocked could be deleted and an older record replayed; either way it is not read
- * as kept until its seal checks (keptAs).
+ * seal, is passed over (never locked for it; the latter reported). The newest whose seal cannot be told (its key version
+ * cannot be read from Key Vault) but that is a well-formed sighting of the record its name says is extended too, and
+ * the search goes on below it: a planted one locked costs storage, a genuine one unlocked could be deleted and an older
+ * record replayed; either way it is not read as kept until its seal checks (keptAs), nor does it stand in for the
+ * sealed copy below it.
  */
 async function extendNewestLock(tenantId: string, id: string, listed: BlobWorm[], now: Date, deps: { blobs: SightingBlobs; audit: Pick<AuditLogPort, 'chainKeys'>; log: Pick<Logger, 'error'> }): Promise<boolean> {
   const due = now.getTime() + KEPT_SIGHTING_EXTEND_WITHIN_MS;
+  const until = new Date(now.getTime() + KEPT_SIGHTING_LOCK_MS).toISOString();
+  let untold = false;
+  let extended = false;
   for (const worm of [...listed].sort((a, b) => (a.name < b.name ? 1 : a.name > b.name ? -1 : 0))) {
     const blob: ListedBlob = { name: worm.name, etag: worm.etag ?? '' };
     if (worm.retainUntil === null || judgedNotKept(tenantId, blob)) continue;
     const lockedPast = Date.parse(worm.retainUntil) > due;
     // Found the archive's on this instance and locked past the window: nothing to read or write.
-    if (lockedPast && keptDigest(tenantId, blob) !== null) return false;
+    if (lockedPast && keptDigest(tenantId, blob) !== null) return extended;
     const { s, why } = await keptVerdict(tenantId, null, id, blob, deps);
-    if (!s || (why !== null && why !== 'key unavailable')) continue;
-    if (why === null) rememberKept(tenantId, blob, '');
-    if (lockedPast) return false;
-    await deps.blobs.extendRetention(tenantId, worm.name, new Date(now.getTime() + KEPT_SIGHTING_LOCK_MS).toISOString());
+    if (!s || (why !== null && why !== 'key unavailable') || (why !== null && untold)) continue;
+    if (why !== null) {
+      untold = true;
+      if (!lockedPast) await deps.blobs.extendRetention(tenantId, worm.name, until);
+      extended ||= !lockedPast;
+      continue;
+    }
+    rememberKept(tenantId, blob, '');
+    if (lockedPast) return extended;
+    await deps.blobs.extendRetention(tenantId, worm.name, until);
     return true;
   }
-  return false;
+  return extended;
 }
 
 /** Keeps `record` as a create-only blob locked for KEPT_SIGHTING_LOCK_MS, under its own time. */

@@ -89,6 +89,17 @@ describe('kept sign-in copies have their locks extended from storage, whatever C
     expect((await extendKeptSightingLocks(other, other.clock.now())).extended).toEqual([key('p-1')]);
   });
 
+  it('a newer copy whose key version Key Vault cannot give, locked past the window, does not stand in for the sealed one below it', async () => {
+    const deps = await keptThenAged(0);
+    const clock = deps.clock as FakeClock;
+    clock.advance(DAY);
+    const untold = { ...(await sighting('p-1', clock.now(), deps)), rightsSet: 'other', keyVersion: 'v-gone' };
+    await deps.blobs.putCreateOnly(TENANT, `${folder('p-1')}${String(clock.now().getTime()).padStart(16, '0')}.json`, Buffer.from(JSON.stringify(untold)), 'application/json', { retainUntil: new Date(clock.now().getTime() + 1000 * DAY).toISOString(), legalHold: false }, {});
+    clock.advance(320 * DAY);
+    expect((await extendKeptSightingLocks(deps, clock.now())).extended).toEqual([key('p-1')]);
+    expect((await locks(deps, 'p-1'))[0]).toBe(lockedFor366(deps));
+  });
+
   it.each([
     ['planted unlocked (control: never read, never locked)', null, 0],
     ['planted locked, its lock ending soon, not sealed by the archive', 10, 1],
