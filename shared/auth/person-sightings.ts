@@ -237,8 +237,8 @@ const keptRecordIdOf = (name: string): string | null => /^sightings\/([^/]+)\/\d
 
 /**
  * Reconciler: walks the kept copies themselves, from storage's listing of every tenant's `sightings/`, pages of
- * SIGHTINGS_KEPT_PER_RUN rows, for good (SIGHTING_LOCKS_CURSOR says where; at the end, or on a cursor the listing cannot read, from the
- * first again). A copy whose lock ends within KEPT_SIGHTING_EXTEND_WITHIN_MS (or has ended) has its folder listed once a
+ * SIGHTINGS_KEPT_PER_RUN rows, for good (SIGHTING_LOCKS_CURSOR says where; at the end, or on a cursor the listing cannot
+ * read, from the first again). A copy whose lock ends within KEPT_SIGHTING_EXTEND_WITHIN_MS (or has ended) has its folder listed once a
  * run, and the lock of its record's newest copy the archive sealed extended (never shortened) to KEPT_SIGHTING_LOCK_MS
  * from now: older copies may lapse. A blob never locked (the archive writes every copy locked) costs its listing row
  * alone. Broke: the locks were extended on the way through Cosmos DB's sign-in records, so a writer of Cosmos DB
