@@ -4,7 +4,7 @@ import { RIGHTS_SET_NAME } from '../kernel/principal';
 import { readWrittenInstant } from '../kernel/instant';
 import { type Sealed, sealWith, unsealedBecause } from '../kernel/archive-seal';
 import type { AuditLogPort, BlobArchivePort, BlobWorm, ListedBlob, Logger, TenantRecord, TenantRecordsPort, TimerStatePort, VersionedRecord } from '../ports';
-import { judgedNotKept, readKeptBlob } from '../kept-blobs';
+import { judgedNotKept, keptDigest, readKeptBlob, rememberKept } from '../kept-blobs';
 import { reportNotKept } from './kept-in-storage';
 import { storedVersionOf } from '../kernel/stored-version';
 import { canonicalJson } from '../kernel/audit-chain';
@@ -173,14 +173,18 @@ export async function sealLegacySightings(deps: { tenantRecords: TenantRecordsPo
   return { sealed, done: true };
 }
 
-/** Sign-in records a reconciler run looks at for a kept copy, at most (each a read, a listing, maybe a write). */
+/** Sign-in records a reconciler run looks at for a kept copy, at most (each a read, a listing, maybe a write); as many kept blobs listed by the walk extending their locks. */
 export const SIGHTINGS_KEPT_PER_RUN = 200;
 
-/** A kept copy's lock ending within this long is extended by the keeping walk (which comes round far more often). */
+/** A kept copy's lock ending within this long is extended by the walk over kept copies (which comes round far more often). */
 export const KEPT_SIGHTING_EXTEND_WITHIN_MS = 60 * 86_400_000;
 
 /** Timer state: where the walk keeping copies of sign-in records goes on. */
 export const SIGHTING_KEEPING_CURSOR = 'sighting-keeping-cursor';
+/** Pages of SIGHTINGS_KEPT_PER_RUN rows the walk over kept copies lists a run, at most (fewer once that many folders were looked at). */
+export const KEPT_SIGHTING_PAGES_PER_RUN = 10;
+/** Timer state: where the walk over kept copies in storage, extending their locks, goes on. */
+export const SIGHTING_LOCKS_CURSOR = 'sighting-locks-cursor';
 
 interface KeepingCursor {
   /** The store's token (null: from the start). */
@@ -190,15 +194,13 @@ interface KeepingCursor {
 /**
  * Reconciler: walks every sealed sign-in record, SIGHTINGS_KEPT_PER_RUN a run, for good (from the start again once at the
  * end; SIGHTING_KEEPING_CURSOR says where). Each whose seal checks (as a blob created now would be judged) and that has no
- * kept copy under its own time is kept; the lock of a record's newest kept copy that ends within
- * KEPT_SIGHTING_EXTEND_WITHIN_MS is extended (never shortened) to KEPT_SIGHTING_LOCK_MS from now. Broke: the pass kept a
- * `done` flag in timer state, which whoever writes Cosmos DB could set (or move the cursor) so that records from before
- * kept copies never got one; and a person whose set never changed had one copy, unlocked after 366 days, which a storage
- * role could then delete, and an older record naming another set be replayed with nothing kept to undo it. Nothing here
- * ends now: a forged cursor only delays a walk that comes round again. Create-only, so a run again (or two at once) writes
- * nothing twice; a write that failed is logged and tried again on the next lap (well within the window).
+ * kept copy under its own time is kept. Broke: the pass kept a `done` flag in timer state, which whoever writes Cosmos DB
+ * could set (or move the cursor) so that records from before kept copies never got one. Nothing here ends now: a forged
+ * cursor only delays a walk that comes round again. Create-only, so a run again (or two at once) writes nothing twice; a
+ * write that failed is logged and tried again on the next lap. Locks are extended by extendKeptSightingLocks, from
+ * storage's own listing.
  */
-export async function keepUnkeptSightings(deps: { tenantRecords: TenantRecordsPort; audit: Pick<AuditLogPort, 'chainKeys'>; blobs: SightingBlobs; log: Pick<Logger, 'error'>; retention: { timers: TimerStatePort } }, now: Date, perRun = SIGHTINGS_KEPT_PER_RUN): Promise<{ kept: string[]; extended: string[] }> {
+export async function keepUnkeptSightings(deps: { tenantRecords: TenantRecordsPort; audit: Pick<AuditLogPort, 'chainKeys'>; blobs: SightingBlobs; log: Pick<Logger, 'error'>; retention: { timers: TimerStatePort } }, now: Date, perRun = SIGHTINGS_KEPT_PER_RUN): Promise<{ kept: string[] }> {
   const stored = await deps.retention.timers.get<KeepingCursor>(SIGHTING_KEEPING_CURSOR);
   const from = typeof stored?.c === 'string' ? stored.c : undefined;
   let page;
@@ -210,7 +212,6 @@ export async function keepUnkeptSightings(deps: { tenantRecords: TenantRecordsPo
     page = await deps.tenantRecords.unsafeSealedSightingsPage(perRun);
   }
   const kept: string[] = [];
-  const extended: string[] = [];
   const createdOn = now.toISOString();
   for (const { tenantId, id } of page.items) {
     const found = await deps.tenantRecords.get<PersonSightingRecord>(tenantId, id, 'person-sighting', { fresh: true });
@@ -219,36 +220,96 @@ export async function keepUnkeptSightings(deps: { tenantRecords: TenantRecordsPo
     // Never one the archive did not seal as it is: a kept copy is what undoes an edit.
     if ((await sightingSealChecked(s, createdOn, deps.audit.chainKeys)) !== null) continue;
     const name = keptSightingName(id, Date.parse(s.seenAt));
-    const listed = await deps.blobs.blobWormUnder(tenantId, keptPrefix(id));
     try {
-      if (!listed.some((b) => b.name === name)) {
-        await keepSighting(deps.blobs, s, now);
-        kept.push(`${tenantId}/${id}`);
-      } else if (await extendNewestLock(tenantId, s.person, id, listed, now, deps)) extended.push(`${tenantId}/${id}`);
+      if ((await deps.blobs.listedBlobs(tenantId, keptPrefix(id))).some((b) => b.name === name)) continue;
+      await keepSighting(deps.blobs, s, now);
+      kept.push(`${tenantId}/${id}`);
     } catch (err) {
       deps.log.error(PERSON_SIGHTING_NOT_KEPT, { tenantId, id, error: String(err) });
     }
   }
   await deps.retention.timers.set<KeepingCursor>(SIGHTING_KEEPING_CURSOR, { c: page.continuationToken });
-  return { kept, extended };
+  return { kept };
+}
+
+/** `sightings/<record id>/<16 digits>.json`: the record id its name says, or null (not a name the archive writes). */
+const keptRecordIdOf = (name: string): string | null => /^sightings\/([^/]+)\/\d{16}\.json$/.exec(name)?.[1] ?? null;
+
+/**
+ * Reconciler: walks the kept copies themselves, from storage's listing of every tenant's `sightings/`, pages of
+ * SIGHTINGS_KEPT_PER_RUN rows, for good (SIGHTING_LOCKS_CURSOR says where; at the end, or on a cursor the listing cannot
+ * read, from the first again). A copy whose lock ends within KEPT_SIGHTING_EXTEND_WITHIN_MS (or has ended) has its folder listed once a
+ * run, and the lock of its record's newest copy the archive sealed extended (never shortened) to KEPT_SIGHTING_LOCK_MS
+ * from now: older copies may lapse. A blob never locked (the archive writes every copy locked) costs its listing row
+ * alone. Broke: the locks were extended on the way through Cosmos DB's sign-in records, so a writer of Cosmos DB
+ * planting ~580,000 records with a fake `mac` (each taking a place in a page, then skipped) made a lap longer than the
+ * window, and a genuine copy unlocked (then deleted with a storage role, an older record replayed with nothing kept to
+ * undo it); nor were copies of records deleted from Cosmos DB, or sealed under a chain key since rotated, ever extended.
+ * Cosmos DB plays no part here.
+ */
+export async function extendKeptSightingLocks(deps: { audit: Pick<AuditLogPort, 'chainKeys'>; blobs: SightingBlobs & Pick<BlobArchivePort, 'unsafeListWormUnder'>; log: Pick<Logger, 'error'>; retention: { timers: TimerStatePort } }, now: Date, perRun = SIGHTINGS_KEPT_PER_RUN): Promise<{ extended: string[] }> {
+  const stored = await deps.retention.timers.get<KeepingCursor>(SIGHTING_LOCKS_CURSOR);
+  let cursor = typeof stored?.c === 'string' ? stored.c : null;
+  const due = now.getTime() + KEPT_SIGHTING_EXTEND_WITHIN_MS;
+  const folders = new Set<string>();
+  const extended: string[] = [];
+  // Pages on while few folders needed looking at: a row that needs nothing (locked past the window, never locked) costs
+  // its listing row alone, so blobs planted under sightings/ by a storage role stretch a lap KEPT_SIGHTING_PAGES_PER_RUN
+  // times less than they would a page a run.
+  for (let pages = 0; pages < KEPT_SIGHTING_PAGES_PER_RUN && folders.size < perRun; pages++) {
+    const page = await deps.blobs.unsafeListWormUnder('sightings/', cursor, perRun);
+    for (const { tenantId, name, retainUntil, etag } of page.items) {
+      if (retainUntil === null || Date.parse(retainUntil) > due) continue;
+      const id = keptRecordIdOf(name);
+      if (id === null || folders.has(`${tenantId}/${id}`) || judgedNotKept(tenantId, { name, etag: etag ?? '' })) continue;
+      folders.add(`${tenantId}/${id}`);
+      try {
+        if (await extendNewestLock(tenantId, id, await deps.blobs.blobWormUnder(tenantId, keptPrefix(id)), now, deps)) extended.push(`${tenantId}/${id}`);
+      } catch (err) {
+        deps.log.error(PERSON_SIGHTING_NOT_KEPT, { tenantId, id, error: String(err) });
+      }
+    }
+    cursor = page.next;
+    if (cursor === null) break;
+  }
+  await deps.retention.timers.set<KeepingCursor>(SIGHTING_LOCKS_CURSOR, { c: cursor });
+  return { extended };
 }
 
 /**
- * Extends the lock of the newest kept copy the archive sealed, if it ends within KEPT_SIGHTING_EXTEND_WITHIN_MS (or has
- * ended); true when extended. A newer blob the archive did not seal is reported and passed over (never locked for it).
+ * Extends the lock of the newest kept copy of record `id` the archive sealed, if it ends within
+ * KEPT_SIGHTING_EXTEND_WITHIN_MS (or has ended); true when extended. A newer blob never locked, or one the archive did not
+ * seal, is passed over (never locked for it; the latter reported). The newest whose seal cannot be told (its key version
+ * cannot be read from Key Vault) but that is a well-formed sighting of the record its name says is extended too, and
+ * the search goes on below it: a planted one locked costs storage, a genuine one unlocked could be deleted and an older
+ * record replayed; either way it is not read as kept until its seal checks (keptAs), nor does it stand in for the
+ * sealed copy below it.
  */
-async function extendNewestLock(tenantId: string, person: string, id: string, listed: BlobWorm[], now: Date, deps: { blobs: SightingBlobs; audit: Pick<AuditLogPort, 'chainKeys'>; log: Pick<Logger, 'error'> }): Promise<boolean> {
+async function extendNewestLock(tenantId: string, id: string, listed: BlobWorm[], now: Date, deps: { blobs: SightingBlobs; audit: Pick<AuditLogPort, 'chainKeys'>; log: Pick<Logger, 'error'> }): Promise<boolean> {
   const due = now.getTime() + KEPT_SIGHTING_EXTEND_WITHIN_MS;
+  const until = new Date(now.getTime() + KEPT_SIGHTING_LOCK_MS).toISOString();
+  let untold = false;
+  let extended = false;
   for (const worm of [...listed].sort((a, b) => (a.name < b.name ? 1 : a.name > b.name ? -1 : 0))) {
     const blob: ListedBlob = { name: worm.name, etag: worm.etag ?? '' };
-    if (judgedNotKept(tenantId, blob)) continue;
-    // Locked past the window: nothing to read or write (a listing alone, for most records on most laps).
-    if (worm.retainUntil !== null && Date.parse(worm.retainUntil) > due) return false;
-    if (!(await keptAs(tenantId, person, id, blob, deps))) continue;
-    await deps.blobs.extendRetention(tenantId, worm.name, new Date(now.getTime() + KEPT_SIGHTING_LOCK_MS).toISOString());
+    if (worm.retainUntil === null || judgedNotKept(tenantId, blob)) continue;
+    const lockedPast = Date.parse(worm.retainUntil) > due;
+    // Found the archive's on this instance and locked past the window: nothing to read or write.
+    if (lockedPast && keptDigest(tenantId, blob) !== null) return extended;
+    const { s, why } = await keptVerdict(tenantId, null, id, blob, deps);
+    if (!s || (why !== null && why !== 'key unavailable') || (why !== null && untold)) continue;
+    if (why !== null) {
+      untold = true;
+      if (!lockedPast) await deps.blobs.extendRetention(tenantId, worm.name, until);
+      extended ||= !lockedPast;
+      continue;
+    }
+    rememberKept(tenantId, blob, '');
+    if (lockedPast) return extended;
+    await deps.blobs.extendRetention(tenantId, worm.name, until);
     return true;
   }
-  return false;
+  return extended;
 }
 
 /** Keeps `record` as a create-only blob locked for KEPT_SIGHTING_LOCK_MS, under its own time. */
@@ -355,20 +416,28 @@ async function newestKept(tenantId: string, person: string, deps: Pick<SightingR
 }
 
 async function keptAs(tenantId: string, person: string, id: string, blob: ListedBlob, deps: Pick<SightingReadDeps, 'blobs' | 'audit' | 'log'>): Promise<PersonSightingRecord | null> {
+  const { s, why } = await keptVerdict(tenantId, person, id, blob, deps);
+  return why === null ? s : null;
+}
+
+/**
+ * The kept blob as read, if a sighting of `person` (null: of whoever record `id` is) seen when its name says, and why it
+ * is not the archive's (null: it is; one that is not is reported).
+ */
+async function keptVerdict(tenantId: string, person: string | null, id: string, blob: ListedBlob, deps: Pick<SightingReadDeps, 'blobs' | 'audit' | 'log'>): Promise<{ s: PersonSightingRecord | null; why: string | null }> {
   const read = await readKeptBlob(deps.blobs, tenantId, blob.name, KEPT_SIGHTING_MAX_BYTES);
-  if (!read) return null;
+  if (!read) return { s: null, why: 'gone' };
   let s: PersonSightingRecord | null = null;
   try {
     const v = JSON.parse(read.bytes.toString('utf8')) as PersonSightingRecord | null;
     // The seal covers what it says, not the blob's name: one copied under a later name is not taken.
-    if (v !== null && typeof v === 'object' && v.type === 'person-sighting' && v.tenantId === tenantId && v.id === id && v.person === person && typeof v.seenAt === 'string' && keptSightingName(id, Date.parse(v.seenAt)) === blob.name) s = v;
+    if (v !== null && typeof v === 'object' && v.type === 'person-sighting' && v.tenantId === tenantId && v.id === id && typeof v.person === 'string' && (person === null ? personSightingRecordId(v.person) === id : v.person === person) && typeof v.seenAt === 'string' && keptSightingName(id, Date.parse(v.seenAt)) === blob.name) s = v;
   } catch {
     s = null;
   }
-  const why = !s ? `not a sighting of ${person} seen when its name says` : await sightingSealChecked(s, read.createdOn, deps.audit.chainKeys);
-  if (why === null) return s;
-  reportNotKept(deps.log, PERSON_SIGHTING_KEPT_UNSEALED, tenantId, blob.name, why, blob);
-  return null;
+  const why = !s ? `not a sighting of ${person ?? id} seen when its name says` : await sightingSealChecked(s, read.createdOn, deps.audit.chainKeys);
+  if (why !== null) reportNotKept(deps.log, PERSON_SIGHTING_KEPT_UNSEALED, tenantId, blob.name, why, blob);
+  return { s, why };
 }
 
 /** A sighting is written again once it is this old (or at once if the claimed set changed). */

@@ -121,6 +121,13 @@ export interface BlobArchivePort {
   ping(): Promise<void>;
   manifests(tenantId: string): AsyncGenerator<string>;
   unsafeListTenants(): AsyncGenerator<string>;
+  /**
+   * For the reconciler, whatever Cosmos DB holds: a page (at most `limit` rows and listings) of every tenant's blobs
+   * under `prefix`, each with its lock as the listing reports it, in container then name order, from `cursor` (null: the
+   * first; one the listing cannot read: the first container, a token storage refuses: that container's first blob);
+   * `next` is null once the last was listed.
+   */
+  unsafeListWormUnder(prefix: string, cursor: string | null, limit: number): Promise<{ items: (BlobWorm & { tenantId: string })[]; next: string | null }>;
 }
 
 /** The one holder of blob deletion, used by retention disposal alone. */

@@ -24,7 +24,7 @@ import { walkCursor } from './cursor';
 import { type UncheckedDocument, UncheckedDocuments } from './unchecked';
 import { ENDS_AT_SETTLE_MS, migrateEndsAt } from '../auth/ends-at';
 import { resealSuperseded, sealLegacyKeys } from '../auth/api-keys/key-seal';
-import { keepUnkeptSightings, sealLegacySightings } from '../auth/person-sightings';
+import { extendKeptSightingLocks, keepUnkeptSightings, sealLegacySightings } from '../auth/person-sightings';
 
 export const RECONCILE_ACTOR: Actor = { subject: 'system:reconciler', kind: 'system' };
 
@@ -263,10 +263,10 @@ export async function reconcile(input: ReconcileInput, deps: Pick<Deps, 'blobs' 
   result.sightingsSealed = sightings.sealed;
   result.sightingsAllSealed = sightings.done;
   // And each sealed one without a kept copy (from before kept copies) kept, bounded too: its deletion in Cosmos DB hid its
-  // set; a kept copy's lock ending soon extended (once ended, the copy could be deleted and an older record replayed).
-  const keeping = await keepUnkeptSightings(deps, input.now);
-  result.sightingsKept = keeping.kept;
-  result.sightingLocksExtended = keeping.extended;
+  // set. Then kept copies whose lock ends soon extended, from storage's own listing (once ended, the copy could be deleted
+  // and an older record replayed; walked through Cosmos DB's records, planted ones starved it).
+  result.sightingsKept = (await keepUnkeptSightings(deps, input.now)).kept;
+  result.sightingLocksExtended = (await extendKeptSightingLocks(deps, input.now)).extended;
   // Open holds by query reach the documents archived or corrected into their queries since the last run (bounded too;
   // the next run goes on with what is left, which the sweep does not dispose of meanwhile). The tenants take turns: a
   // run starts with the tenant after the one whose documents used up the last run's budget. Every run started with the

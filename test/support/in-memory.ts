@@ -214,6 +214,27 @@ export class InMemoryBlobArchive implements BlobArchivePort {
   async *unsafeListTenants(): AsyncGenerator<string> {
     yield* [...new Set([...this.tenants, ...[...this.blobs.keys()].map((k) => k.split('/')[0]!)])].sort();
   }
+  /** As the adapter: tenant then name order from the cursor (the last row listed); one that does not parse starts from the first. */
+  async unsafeListWormUnder(prefix: string, cursor: string | null, limit: number): Promise<{ items: (BlobWorm & { tenantId: string })[]; next: string | null }> {
+    let after: [string, string] | null = null;
+    try {
+      const v = cursor ? (JSON.parse(cursor) as { tenant?: unknown; name?: unknown }) : null;
+      if (v && typeof v.tenant === 'string' && typeof v.name === 'string') after = [v.tenant, v.name];
+    } catch {
+      after = null;
+    }
+    const rows: [string, string][] = [];
+    for await (const t of this.unsafeListTenants()) for (const n of this.namesOf(t, prefix).sort()) rows.push([t, n]);
+    const from = after ? rows.filter(([t, n]) => t > after[0] || (t === after[0] && n > after[1])) : rows;
+    const page = from.slice(0, limit);
+    const items = page.map(([tenantId, name]) => ({ tenantId, ...(this.blobWormOf(tenantId, name)) }));
+    const last = page.at(-1);
+    return { items, next: from.length > limit && last ? JSON.stringify({ tenant: last[0], name: last[1] }) : null };
+  }
+  private blobWormOf(tenantId: string, name: string): BlobWorm {
+    const blob = this.of(tenantId, name);
+    return { name, legalHold: blob.worm.legalHold, retainUntil: blob.worm.unlocked ? null : blob.worm.retainUntil, etag: blobEtagOf(blob) };
+  }
 }
 
 /** Audit outbox items by tenant and id, one map for every in-memory port that writes them (InMemoryAuditOutboxItems reads it). */

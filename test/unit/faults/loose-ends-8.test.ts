@@ -179,7 +179,7 @@ describe('a sign-in from before kept copies gets its kept copy from the reconcil
     deps.tenantRecords.sightingsSealedMark = false;
     await deps.tenantRecords.create(await sealSighting({ id: personSightingRecordId('p-1'), tenantId: TENANT, type: 'person-sighting', person: 'p-1', rightsSet: 'claimed', seenAt: now.toISOString() }, deps));
     const later = new Date(now.getTime() + 2 * DAY);
-    expect(await keepUnkeptSightings(deps, now)).toEqual({ kept: [`${TENANT}/${personSightingRecordId('p-1')}`], extended: [] });
+    expect(await keepUnkeptSightings(deps, now)).toEqual({ kept: [`${TENANT}/${personSightingRecordId('p-1')}`] });
     // An unsealed record sealed by the reconciler (sealLegacySightings) after the walk passed it: the next walk keeps it.
     await deps.tenantRecords.create({ id: personSightingRecordId('p-2'), tenantId: TENANT, type: 'person-sighting', person: 'p-2', rightsSet: 'claimed', seenAt: now.toISOString() });
     const sealing = await reconcile({ now: later, maxItems: 100, continuation: null }, deps);
