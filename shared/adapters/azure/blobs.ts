@@ -1,4 +1,5 @@
-import { BlobServiceClient, ContainerClient, RestError, type ContainerListBlobFlatSegmentResponse } from '@azure/storage-blob';
+import { BlobServiceClient, ContainerClient, RestError } from '@azure/storage-blob';
+import { walkContainers } from './container-walk';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
@@ -270,48 +271,8 @@ export class BlobArchive implements BlobArchivePort {
     for await (const c of this.service.listContainers({ prefix: DOCUMENTS_CONTAINER_PREFIX })) yield c.name.slice(DOCUMENTS_CONTAINER_PREFIX.length);
   }
 
-  /**
-   * Tenant containers in name order (as storage lists them), then each one's blobs under `prefix` a page at a time, as
-   * export-store.ts unsafeListStored walks the export containers (a forged cursor restarts rather than stopping the walk
-   * for good; containers with nothing under the prefix count as a listing each, so a pile of them cannot make a run that
-   * never ends).
-   */
-  async unsafeListWormUnder(prefix: string, cursor: string | null, limit: number): Promise<{ items: (BlobWorm & { tenantId: string })[]; next: string | null }> {
-    let at: { container: string; marker?: string } | null = null;
-    try {
-      const v = cursor ? (JSON.parse(cursor) as { container?: unknown; marker?: unknown }) : null;
-      if (v && typeof v.container === 'string') at = { container: v.container, ...(typeof v.marker === 'string' ? { marker: v.marker } : {}) };
-    } catch {
-      at = null;
-    }
-    const items: (BlobWorm & { tenantId: string })[] = [];
-    let listings = 0;
-    for await (const c of this.service.listContainers({ prefix: DOCUMENTS_CONTAINER_PREFIX })) {
-      if (at && c.name < at.container) continue;
-      if (items.length >= limit || listings >= limit) return { items, next: JSON.stringify({ container: c.name }) };
-      let marker = at && c.name === at.container ? at.marker : undefined;
-      let stored = marker !== undefined;
-      const tenantId = c.name.slice(DOCUMENTS_CONTAINER_PREFIX.length);
-      const container = this.service.getContainerClient(c.name);
-      for (;;) {
-        if (listings >= limit) return { items, next: JSON.stringify({ container: c.name, ...(marker ? { marker } : {}) }) };
-        listings++;
-        const pages = (from: string | undefined) => container.listBlobsFlat({ prefix, includeLegalHold: true, includeImmutabilityPolicy: true }).byPage({ ...(from ? { continuationToken: from } : {}), maxPageSize: limit - items.length }).next();
-        let next;
-        try {
-          next = await pages(marker);
-        } catch (err) {
-          if (!(stored && err instanceof RestError && err.statusCode === 400)) throw err;
-          next = await pages((marker = undefined));
-        }
-        stored = false;
-        const page: ContainerListBlobFlatSegmentResponse | undefined = next.done === true ? undefined : next.value;
-        for (const b of page?.segment.blobItems ?? []) items.push({ tenantId, name: b.name, legalHold: b.properties.legalHold ?? null, retainUntil: b.properties.immutabilityPolicyExpiresOn?.toISOString() ?? null, etag: b.properties.etag });
-        marker = page?.continuationToken || undefined;
-        if (!marker) break;
-        if (items.length >= limit) return { items, next: JSON.stringify({ container: c.name, marker }) };
-      }
-    }
-    return { items, next: null };
+  /** The tenant containers' blobs under `prefix` with their locks, a page a run (container-walk.ts walkContainers). */
+  unsafeListWormUnder(prefix: string, cursor: string | null, limit: number): Promise<{ items: (BlobWorm & { tenantId: string })[]; next: string | null }> {
+    return walkContainers(this.service, DOCUMENTS_CONTAINER_PREFIX, { prefix, includeLegalHold: true, includeImmutabilityPolicy: true }, cursor, limit, (tenantId, b) => ({ tenantId, name: b.name, legalHold: b.properties.legalHold ?? null, retainUntil: b.properties.immutabilityPolicyExpiresOn?.toISOString() ?? null, etag: b.properties.etag }));
   }
 }

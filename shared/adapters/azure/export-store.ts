@@ -1,6 +1,7 @@
 import type { Container, JSONObject, OperationInput, SqlParameter } from '@azure/cosmos';
 import type { ChainKeyring } from '../../kernel/audit-chain';
-import { BlobServiceClient, ContainerClient, RestError, type ContainerListBlobFlatSegmentResponse } from '@azure/storage-blob';
+import { BlobServiceClient, ContainerClient, RestError } from '@azure/storage-blob';
+import { walkContainers } from './container-walk';
 import type { Readable } from 'node:stream';
 import { blobLayout, EXPORTS_CONTAINER_PREFIX } from '../../kernel/blob-layout';
 import type { BlobRead, ExportBlobsPort, ExportJobsPort, Page, StoredExportBlob, Versioned } from '../../ports';
@@ -75,51 +76,9 @@ export class ExportBlobs implements ExportBlobsPort {
     }
   }
 
-  /**
-   * Containers `exports-*` in name order (as storage lists them), then each one's blobs a page at a time. The cursor is
-   * the container to go on in and storage's token within it (none: from its first blob); one the listing cannot read
-   * starts from the first container, and a token storage refuses from that container's first blob. At most `limit`
-   * listings of blobs a call. Broke: a token forged in timer state (Cosmos DB) was refused by storage on every run, which
-   * never got to save another, so no outlived blob was deleted again; and empty `exports-*` containers (a storage role
-   * may create them) cost a listing each with nothing counted, so enough of them made a run that never finished.
-   */
-  async unsafeListStored(cursor: string | null, limit: number): Promise<{ items: StoredExportBlob[]; next: string | null }> {
-    let at: { container: string; marker?: string } | null = null;
-    try {
-      const v = cursor ? (JSON.parse(cursor) as { container?: unknown; marker?: unknown }) : null;
-      if (v && typeof v.container === 'string') at = { container: v.container, ...(typeof v.marker === 'string' ? { marker: v.marker } : {}) };
-    } catch {
-      at = null;
-    }
-    const items: StoredExportBlob[] = [];
-    let listings = 0;
-    for await (const c of this.service.listContainers({ prefix: EXPORTS_CONTAINER_PREFIX })) {
-      if (at && c.name < at.container) continue;
-      if (items.length >= limit || listings >= limit) return { items, next: JSON.stringify({ container: c.name }) };
-      let marker = at && c.name === at.container ? at.marker : undefined;
-      let stored = marker !== undefined;
-      const tenantId = c.name.slice(EXPORTS_CONTAINER_PREFIX.length);
-      const container = this.service.getContainerClient(c.name);
-      for (;;) {
-        if (listings >= limit) return { items, next: JSON.stringify({ container: c.name, ...(marker ? { marker } : {}) }) };
-        listings++;
-        const pages = (from: string | undefined) => container.listBlobsFlat().byPage({ ...(from ? { continuationToken: from } : {}), maxPageSize: limit - items.length }).next();
-        let next;
-        try {
-          next = await pages(marker);
-        } catch (err) {
-          if (!(stored && err instanceof RestError && err.statusCode === 400)) throw err;
-          next = await pages((marker = undefined));
-        }
-        stored = false;
-        const page: ContainerListBlobFlatSegmentResponse | undefined = next.done === true ? undefined : next.value;
-        for (const b of page?.segment.blobItems ?? []) items.push({ tenantId, blobName: b.name, createdOn: (b.properties.createdOn ?? b.properties.lastModified)?.toISOString() ?? null });
-        marker = page?.continuationToken || undefined;
-        if (!marker) break;
-        if (items.length >= limit) return { items, next: JSON.stringify({ container: c.name, marker }) };
-      }
-    }
-    return { items, next: null };
+  /** The `exports-*` containers' blobs with storage's creation time, a page a run (container-walk.ts walkContainers). */
+  unsafeListStored(cursor: string | null, limit: number): Promise<{ items: StoredExportBlob[]; next: string | null }> {
+    return walkContainers(this.service, EXPORTS_CONTAINER_PREFIX, {}, cursor, limit, (tenantId, b) => ({ tenantId, blobName: b.name, createdOn: (b.properties.createdOn ?? b.properties.lastModified)?.toISOString() ?? null }));
   }
 }
 
