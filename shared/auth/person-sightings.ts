@@ -545,12 +545,6 @@ export class PersonSightings {
     return false;
   }
 
-  /** As lastSighting, through the instance's cache (the sign-in's hot path): the seal judged once per record read. */
-  async last(tenantId: string, person: string): Promise<{ record: PersonSightingRecord; unsealed: string | null } | null> {
-    const found = (await this.lastVersioned(tenantId, person, false))?.value;
-    return found ? { record: found, unsealed: await sightingUnsealed(found, this.sealing) } : null;
-  }
-
   /** Keeps `record` as a create-only locked blob; a failure is logged and the sign-in goes on (its record is written). */
   private async keep(record: PersonSightingRecord, now: Date): Promise<void> {
     try {

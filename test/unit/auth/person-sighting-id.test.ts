@@ -20,7 +20,7 @@ it('a person named like another person\'s hashed id neither shares nor reads tha
   const lookalike = personSightingRecordId(victim).slice('person-sighting:'.length);
   expect(personSightingRecordId(lookalike)).not.toBe(personSightingRecordId(victim));
   await sightings.seen('acme', lookalike, 'tenant-admin', new Date('2030-01-01T00:00:00Z'));
-  expect(await sightings.last('acme', victim)).toBeNull();
+  expect(await sightings.lastForKey('acme', victim, new Date('2030-01-01T00:00:00Z'))).toBeNull();
 });
 
 it('sign-ins that keep writing over each other past the rounds are contention: 503 with Retry-After, not a 500', async () => {
@@ -31,5 +31,5 @@ it('sign-ins that keep writing over each other past the rounds are contention: 5
   records.replace = async () => 'conflict';
   const fresh = new PersonSightings(records, sealing);
   await expect(fresh.seen('acme', 'carla', 'auditor', new Date('2030-01-01T00:01:00Z'))).rejects.toMatchObject({ code: 'dependency_unavailable', retryAfterSeconds: expect.any(Number) });
-  expect((await sightings.last('acme', 'carla'))?.record.rightsSet).toBe('accountant');
+  expect((await sightings.lastForKey('acme', 'carla', new Date('2030-01-01T00:01:00Z')))?.record.rightsSet).toBe('accountant');
 });

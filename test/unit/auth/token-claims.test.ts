@@ -94,10 +94,10 @@ it('a token issued before the newest one seen does not bring its broader rights 
   await authenticator.authenticate(`Bearer ${await token({ archive_rights: 'accountant', iat: now })}`);
   const old = await authenticator.authenticate(`Bearer ${await token({ archive_rights: 'tenant-admin', iat: now - 1800 })}`);
   expect(old.rightsSet).toBe('tenant-admin'); // the old token itself acts until it expires, as any JWT does
-  expect((await new PersonSightings(records, sealing).last(T, 'alice@acme.example'))?.record.rightsSet).toBe('accountant');
+  expect((await new PersonSightings(records, sealing).lastForKey(T, 'alice@acme.example', new Date()))?.record.rightsSet).toBe('accountant');
   // A newer sign-in still replaces it at once.
   await authenticator.authenticate(`Bearer ${await token({ archive_rights: 'auditor', iat: now + 5 })}`);
-  expect((await new PersonSightings(records, sealing).last(T, 'alice@acme.example'))?.record.rightsSet).toBe('auditor');
+  expect((await new PersonSightings(records, sealing).lastForKey(T, 'alice@acme.example', new Date()))?.record.rightsSet).toBe('auditor');
 });
 
 it('a token whose exp or iat is no instant with a four-digit year (1e300, Infinity, past 9999) is refused with 401, not a 500', async () => {
