@@ -3,6 +3,7 @@ import { MAX_DEQUEUE_COUNT } from '../shared/ports';
 import type { ExportWorkQueue } from '../shared/adapters/azure/export-work-queue';
 import { type ExportDeps } from '../shared/exports/run-export';
 import { runQueuedExport } from '../shared/exports/queued-export';
+import { startPollingLoop } from './polling-loop';
 
 /** Held invisible while its export runs (the Functions trigger renews it; a local export of that length is not expected). */
 const VISIBILITY_SECONDS = 600;
@@ -14,8 +15,6 @@ const VISIBILITY_SECONDS = 600;
  * refused (malformed) one is completed. A failing pass is logged and the loop goes on.
  */
 export function startExportLoop(deps: ExportDeps & { exportWork: ExportWorkQueue; log: Logger }): { stop(): Promise<void> } {
-  let stopped = false;
-  let running: Promise<void> = Promise.resolve();
   const one = async (message: QueuedMessage) => {
     if (message.dequeueCount > MAX_DEQUEUE_COUNT) return deps.exportWork.poison(message);
     try {
@@ -29,20 +28,5 @@ export function startExportLoop(deps: ExportDeps & { exportWork: ExportWorkQueue
   const pass = async () => {
     for (const message of await deps.exportWork.receive(4, VISIBILITY_SECONDS)) await one(message);
   };
-  const tick = () => {
-    if (stopped) return;
-    running = pass()
-      .catch((err: unknown) => deps.log.warn('export queue pass failed; trying again shortly', { error: String(err) }))
-      .finally(() => {
-        if (!stopped) timer = setTimeout(tick, deps.config.ARCHIVE_EXPORT_QUEUE_POLL_MS);
-      });
-  };
-  let timer = setTimeout(tick, deps.config.ARCHIVE_EXPORT_QUEUE_POLL_MS);
-  return {
-    stop: async () => {
-      stopped = true;
-      clearTimeout(timer);
-      await running;
-    },
-  };
+  return startPollingLoop(pass, () => deps.config.ARCHIVE_EXPORT_QUEUE_POLL_MS, deps.log, 'export queue pass failed; trying again shortly');
 }

@@ -1,5 +1,6 @@
 import type { Deps } from '../shared/deps';
 import { validateRenditions, ValidationDeps } from '../shared/validation/worker';
+import { startPollingLoop } from './polling-loop';
 
 const INTERVAL_MS = 3000;
 
@@ -9,25 +10,5 @@ const INTERVAL_MS = 3000;
  * is the requeueValidations timer's, which the local host runs on its Azure schedule.)
  */
 export function startValidationLoop(deps: ValidationDeps & Pick<Deps, 'config' | 'clock'>): { stop(): Promise<void> } {
-  let stopped = false;
-  let running: Promise<void> = Promise.resolve();
-  const pass = async () => {
-    await validateRenditions({ now: deps.clock.now(), max: 16 }, deps);
-  };
-  const tick = () => {
-    if (stopped) return;
-    running = pass()
-      .catch((err: unknown) => deps.log.warn('validation pass failed; trying again shortly', { error: String(err) }))
-      .finally(() => {
-        if (!stopped) timer = setTimeout(tick, INTERVAL_MS);
-      });
-  };
-  let timer = setTimeout(tick, INTERVAL_MS);
-  return {
-    stop: async () => {
-      stopped = true;
-      clearTimeout(timer);
-      await running;
-    },
-  };
+  return startPollingLoop(() => validateRenditions({ now: deps.clock.now(), max: 16 }, deps).then(() => undefined), () => INTERVAL_MS, deps.log, 'validation pass failed; trying again shortly');
 }
