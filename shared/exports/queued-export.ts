@@ -68,15 +68,22 @@ export async function runQueuedExport(message: unknown, deps: ExportDeps): Promi
  * Queues a new export's work. A failed send is logged, not answered as an error: the job is stored and running with its
  * heartbeat, so export maintenance finds it stale and queues its work then (the client polls `GET /exports/{id}`).
  */
-export async function queueExportWork(job: Pick<ExportJob, 'tenantId' | 'id'>, deps: Pick<ExportDeps, 'log'> & { exportWork: ExportWorkPort }): Promise<boolean> {
+export async function queueExportWork(job: Pick<ExportJob, 'tenantId' | 'id'>, deps: Pick<ExportDeps, 'log'> & { exportWork: ExportWorkPort }, options: { withinMs?: number } = {}): Promise<boolean> {
   try {
-    await deps.exportWork.enqueue(job.tenantId, job.id);
+    await deps.exportWork.enqueue(job.tenantId, job.id, options);
     return true;
   } catch (err) {
     deps.log.warn(EXPORT_WORK_NOT_QUEUED, { tenantId: job.tenantId, exportId: job.id, error: String(err) });
     return false;
   }
 }
+
+/**
+ * How long `POST /exports` waits for its work message before answering. Broke: the send had only the queue's own bound
+ * (QUEUE_CALL_MS, 25 s), so a queue that did not answer held the client's 202 that long, for a send whose failure
+ * costs nothing (maintenance queues the job once stale). Maintenance keeps the long bound: no client waits on it.
+ */
+export const EXPORT_WORK_ON_REQUEST_MS = 3_000;
 
 /** Logged (warn) when an export's work could not be queued; export maintenance queues it once its heartbeat is stale. */
 export const EXPORT_WORK_NOT_QUEUED = 'export work not queued; export maintenance queues it once stale';
