@@ -5,7 +5,7 @@
  * Functions invocation, ended by a scale-in), and export maintenance ran restarts inline, one after another, in its timer.
  */
 import { maintainExports } from '../../../shared/exports/maintain-exports';
-import { EXPORT_WORK_NOT_QUEUED, EXPORT_WORK_ON_REQUEST_MS, EXPORT_WORK_REFUSED, runQueuedExport } from '../../../shared/exports/queued-export';
+import { EXPORT_WORK_NOT_QUEUED, EXPORT_WORK_ON_REQUEST_MS, EXPORT_WORK_REFUSED, REDELIVERY_QUIET_SECONDS, runQueuedExport } from '../../../shared/exports/queued-export';
 import { runExport } from '../../../shared/exports/run-export';
 import { startExport } from '../../../shared/exports/start-export';
 import { type ExportJob, exportWorkMessageText } from '../../../shared/kernel/export';
@@ -89,6 +89,26 @@ it('a due job runs once per attempt: a new one, then a duplicate delivery runs n
   expect(both.filter((r) => r.outcome === 'ran')).toHaveLength(1);
   expect(['claimed-elsewhere', 'not-due']).toContain(both.find((r) => r.outcome !== 'ran')?.outcome);
   expect(await w.deps.exportJobs.get(T, w.job.id)).toMatchObject({ status: 'completed', attempts: 2 });
+});
+
+// Broke: a host retry of a run that threw (dequeueCount 2) found the heartbeat that run wrote and ran nothing; the export
+// waited 600 s for maintenance. It now watches the job REDELIVERY_QUIET_SECONDS and claims it if nobody wrote it.
+it.each<[string, number, 'silent' | 'heartbeat', string]>([
+  ['a first delivery does not wait: the heartbeat is a live worker', 1, 'silent', 'not-due'],
+  ['a redelivery claims a job nobody wrote while it watched', 2, 'silent', 'ran'],
+  ['a redelivery leaves a job whose worker wrote it meanwhile', 2, 'heartbeat', 'not-due'],
+])('a claimed job with a fresh heartbeat: %s', async (_, dequeueCount, meanwhile, outcome) => {
+  const w = await setUp();
+  await storedAs(w, (j) => ({ ...j, attempts: 1, heartbeatAt: w.deps.clock.now().toISOString() })); // its run threw just now
+  const paused: number[] = [];
+  const pause = async (ms: number) => {
+    paused.push(ms);
+    w.deps.clock.advance(ms);
+    if (meanwhile === 'heartbeat') await storedAs(w, (j) => ({ ...j, heartbeatAt: w.deps.clock.now().toISOString() }));
+  };
+  expect(await runQueuedExport(exportWorkMessageText(T, w.job.id), w.deps, { dequeueCount, pause })).toMatchObject({ outcome });
+  expect(paused).toEqual(dequeueCount > 1 ? [REDELIVERY_QUIET_SECONDS * 1000] : []);
+  expect(await w.deps.exportJobs.get(T, w.job.id)).toMatchObject(outcome === 'ran' ? { status: 'completed', attempts: 2 } : { status: 'running', attempts: 1 });
 });
 
 // A queue that does not answer: the request's send has its own short bound (EXPORT_WORK_ON_REQUEST_MS); it used to
