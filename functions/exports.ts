@@ -6,7 +6,7 @@ import type { Config } from '../shared/config';
 import { deliveryFor, downloadExport } from '../shared/http/download';
 import { maintainExports } from '../shared/exports/maintain-exports';
 import { exportSealed, getExport, listExports, startExport } from '../shared/exports/start-export';
-import { queueExportWork } from '../shared/exports/queued-export';
+import { EXPORT_WORK_ON_REQUEST_MS, queueExportWork } from '../shared/exports/queued-export';
 import { toPublicExport, ZExportRequest } from '../shared/kernel/export';
 import { operation, reply } from '../shared/http/operation';
 import { ZExport, ZId } from '../shared/http/schemas';
@@ -26,7 +26,7 @@ export const createExport = operation({
   handler: async ({ body, req, idempotencyKey, principal, audit }, deps) => {
     const { job, started } = await startExport(principal, body, req.requestId, deps, audit.staging(202), idempotencyKey);
     audit.target = job.id;
-    if (started) await queueExportWork(job, deps);
+    if (started) await queueExportWork(job, deps, { withinMs: EXPORT_WORK_ON_REQUEST_MS });
     else audit.detail = 'replayed';
     const base = deps.config.ARCHIVE_PUBLIC_BASE_PATH;
     return reply(202, toPublicExport(job, base, deps.clock.now(), await exportSealed(job, deps)), { Location: `${base}/exports/${job.id}`, ...(started ? {} : { 'Idempotent-Replayed': 'true' }) });

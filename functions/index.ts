@@ -119,7 +119,7 @@ app.storageQueue('runExportWork', {
   queueName: config.ARCHIVE_EXPORT_QUEUE,
   connection: 'ArchiveStorage',
   handler: async (message: unknown, context: InvocationContext) => {
-    const result = await runQueuedExport(message, await getDeps());
+    const result = await runQueuedExport(message, await getDeps(), { dequeueCount: Number(context.triggerMetadata?.dequeueCount ?? 1) || 1 });
     const line = JSON.stringify({ queue: 'export-work', result });
     if (result.outcome === 'refused') context.error(line);
     else context.log(line);

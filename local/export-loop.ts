@@ -18,7 +18,7 @@ export function startExportLoop(deps: ExportDeps & { exportWork: ExportWorkQueue
   const one = async (message: QueuedMessage) => {
     if (message.dequeueCount > MAX_DEQUEUE_COUNT) return deps.exportWork.poison(message);
     try {
-      const result = await runQueuedExport(message.text, deps);
+      const result = await runQueuedExport(message.text, deps, { dequeueCount: message.dequeueCount });
       deps.log.info('export work done', { result: JSON.stringify(result) });
       await deps.exportWork.complete(message);
     } catch (err) {

@@ -397,9 +397,12 @@ async function keptNewer(tenantId: string, person: string, stored: PersonSightin
   const currentAt = current?.value.person === person ? (readWrittenInstant(current.value.seenAt, now.getTime()) ?? -Infinity) : -Infinity;
   const at = now.toISOString();
   const entry = auditOutboxItem([{ tenantId, at, actor: SIGHTING_RESTORE_ACTOR, action: 'person.sighting-restored', target: kept.id, outcome: 'success', status: 200, requestId: `${SIGHTING_RESTORE_ACTOR.subject}:${kept.id}:${at}`, clientIp: null, userAgent: null, detail: `sighting-restored=${kept.seenAt};stored-seen-at=${stored?.seenAt ?? 'none'}` }]);
-  if (!current) await deps.tenantRecords.create(kept, entry);
-  else if (currentAt < Date.parse(kept.seenAt)) await deps.tenantRecords.replace(kept, current.etag, entry);
-  deps.log.warn?.(PERSON_SIGHTING_RESTORED, { tenantId, id: kept.id, seenAt: kept.seenAt, storedSeenAt: stored?.seenAt ?? null });
+  const written = !current
+    ? (await deps.tenantRecords.create(kept, entry)) === 'created'
+    : currentAt < Date.parse(kept.seenAt) && (await deps.tenantRecords.replace(kept, current.etag, entry)) === 'replaced';
+  // Only a write-back that was written (its entry goes with it, all or none). Broke: one that lost its race to another
+  // write was logged, and alerted, as a restore the store never made.
+  if (written) deps.log.warn?.(PERSON_SIGHTING_RESTORED, { tenantId, id: kept.id, seenAt: kept.seenAt, storedSeenAt: stored?.seenAt ?? null });
   return kept;
 }
 

@@ -660,7 +660,8 @@ export interface ValidationQueuePort {
  * worker reads and judges the job itself (shared/exports/queued-export.ts).
  */
 export interface ExportWorkPort {
-  enqueue(tenantId: string, exportId: string): Promise<void>;
+  /** `withinMs`: refused (thrown) once this is up, if shorter than the queue's own bound on a call. */
+  enqueue(tenantId: string, exportId: string, options?: { withinMs?: number }): Promise<void>;
 }
 
 /** This instance's short-lived cache of tenant settings (shared/adapters/azure/settings-cache.ts). */

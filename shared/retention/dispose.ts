@@ -168,7 +168,7 @@ export async function prepareDisposal(
         // One half deleted is a crash of a version before claims were sealed: finished below by the rules it had. So is one
         // whose disposal entry the archive keyed (a version that appended it before the tombstone): put back, the document
         // was disposed of again under a second entry, and the log said it disposed of it twice.
-        logged = !sealed && (await loggedAsDisposed(deps, tenantId, doc));
+        logged = !sealed && (await disposalEntryLogged(deps, tenantId, doc));
         if (!sealed && !logged && (await wholeInStorage(tenantId, doc, deps))) {
           const { disposal: _planned, ...active } = doc;
           if ((await catalog.replace({ ...active, status: 'active' }, etag)) === 'conflict') return { blocked: 'changed', detail: 'changed while its claim was put back' };
@@ -302,7 +302,7 @@ export async function finishDisposals(prepared: PreparedDisposal[], deps: Pick<D
 }
 
 /** Whether the archive keyed a disposal entry for a found claim's document in its plan's month (a legacy claim's, appended first). */
-async function loggedAsDisposed(deps: Pick<Deps, 'audit'>, tenantId: string, doc: ArchivedDocument): Promise<boolean> {
+async function disposalEntryLogged(deps: Pick<Deps, 'audit'>, tenantId: string, doc: ArchivedDocument): Promise<boolean> {
   const at = new Date(typeof doc.disposal?.at === 'string' ? doc.disposal.at : NaN);
   return !Number.isNaN(at.getTime()) && (await hasDisposalEntry(deps, tenantId, doc.id, at));
 }

@@ -1024,16 +1024,25 @@ export class InMemoryValidationQueue implements ValidationQueuePort {
  * The `export-work` queue, delivering at once: each message's work runs right after the sender's turn, as the in-process
  * worker did before the queue (inMemoryDeps binds `runner` to its deps; a world that changes its deps in place keeps
  * it; a test spreading other ports into its deps binds its own, withExportWork). A crash is logged, as the queue
- * trigger's failed invocation is, and delivered again (MAX_DEQUEUE_COUNT times, then `poisoned`). `idle()` waits for the work queued so far; `failing` makes sends fail (a queue outage).
+ * trigger's failed invocation is, and delivered again (MAX_DEQUEUE_COUNT times, then `poisoned`). `idle()` waits for the work queued so far; `failing` makes sends fail (a queue outage);
+ * `hanging` makes them never answer: refused at once when the sender gave a bound (as if it had passed; `bounds` records
+ * it), never settled when it gave none.
  */
 export class InMemoryExportWork implements ExportWorkPort {
   readonly sent: ExportWorkMessage[] = [];
   runner: ((text: string) => Promise<unknown>) | null = null;
   failing: Error | null = null;
+  hanging = false;
+  readonly bounds: (number | undefined)[] = [];
   readonly poisoned: string[] = [];
   private readonly pending = new Set<Promise<unknown>>();
-  async enqueue(tenantId: string, exportId: string): Promise<void> {
+  async enqueue(tenantId: string, exportId: string, options: { withinMs?: number } = {}): Promise<void> {
     if (this.failing) throw this.failing;
+    if (this.hanging) {
+      this.bounds.push(options.withinMs);
+      if (options.withinMs === undefined) return new Promise<void>(() => undefined);
+      throw new Error('The operation was aborted due to timeout');
+    }
     this.sent.push({ tenantId, exportId });
     const run = this.runner;
     if (!run) return;

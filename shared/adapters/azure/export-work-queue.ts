@@ -8,7 +8,7 @@ import { StorageQueue } from './storage-queue';
  * poison are the local host's (local/export-loop.ts); in Azure the trigger does them.
  */
 export class ExportWorkQueue extends StorageQueue implements ExportWorkPort {
-  async enqueue(tenantId: string, exportId: string): Promise<void> {
-    await this.sendText(exportWorkMessageText(tenantId, exportId));
+  async enqueue(tenantId: string, exportId: string, options: { withinMs?: number } = {}): Promise<void> {
+    await this.sendText(exportWorkMessageText(tenantId, exportId), options.withinMs);
   }
 }

@@ -29,13 +29,13 @@ export class StorageQueue {
    * for one (a URL parameter): an endpoint that accepted the connection and never answered (a half-open
    * link, a stalled proxy) held a send, and the host's shutdown flush behind it, for ever.
    */
-  private get within() {
-    return { abortSignal: AbortSignal.timeout(this.callMs) };
+  private within(ms = this.callMs) {
+    return { abortSignal: AbortSignal.timeout(Math.min(ms, this.callMs)) };
   }
 
   private ensure(): Promise<void> {
     if (!this.createQueues) return Promise.resolve();
-    this.ready ??= Promise.all([this.queue.createIfNotExists(this.within), this.poisonQueue.createIfNotExists(this.within)]).then(
+    this.ready ??= Promise.all([this.queue.createIfNotExists(this.within()), this.poisonQueue.createIfNotExists(this.within())]).then(
       () => undefined,
       (err: unknown) => {
         this.ready = null;
@@ -45,31 +45,32 @@ export class StorageQueue {
     return this.ready;
   }
 
-  protected async sendText(text: string): Promise<void> {
+  /** `withinMs`: a shorter bound than `callMs`, for a caller that must not wait that long (a client's request). */
+  protected async sendText(text: string, withinMs?: number): Promise<void> {
     await this.ensure();
-    await this.queue.sendMessage(encode(text), this.within);
+    await this.queue.sendMessage(encode(text), this.within(withinMs));
   }
 
   async receive(max: number, visibilitySeconds: number): Promise<QueuedMessage[]> {
     await this.ensure();
-    const res = await this.queue.receiveMessages({ numberOfMessages: Math.min(32, Math.max(1, max)), visibilityTimeout: visibilitySeconds, ...this.within });
+    const res = await this.queue.receiveMessages({ numberOfMessages: Math.min(32, Math.max(1, max)), visibilityTimeout: visibilitySeconds, ...this.within() });
     return res.receivedMessageItems.map((m) => ({ messageId: m.messageId, popReceipt: m.popReceipt, dequeueCount: m.dequeueCount, text: decode(m.messageText) }));
   }
 
   async complete(message: QueuedMessage): Promise<void> {
-    await this.queue.deleteMessage(message.messageId, message.popReceipt, this.within);
+    await this.queue.deleteMessage(message.messageId, message.popReceipt, this.within());
   }
 
   /** Moves a message that cannot be processed to the poison queue, unchanged (as the Functions queue trigger does). */
   async poison(message: QueuedMessage): Promise<void> {
-    await this.poisonQueue.sendMessage(encode(message.text), this.within);
+    await this.poisonQueue.sendMessage(encode(message.text), this.within());
     await this.complete(message);
   }
 
   /** Messages waiting in the poison queue (peek; for tests and the health view). */
   async peekPoison(max = 32): Promise<string[]> {
     await this.ensure();
-    const res = await this.poisonQueue.peekMessages({ numberOfMessages: Math.min(32, max), ...this.within });
+    const res = await this.poisonQueue.peekMessages({ numberOfMessages: Math.min(32, max), ...this.within() });
     return res.peekedMessageItems.map((m) => decode(m.messageText));
   }
 }

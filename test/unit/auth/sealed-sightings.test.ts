@@ -270,6 +270,30 @@ describe('a sighting written back over a newer one (a replay) is undone from the
     expect(listedSoFar).toBeLessThanOrEqual(3);
   });
 
+  // Broke: a write-back that lost its race (a sign-in wrote the record meanwhile) was logged, and so alerted, as a restore.
+  it('a write-back that loses its race to another write is not logged as a restore, nor audited; the next one is', async () => {
+    const claim = { set: 'integration-admin' };
+    const { w, auth, person } = await danasKey(claim, 'raced');
+    const wider = structuredClone(sightingOf(w, person).value);
+    w.clock.advance(2 * DAY);
+    claim.set = 'uploader';
+    await ok(w, { method: 'GET', path: 'documents', as: person });
+    w.deps.tenantRecords.records.set(`${TENANT}/${personSightingRecordId(person)}`, { value: wider, etag: sightingOf(w, person).etag + 1000 });
+    const records = w.deps.tenantRecords;
+    const replace = records.replace.bind(records);
+    records.replace = async (record, etag, outbox) => {
+      if (record.type === 'person-sighting') sightingOf(w, person).etag += 1; // another write just before this one
+      return replace(record, etag, outbox);
+    };
+    const restores = () => [...w.deps.catalog.outbox.values()].flatMap((i) => i.entries).filter((e) => e.action === 'person.sighting-restored');
+    expect((await listKeys(w, auth)).status).toBe(403); // the kept one decides all the same
+    expect([logged(w, PERSON_SIGHTING_RESTORED), restores().length]).toEqual([0, 0]);
+    records.replace = replace;
+    expect((await listKeys(w, auth)).status).toBe(403);
+    expect([logged(w, PERSON_SIGHTING_RESTORED), restores().length]).toEqual([1, 1]);
+    expect((sightingOf(w, person).value as unknown as PersonSightingRecord).rightsSet).toBe('uploader');
+  });
+
   it('a genuine narrowing then widening: the newest wins, no alarm; a refresh of the same set keeps no blob', async () => {
     const claim = { set: 'integration-admin' };
     const { w, auth, person } = await danasKey(claim, 'kees');

@@ -44,6 +44,11 @@ it('every call of the validation queue is refused once its time is up, creating 
   expect(held.length).toBeGreaterThanOrEqual(7); // each call did reach the endpoint
 });
 
+it("an export's work sent on a client's request is refused within its own short bound, not the queue's 25 s", async () => {
+  // Broke: POST /exports waited out QUEUE_CALL_MS before its 202 (this test's 5 s timeout is far below it).
+  await expect(new ExportWorkQueue(service, 'export-work').enqueue('t-1', 'e-1', { withinMs: 200 })).rejects.toThrow(/abort/i);
+}, 5_000);
+
 it("an upload's gathered request to such a queue is logged, and the flush behind it ends", async () => {
   const warnings: string[] = [];
   const requests = new ValidationRequests(
