@@ -138,7 +138,7 @@ const ZConfig = z
     ARCHIVE_EXPORT_STALE_SECONDS: z.coerce.number().int().min(30).default(600),
     /**
      * A running export whose worker stopped this many times (each a stale heartbeat) is failed instead of restarted:
-     * one the worker cannot finish within its app's Functions timeout (the export app's, README "Export app"), or that
+     * one the worker cannot finish within its app's Functions timeout (the export app's, README "Export Function App"), or that
      * the platform stops each time, would be rebuilt from its start until it expired.
      */
     ARCHIVE_EXPORT_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(EXPORT_ATTEMPTS_LIMIT).default(3),
