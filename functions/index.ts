@@ -1,6 +1,8 @@
 /**
  * Azure Functions entry point (v4 programming model). Registers every route of the one
  * route table and the timers; the handlers are the same ones the local host serves.
+ * What it registers depends on the app's role (ARCHIVE_FUNCTIONS_ROLE, functions/registrations.ts):
+ * the main app everything but the export work, the export app only that.
  */
 import './telemetry';
 import { app, HttpMethod, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
@@ -17,6 +19,7 @@ import { toAzure } from './answer';
 import { API_ROUTE_PREFIX, ROUTES } from './routes';
 import { registerWebApp } from './web';
 import { runTimer, TIMERS } from './timers';
+import { registrationsFor } from './registrations';
 import { recordStoredOutcome } from '../shared/validation/worker';
 import { runQueuedExport } from '../shared/exports/queued-export';
 import { flushSuppressedRefusals, SUPPRESSED_REFUSALS_FLUSH_MS } from '../shared/audit/suppressed-refusals';
@@ -25,6 +28,7 @@ app.setup({ enableHttpStream: true });
 
 // Fail at start-up, with every bad setting listed, rather than on the first request.
 const config = loadConfig();
+const registrations = registrationsFor(config.ARCHIVE_FUNCTIONS_ROLE);
 let deps: Promise<Deps> | undefined;
 const getDeps = () =>
   (deps ??= buildDeps(config).then(
@@ -53,7 +57,7 @@ function fromAzure(request: HttpRequest, context: InvocationContext): ArchiveReq
 }
 
 // host.json's routePrefix is "" so that the `web` function can answer `/`; the API keeps its /api prefix here.
-for (const route of ROUTES) {
+for (const route of registrations.routes ? ROUTES : []) {
   app.http(route.name, {
     methods: methodsOf(route) as HttpMethod[],
     route: `${API_ROUTE_PREFIX}/${route.route}`,
@@ -76,7 +80,7 @@ for (const route of ROUTES) {
 // Under /api, what no operation takes: problem+json, 405 with Allow where the path takes other methods, as the local
 // host answers (the host otherwise answers an empty 404, or hands a GET to `web`). A catch-all: the host matches every
 // operation's more specific template first.
-app.http('routeMiss', {
+if (registrations.routes) app.http('routeMiss', {
   methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
   route: `${API_ROUTE_PREFIX}/{*rest}`,
   authLevel: 'anonymous',
@@ -86,10 +90,10 @@ app.http('routeMiss', {
 });
 
 // The web app (web/dist) from the same origin as the API: every path the API's routes do not take.
-registerWebApp(config);
+if (registrations.web) registerWebApp(config);
 
 // Timers (sweep, fixity, reconciler, audit seals, export maintenance): plain functions of deps, schedules from config.
-for (const timer of TIMERS) {
+for (const timer of registrations.timers ? TIMERS : []) {
   app.timer(timer.name, {
     schedule: timer.schedule(config),
     handler: async (_: unknown, context: InvocationContext) => {
@@ -101,7 +105,7 @@ for (const timer of TIMERS) {
 
 // Outcomes of the Java validation app (validator/): recorded here, where the catalog and the audit chain live.
 // A failing message is retried by the host and ends in `<queue>-outcome-poison` (alerted in infra).
-app.storageQueue('recordValidationOutcome', {
+if (registrations.validationOutcomes) app.storageQueue('recordValidationOutcome', {
   queueName: `${config.ARCHIVE_VALIDATION_QUEUE}-outcome`,
   connection: 'ArchiveStorage',
   handler: async (message: unknown, context: InvocationContext) => {
@@ -114,8 +118,9 @@ app.storageQueue('recordValidationOutcome', {
 // Each export in its own invocation (POST /exports and export maintenance queue them): the instance is not scaled in
 // or recycled under it, as it was under a worker run after the answer. The message names the job only; the core reads
 // and judges it. A malformed message is logged and completed (a retry cannot mend it); a failure throws: the host
-// retries it, then moves it to `<queue>-poison` (alerted in infra).
-app.storageQueue('runExportWork', {
+// retries it, then moves it to `<queue>-poison` (alerted in infra). In Azure it runs in the export app alone, whose
+// timeout is longer than the main app's 10 minutes (infra/main.bicep, exportApp).
+if (registrations.exportWork) app.storageQueue('runExportWork', {
   queueName: config.ARCHIVE_EXPORT_QUEUE,
   connection: 'ArchiveStorage',
   handler: async (message: unknown, context: InvocationContext) => {

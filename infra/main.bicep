@@ -81,6 +81,7 @@ var suffix = uniqueString(resourceGroup().id)
 var archiveAccountName = toLower('${namePrefix}arc${take(suffix, 8)}')
 var runtimeAccountName = toLower('${namePrefix}fn${take(suffix, 8)}')
 var validatorRuntimeAccountName = toLower('${namePrefix}vfn${take(suffix, 8)}')
+var exportRuntimeAccountName = toLower('${namePrefix}xfn${take(suffix, 8)}')
 var cosmosName = empty(cosmosAccountName) ? toLower('${namePrefix}-cosmos-${take(suffix, 6)}') : cosmosAccountName
 var vaultName = toLower('${namePrefix}-kv-${take(suffix, 6)}')
 var appName = toLower('${namePrefix}-api-${take(suffix, 6)}')
@@ -518,6 +519,9 @@ resource app 'Microsoft.Web/sites@2023-12-01' = {
         { name: 'STORAGE_QUEUE_URL', value: archiveStorage.properties.primaryEndpoints.queue }
         { name: 'ArchiveStorage__queueServiceUri', value: archiveStorage.properties.primaryEndpoints.queue }
         { name: 'ArchiveStorage__credential', value: 'managedidentity' }
+        // Everything but the export work, which runs in exportApp: this app's 10-minute functionTimeout (host.json) is
+        // what the reconciler's in-flight bounds assume of every request and timer (HOLD_WRITE_IN_FLIGHT_MS).
+        { name: 'ARCHIVE_FUNCTIONS_ROLE', value: 'api' }
       ]
     }
     functionAppConfig: {
@@ -1985,7 +1989,7 @@ resource archiveChangedOutsideAppAlert 'Microsoft.Insights/scheduledQueryRules@2
   name: '${namePrefix}-archive-changed-outside-app'
   location: location
   properties: {
-    description: 'An identity other than the archive app and the rendition validator wrote, deleted, undeleted or changed the immutability or legal hold of archive blobs: a change the audit chain does not record. The log row names the requester.'
+    description: 'An identity other than the archive app, its export app and the rendition validator wrote, deleted, undeleted or changed the immutability or legal hold of archive blobs: a change the audit chain does not record. The log row names the requester.'
     severity: 1
     enabled: true
     scopes: [
@@ -1996,7 +2000,7 @@ resource archiveChangedOutsideAppAlert 'Microsoft.Insights/scheduledQueryRules@2
     criteria: {
       allOf: [
         {
-          query: 'StorageBlobLogs | where AccountName == "${archiveAccountName}" | where OperationName in ("PutBlob", "PutBlock", "PutBlockList", "CopyBlob", "CopyBlobFromURL", "PutBlobFromURL", "SetBlobMetadata", "SetBlobProperties", "SetBlobTier", "DeleteBlob", "UndeleteBlob", "DeleteContainer", "SetBlobImmutabilityPolicy", "DeleteBlobImmutabilityPolicy", "SetBlobLegalHold") | where RequesterObjectId !in ("${app.identity.principalId}", "${validatorApp.identity.principalId}")'
+          query: 'StorageBlobLogs | where AccountName == "${archiveAccountName}" | where OperationName in ("PutBlob", "PutBlock", "PutBlockList", "CopyBlob", "CopyBlobFromURL", "PutBlobFromURL", "SetBlobMetadata", "SetBlobProperties", "SetBlobTier", "DeleteBlob", "UndeleteBlob", "DeleteContainer", "SetBlobImmutabilityPolicy", "DeleteBlobImmutabilityPolicy", "SetBlobLegalHold") | where RequesterObjectId !in ("${app.identity.principalId}", "${validatorApp.identity.principalId}", "${exportApp.identity.principalId}")'
           timeAggregation: 'Count'
           operator: 'GreaterThan'
           threshold: 0
@@ -2015,7 +2019,7 @@ resource secretsOutsideAppAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-
   name: '${namePrefix}-secrets-outside-app'
   location: location
   properties: {
-    description: 'An identity other than the archive app read, listed or changed a Key Vault secret (the API-key pepper or the audit chain key, with which the audit chain could be rewritten). Expected once per seeding or pepper rotation; otherwise find out who.'
+    description: 'An identity other than the archive app and its export app read, listed or changed a Key Vault secret (the API-key pepper or the audit chain key, with which the audit chain could be rewritten). Expected once per seeding or pepper rotation; otherwise find out who.'
     severity: 1
     enabled: true
     scopes: [
@@ -2026,7 +2030,7 @@ resource secretsOutsideAppAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-
     criteria: {
       allOf: [
         {
-          query: 'AzureDiagnostics | where ResourceProvider == "MICROSOFT.KEYVAULT" and Resource =~ "${vaultName}" | where OperationName startswith "Secret" | where identity_claim_oid_g != "${app.identity.principalId}"'
+          query: 'AzureDiagnostics | where ResourceProvider == "MICROSOFT.KEYVAULT" and Resource =~ "${vaultName}" | where OperationName startswith "Secret" | where identity_claim_oid_g !in ("${app.identity.principalId}", "${exportApp.identity.principalId}")'
           timeAggregation: 'Count'
           operator: 'GreaterThan'
           threshold: 0
@@ -2344,8 +2348,8 @@ resource appOutcomePoisonSend 'Microsoft.Authorization/roleAssignments@2022-04-0
   }
 }
 
-// The Node app queues export work and its trigger consumes it (Reader and Message Processor), moving a message that
-// failed five times to export-work-poison (Sender there).
+// The Node app queues export work (Sender); the export app's trigger consumes it (Reader and Message Processor) and moves
+// a message that failed five times to export-work-poison (Sender there). The main app no longer consumes it.
 resource appExportWorkSend 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   scope: exportWorkQueue
   name: guid(exportWorkQueue.id, app.id, queueRoles.messageSender)
@@ -2356,33 +2360,274 @@ resource appExportWorkSend 'Microsoft.Authorization/roleAssignments@2022-04-01' 
   }
 }
 
-resource appExportWorkProcess 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  scope: exportWorkQueue
-  name: guid(exportWorkQueue.id, app.id, queueRoles.messageProcessor)
+// ---------------------------------------------------------------- the export app: runExportWork alone, under a longer timeout
+// One export attempt is one invocation of runExportWork. In the main app it was cut at that app's 10-minute
+// functionTimeout, which cannot be raised there (the reconciler's in-flight bounds assume it of every request and timer
+// that writes), so a large year's export failed as export_stalled. Here the same package runs with
+// ARCHIVE_FUNCTIONS_ROLE=export-worker: no route, no web app, no timer, only the trigger. Its own host storage: the
+// main app's holds that app's package and host keys, which this identity, with fewer rights, must not rewrite or read.
+resource exportRuntimeStorage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
+  name: exportRuntimeAccountName
+  location: location
+  kind: 'StorageV2'
+  sku: {
+    name: 'Standard_ZRS'
+  }
   properties: {
-    principalId: app.identity.principalId
+    allowSharedKeyAccess: false
+    allowBlobPublicAccess: false
+    allowCrossTenantReplication: false
+    defaultToOAuthAuthentication: true
+    minimumTlsVersion: 'TLS1_2'
+    supportsHttpsTrafficOnly: true
+  }
+}
+
+resource exportRuntimeBlobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' = {
+  parent: exportRuntimeStorage
+  name: 'default'
+}
+
+resource exportPackageContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: exportRuntimeBlobService
+  name: 'app-package'
+}
+
+resource exportPlan 'Microsoft.Web/serverfarms@2023-12-01' = {
+  name: '${namePrefix}-xplan-${take(suffix, 6)}'
+  location: location
+  kind: 'functionapp'
+  sku: {
+    tier: 'FlexConsumption'
+    name: 'FC1'
+  }
+  properties: {
+    reserved: true
+  }
+}
+
+resource exportApp 'Microsoft.Web/sites@2023-12-01' = {
+  name: toLower('${namePrefix}-export-${take(suffix, 6)}')
+  location: location
+  kind: 'functionapp,linux'
+  identity: {
+    type: 'SystemAssigned'
+  }
+  properties: {
+    serverFarmId: exportPlan.id
+    httpsOnly: true
+    siteConfig: {
+      minTlsVersion: '1.2'
+      scmMinTlsVersion: '1.2'
+      ftpsState: 'Disabled'
+      // The main app's settings (the config loader reads them all at start-up, the safety checks included), but the web
+      // app's: this app serves no request.
+      appSettings: [
+        { name: 'AzureWebJobsStorage__accountName', value: exportRuntimeStorage.name }
+        { name: 'AzureWebJobsStorage__credential', value: 'managedidentity' }
+        { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: insights.properties.ConnectionString }
+        { name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', value: 'Authorization=AAD' }
+        { name: 'STORAGE_ACCOUNT_URL', value: archiveStorage.properties.primaryEndpoints.blob }
+        { name: 'STORAGE_ACCOUNT_RESOURCE_ID', value: archiveStorage.id }
+        { name: 'COSMOS_ENDPOINT', value: cosmos.properties.documentEndpoint }
+        { name: 'COSMOS_DATABASE', value: 'archive' }
+        { name: 'KEY_VAULT_URL', value: vault.properties.vaultUri }
+        { name: 'AUTH_ISSUER', value: authIssuer }
+        { name: 'AUTH_AUDIENCE', value: authAudience }
+        { name: 'AUTH_JWKS_URI', value: authJwksUri }
+        { name: 'AUTH_TENANT_CLAIM', value: authTenantClaim }
+        { name: 'ARCHIVE_WORM', value: 'enforce' }
+        { name: 'ARCHIVE_WORM_POLICY_MODE', value: 'Locked' }
+        { name: 'ARCHIVE_ALLOWED_REGIONS', value: archiveRedundancy == 'Standard_GZRS' ? '${location},westeurope' : location }
+        { name: 'ARCHIVE_KEYS_SEALED', value: keysSealed ? 'true' : 'false' }
+        { name: 'ARCHIVE_SIGHTINGS_SEALED', value: sightingsSealed ? 'true' : 'false' }
+        { name: 'ARCHIVE_APPROVALS_SEALED_SINCE', value: approvalsSealedSince }
+        { name: 'STORAGE_QUEUE_URL', value: archiveStorage.properties.primaryEndpoints.queue }
+        { name: 'ArchiveStorage__queueServiceUri', value: archiveStorage.properties.primaryEndpoints.queue }
+        { name: 'ArchiveStorage__credential', value: 'managedidentity' }
+        { name: 'ARCHIVE_FUNCTIONS_ROLE', value: 'export-worker' }
+        // host.json's functionTimeout (10 minutes, the main app's) overridden for this app alone (an app setting
+        // AzureFunctionsJobHost__<path> overrides host.json; Flex Consumption allows any timeout). Two hours: well past a
+        // year's export of ARCHIVE_EXPORT_MAX_DOCUMENTS, and still a bound. A dead or hung attempt stops heartbeating
+        // and is restarted by export maintenance after ARCHIVE_EXPORT_STALE_SECONDS whatever this is; the timeout only
+        // frees the instance's slot (host.json: at most four exports an instance) that a hung invocation would hold.
+        // The platform may still stop an attempt (up to 60 minutes' grace at scale-in, 10 at an upgrade):
+        // ARCHIVE_EXPORT_MAX_ATTEMPTS covers that.
+        { name: 'AzureFunctionsJobHost__functionTimeout', value: '02:00:00' }
+      ]
+    }
+    functionAppConfig: {
+      deployment: {
+        storage: {
+          type: 'blobContainer'
+          value: '${exportRuntimeStorage.properties.primaryEndpoints.blob}app-package'
+          authentication: {
+            type: 'SystemAssignedIdentity'
+          }
+        }
+      }
+      scaleAndConcurrency: {
+        // At most four exports an instance (host.json queues), ARCHIVE_EXPORT_MAX_RUNNING a tenant.
+        maximumInstanceCount: 20
+        instanceMemoryMB: 2048
+      }
+      runtime: {
+        name: 'node'
+        version: '20'
+      }
+    }
+  }
+}
+
+resource exportBasicAuthFtp 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2023-12-01' = {
+  parent: exportApp
+  name: 'ftp'
+  properties: {
+    allow: false
+  }
+}
+
+resource exportBasicAuthScm 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2023-12-01' = {
+  parent: exportApp
+  name: 'scm'
+  properties: {
+    allow: false
+  }
+}
+
+// What the export path touches (run-export.ts, queued-export.ts, and buildDeps at start-up), nothing more. Cosmos DB as
+// the main app: export jobs and their audit outbox items (tenants), catalog reads and outbox removals, which try
+// `documents` first (documents), audit appends (audit).
+resource exportDocumentsAccess 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments@2024-05-15' = if (privileged) {
+  parent: cosmos
+  name: guid(cosmos.id, exportApp.id, 'documents')
+  properties: {
+    principalId: exportApp.identity.principalId
+    roleDefinitionId: '${cosmos.id}/sqlRoleDefinitions/${cosmosDataContributor}'
+    scope: '${cosmos.id}/dbs/archive/colls/documents'
+  }
+}
+
+resource exportTenantsAccess 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments@2024-05-15' = if (privileged) {
+  parent: cosmos
+  name: guid(cosmos.id, exportApp.id, 'tenants')
+  properties: {
+    principalId: exportApp.identity.principalId
+    roleDefinitionId: '${cosmos.id}/sqlRoleDefinitions/${cosmosDataContributor}'
+    scope: '${cosmos.id}/dbs/archive/colls/tenants'
+  }
+}
+
+resource exportAuditAccess 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments@2024-05-15' = if (privileged) {
+  parent: cosmos
+  name: guid(cosmos.id, exportApp.id, 'audit')
+  properties: {
+    principalId: exportApp.identity.principalId
+    roleDefinitionId: auditAppenderRole.id
+    scope: '${cosmos.id}/dbs/archive/colls/audit'
+  }
+}
+
+// The archive writer role, as the main app, narrowed by its assignment's condition: it reads every blob (the documents
+// it exports) and writes or deletes only in exports-* containers (the ZIP, its list of disposable ids).
+resource exportBlobAccess 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: archiveStorage
+  name: guid(archiveStorage.id, exportApp.id, 'archive-writer')
+  properties: {
+    principalId: exportApp.identity.principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: archiveWriterRole.id
+    conditionVersion: '2.0'
+    condition: '((!(ActionMatches{\'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write\'}) AND !(ActionMatches{\'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/add/action\'}) AND !(ActionMatches{\'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/delete\'}) AND !(ActionMatches{\'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/deleteBlobVersion/action\'}) AND !(ActionMatches{\'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/immutableStorage/runAsSuperUser/action\'})) OR (@Resource[Microsoft.Storage/storageAccounts/blobServices/containers:name] StringStartsWith \'exports-\'))'
+  }
+}
+
+// The region guard reads the archive account's location at start-up, as in the main app.
+resource exportArchiveReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: archiveStorage
+  name: guid(archiveStorage.id, exportApp.id, roles.reader)
+  properties: {
+    principalId: exportApp.identity.principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.reader)
+  }
+}
+
+// Start-up checks both secrets (adapters/azure/secrets.ts); the audit chain key keys the entries and the export's seal.
+resource exportPepperAccess 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: pepperSecret
+  name: guid(vault.id, 'api-key-pepper', exportApp.id, roles.keyVaultSecretsUser)
+  properties: {
+    principalId: exportApp.identity.principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsUser)
+  }
+  dependsOn: [
+    pepper
+  ]
+}
+
+resource exportChainKeyAccess 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: chainKeySecret
+  name: guid(vault.id, 'audit-chain-key', exportApp.id, roles.keyVaultSecretsUser)
+  properties: {
+    principalId: exportApp.identity.principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsUser)
+  }
+  dependsOn: [
+    chainKey
+  ]
+}
+
+resource exportWorkProcess 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: exportWorkQueue
+  name: guid(exportWorkQueue.id, exportApp.id, queueRoles.messageProcessor)
+  properties: {
+    principalId: exportApp.identity.principalId
     principalType: 'ServicePrincipal'
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', queueRoles.messageProcessor)
   }
 }
 
-resource appExportWorkReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+resource exportWorkReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   scope: exportWorkQueue
-  name: guid(exportWorkQueue.id, app.id, queueRoles.reader)
+  name: guid(exportWorkQueue.id, exportApp.id, queueRoles.reader)
   properties: {
-    principalId: app.identity.principalId
+    principalId: exportApp.identity.principalId
     principalType: 'ServicePrincipal'
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', queueRoles.reader)
   }
 }
 
-resource appExportWorkPoisonSend 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+resource exportWorkPoisonSend 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   scope: exportWorkPoisonQueue
-  name: guid(exportWorkPoisonQueue.id, app.id, queueRoles.messageSender)
+  name: guid(exportWorkPoisonQueue.id, exportApp.id, queueRoles.messageSender)
   properties: {
-    principalId: app.identity.principalId
+    principalId: exportApp.identity.principalId
     principalType: 'ServicePrincipal'
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', queueRoles.messageSender)
+  }
+}
+
+// Its own host storage (deployment package, leases, host keys).
+resource exportRuntimeBlobAccess 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: exportRuntimeStorage
+  name: guid(exportRuntimeStorage.id, exportApp.id, roles.storageBlobDataContributor)
+  properties: {
+    principalId: exportApp.identity.principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
+  }
+}
+
+resource exportInsightsAccess 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: insights
+  name: guid(insights.id, exportApp.id, roles.monitoringMetricsPublisher)
+  properties: {
+    principalId: exportApp.identity.principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.monitoringMetricsPublisher)
   }
 }
 
@@ -2484,7 +2729,7 @@ resource validationPoisonAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-1
 // - Archive deployer: Contributor minus Cosmos DB data-plane role writes and every account key, connection string
 //   or key-signed SAS (storage, Cosmos), and minus Key Vault access policies;
 // - Role Based Access Control Administrator with a condition: create or delete only assignments of the roles below, to
-//   the two apps' identities below (each app its own list). No Owner, User Access Administrator or RBAC Administrator.
+//   the three apps' identities below (each app its own list). No Owner, User Access Administrator or RBAC Administrator.
 // Azure offers no condition on an assignment's scope, so it could still, say, give the validator Blob Data Contributor
 // on the archive account: what-if shows it, and the activity log records it.
 var grantDeployer = privileged && !empty(deployerPrincipalId)
@@ -2500,6 +2745,17 @@ var appAssignableRoles = [
   roles.storageBlobDataContributor
   roles.storageQueueDataContributor
   roles.storageTableDataContributor
+  roles.keyVaultSecretsUser
+  roles.monitoringMetricsPublisher
+  queueRoles.reader
+  queueRoles.messageProcessor
+  queueRoles.messageSender
+]
+
+var exportAppAssignableRoles = [
+  archiveWriterRoleName
+  roles.reader
+  roles.storageBlobDataContributor
   roles.keyVaultSecretsUser
   roles.monitoringMetricsPublisher
   queueRoles.reader
@@ -2584,10 +2840,10 @@ resource deployerAccessAdmin 'Microsoft.Authorization/roleAssignments@2022-04-01
     principalId: deployerPrincipalId
     principalType: 'ServicePrincipal'
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', deployerRoles.rbacAdministrator)
-    description: 'CI deployment identity: keeps the two apps\' role assignments, nothing else.'
+    description: 'CI deployment identity: keeps the three apps\' role assignments, nothing else.'
     conditionVersion: '2.0'
-    // Create (@Request) and delete (@Resource): the app's identity with one of its roles, or the validator's with one of its.
-    condition: '((!(ActionMatches{\'Microsoft.Authorization/roleAssignments/write\'})) OR ((@Request[Microsoft.Authorization/roleAssignments:PrincipalId] ForAnyOfAnyValues:GuidEquals {${app.identity.principalId}} AND @Request[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {${join(appAssignableRoles, ', ')}}) OR (@Request[Microsoft.Authorization/roleAssignments:PrincipalId] ForAnyOfAnyValues:GuidEquals {${validatorApp.identity.principalId}} AND @Request[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {${join(validatorAssignableRoles, ', ')}}))) AND ((!(ActionMatches{\'Microsoft.Authorization/roleAssignments/delete\'})) OR ((@Resource[Microsoft.Authorization/roleAssignments:PrincipalId] ForAnyOfAnyValues:GuidEquals {${app.identity.principalId}} AND @Resource[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {${join(appAssignableRoles, ', ')}}) OR (@Resource[Microsoft.Authorization/roleAssignments:PrincipalId] ForAnyOfAnyValues:GuidEquals {${validatorApp.identity.principalId}} AND @Resource[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {${join(validatorAssignableRoles, ', ')}})))'
+    // Create (@Request) and delete (@Resource): the app's identity with one of its roles, the export app's or the validator's with one of theirs.
+    condition: '((!(ActionMatches{\'Microsoft.Authorization/roleAssignments/write\'})) OR ((@Request[Microsoft.Authorization/roleAssignments:PrincipalId] ForAnyOfAnyValues:GuidEquals {${app.identity.principalId}} AND @Request[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {${join(appAssignableRoles, ', ')}}) OR (@Request[Microsoft.Authorization/roleAssignments:PrincipalId] ForAnyOfAnyValues:GuidEquals {${exportApp.identity.principalId}} AND @Request[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {${join(exportAppAssignableRoles, ', ')}}) OR (@Request[Microsoft.Authorization/roleAssignments:PrincipalId] ForAnyOfAnyValues:GuidEquals {${validatorApp.identity.principalId}} AND @Request[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {${join(validatorAssignableRoles, ', ')}}))) AND ((!(ActionMatches{\'Microsoft.Authorization/roleAssignments/delete\'})) OR ((@Resource[Microsoft.Authorization/roleAssignments:PrincipalId] ForAnyOfAnyValues:GuidEquals {${app.identity.principalId}} AND @Resource[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {${join(appAssignableRoles, ', ')}}) OR (@Resource[Microsoft.Authorization/roleAssignments:PrincipalId] ForAnyOfAnyValues:GuidEquals {${exportApp.identity.principalId}} AND @Resource[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {${join(exportAppAssignableRoles, ', ')}}) OR (@Resource[Microsoft.Authorization/roleAssignments:PrincipalId] ForAnyOfAnyValues:GuidEquals {${validatorApp.identity.principalId}} AND @Resource[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {${join(validatorAssignableRoles, ', ')}})))'
   }
 }
 
@@ -2601,3 +2857,5 @@ output keyVaultName string = vault.name
 output appPrincipalId string = app.identity.principalId
 output validatorAppName string = validatorApp.name
 output validatorPrincipalId string = validatorApp.identity.principalId
+output exportAppName string = exportApp.name
+output exportPrincipalId string = exportApp.identity.principalId

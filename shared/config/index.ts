@@ -138,7 +138,8 @@ const ZConfig = z
     ARCHIVE_EXPORT_STALE_SECONDS: z.coerce.number().int().min(30).default(600),
     /**
      * A running export whose worker stopped this many times (each a stale heartbeat) is failed instead of restarted:
-     * one the worker cannot finish within the Functions timeout would be rebuilt from its start until it expired.
+     * one the worker cannot finish within its app's Functions timeout (the export app's, README "Export Function App"), or that
+     * the platform stops each time, would be rebuilt from its start until it expired.
      */
     ARCHIVE_EXPORT_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(EXPORT_ATTEMPTS_LIMIT).default(3),
     ARCHIVE_EXPORT_SCHEDULE: z.string().min(1).default('0 */10 * * * *'),
@@ -189,6 +190,12 @@ const ZConfig = z
     STORAGE_QUEUE_URL: z.url().optional(),
     /** Storage queue asking the validation worker to check a rendition; its poison queue is `<name>-poison`. */
     ARCHIVE_VALIDATION_QUEUE: z.string().regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,54}[a-z0-9]$/, 'must be a queue name (lowercase letters, digits, single hyphens; 3–56 characters)').default('rendition-validation'),
+    /**
+     * What this Function App registers (functions/registrations.ts). `all`: everything (the local host, `func start`);
+     * `api`: everything but the export-work trigger (the main app, whose 10-minute functionTimeout the reconciler's
+     * in-flight bounds assume); `export-worker`: only the export-work trigger (the export app, with a longer timeout).
+     */
+    ARCHIVE_FUNCTIONS_ROLE: z.enum(['all', 'api', 'export-worker']).default('all'),
     /** Storage queue of export work: each message runs one export in its own invocation; its poison queue is `<name>-poison`. */
     ARCHIVE_EXPORT_QUEUE: z.string().regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,54}[a-z0-9]$/, 'must be a queue name (lowercase letters, digits, single hyphens; 3–56 characters)').default('export-work'),
     /** Local host only: how often its export loop looks at the export queue (the Functions queue trigger polls itself in Azure). */

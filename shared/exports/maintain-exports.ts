@@ -76,9 +76,9 @@ export async function maintainExports({ now, deps, maxItems = 100, tenantId }: {
     if (!sealed || endReached(job.expiresAt, now)) {
       if (await expire(listed, sealed)) result.expired.push(job.id);
     } else if ((attempts = attemptsMade(job)) === null || attempts >= deps.config.ARCHIVE_EXPORT_MAX_ATTEMPTS) {
-      // Restarted without end, an export its worker cannot finish within the Functions timeout was rebuilt from its
-      // start on every run (inside this timer, which the same timeout stops) until it expired, days later, still
-      // "running". Failed, it tells the accountant to narrow it; the operators are alerted. Attempts stored as no count
+      // Restarted without end, an export its worker cannot finish within its app's Functions timeout (the export app's,
+      // infra/main.bicep exportApp), or that the platform stops each time, was rebuilt from its start on every run until
+      // it expired, days later, still "running". Failed, it tells the accountant to narrow it; the operators are alerted. Attempts stored as no count
       // (kernel/export.ts attemptsMade) are read as the cap reached: how often it stopped is not known.
       const stopped = attempts === null ? 'an unknown number of' : String(attempts);
       const e = new ArchiveError('export_stalled', { detail: `The export's worker stopped ${stopped} times before finishing (at ${job.progress.documents} of ${job.progress.total} documents the last time).` });

@@ -42,7 +42,8 @@ export const REDELIVERY_QUIET_SECONDS = 60;
 export type ExportWorkDelivery = { dequeueCount: number; pause?: (ms: number) => Promise<unknown> };
 
 /**
- * One `export-work` message, in its own invocation (functions/index.ts runExportWork; local/export-loop.ts). The message
+ * One `export-work` message, in its own invocation (functions/index.ts runExportWork, in Azure in the export app with a
+ * longer timeout than the main app's 10 minutes; local/export-loop.ts). The message
  * is only a name: the job is read and judged here (status, expiry, attempts, heartbeat; its seal when claimed), and
  * claimed over the version judged, so a replayed, duplicated or forged message can at most start a job that was due to
  * run anyway, and two deliveries of one message never run one attempt twice (the second finds the claim's fresh

@@ -501,8 +501,8 @@ export const RESTORED_HOLD_CASE = 'restored-from-storage';
 
 /**
  * How long a hold write may still be in flight: a placement between its flags and its catalog write, a release between
- * its catalog write and clearing the flags. The functions' timeout (host.json functionTimeout), past which no request
- * that began it is still running.
+ * its catalog write and clearing the flags. The main app's functions' timeout (host.json functionTimeout), past which no
+ * request that began it is still running. The export app's is longer (infra/main.bicep): it writes no hold.
  */
 export const HOLD_WRITE_IN_FLIGHT_MS = 10 * 60_000;
 

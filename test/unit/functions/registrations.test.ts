@@ -57,3 +57,50 @@ describe('functions/index.ts', () => {
     await expect((registered.appTerminate[0] as () => Promise<void>)()).resolves.toBeUndefined();
   });
 });
+
+describe('what each Function App registers (ARCHIVE_FUNCTIONS_ROLE)', () => {
+  const env = { ...process.env };
+  afterEach(() => {
+    process.env = { ...env };
+  });
+
+  /** functions/index.ts loaded afresh under the role: the names it registered, by kind. */
+  async function registeredAs(role: string | undefined) {
+    for (const list of Object.values(registered)) list.length = 0;
+    process.env = { ...env, ...minimalLocalEnv };
+    if (role === undefined) delete process.env.ARCHIVE_FUNCTIONS_ROLE;
+    else process.env.ARCHIVE_FUNCTIONS_ROLE = role;
+    await jest.isolateModulesAsync(async () => {
+      await import('../../../functions/index');
+    });
+    return { http: registered.http.length, timers: registered.timer.length, queues: registered.queue.map((q) => q.name), appTerminate: registered.appTerminate.length };
+  }
+
+  it.each([
+    // The local host and `func start` run everything, as before.
+    [undefined, { routes: true, web: true, timers: true, validationOutcomes: true, exportWork: true }, ['recordValidationOutcome', 'runExportWork']],
+    ['all', { routes: true, web: true, timers: true, validationOutcomes: true, exportWork: true }, ['recordValidationOutcome', 'runExportWork']],
+    // The main app: its 10-minute timeout bounds every request and timer (HOLD_WRITE_IN_FLIGHT_MS); no export runs there.
+    ['api', { routes: true, web: true, timers: true, validationOutcomes: true, exportWork: false }, ['recordValidationOutcome']],
+    // The export app: only the export work, under its own longer timeout; no route, no web app, no timer.
+    ['export-worker', { routes: false, web: false, timers: false, validationOutcomes: false, exportWork: true }, ['runExportWork']],
+  ] as const)('role %s', async (role, expected, queues) => {
+    const { registrationsFor } = await import('../../../functions/registrations');
+    const { loadConfig } = await import('../../../shared/config');
+    const config = loadConfig({ ...minimalLocalEnv, ...(role ? { ARCHIVE_FUNCTIONS_ROLE: role } : {}) });
+    expect(registrationsFor(config.ARCHIVE_FUNCTIONS_ROLE)).toEqual(expected);
+    const { ROUTES } = await import('../../../functions/routes');
+    const { TIMERS } = await import('../../../functions/timers');
+    const got = await registeredAs(role);
+    // Routes, the /api catch-all and `web`.
+    expect(got).toEqual({ http: expected.routes ? ROUTES.length + 2 : 0, timers: expected.timers ? TIMERS.length : 0, queues, appTerminate: 1 });
+  });
+
+  it('refuses a role it does not know, rather than registering everything or nothing', async () => {
+    const { loadConfig } = await import('../../../shared/config');
+    for (const role of ['worker', 'API', 'export', ' api']) expect(() => loadConfig({ ...minimalLocalEnv, ARCHIVE_FUNCTIONS_ROLE: role })).toThrow(/ARCHIVE_FUNCTIONS_ROLE/);
+    expect(() => loadConfig({ ...minimalLocalEnv, ARCHIVE_FUNCTIONS_ROLE: '' })).toThrow(/ARCHIVE_FUNCTIONS_ROLE: is empty/);
+    const { registrationsFor } = await import('../../../functions/registrations');
+    expect(() => registrationsFor('worker' as never)).toThrow(/unknown ARCHIVE_FUNCTIONS_ROLE/);
+  });
+});

@@ -144,7 +144,7 @@ describe('infra/main.bicep', () => {
       for (const name of ['api-key-pepper', 'audit-chain-key']) expect({ name, condition: named(name)?.condition }).toEqual({ name, condition: 'seedSecrets' });
     });
 
-    it('lets the app read those two secrets only, not every secret in the vault', () => {
+    it('lets the app and its export app read those two secrets only, not every secret in the vault', () => {
       const readers = ofType('Microsoft.Authorization/roleAssignments').filter((r) => /roles\.keyVaultSecretsUser\b/.test(r.body));
       const scopes = readers.map((r) => /scope:\s*(\w+)/.exec(r.body)?.[1]);
       expect(scopes).not.toContain('vault');
@@ -152,8 +152,9 @@ describe('infra/main.bicep', () => {
         const r = all.find((x) => x.symbol === symbol && x.type === 'Microsoft.KeyVault/vaults/secrets');
         return r && /name:\s*'([^']+)'/.exec(r.body)?.[1];
       };
-      expect(scopes.map(secretOf).sort()).toEqual(['api-key-pepper', 'audit-chain-key']);
-      for (const r of readers) expect(r.body).toMatch(/principalId:\s*app\.identity\.principalId/);
+      expect(scopes.map(secretOf).sort()).toEqual(['api-key-pepper', 'api-key-pepper', 'audit-chain-key', 'audit-chain-key']);
+      // The export app starts with the same check of both (buildDeps), and keys its audit entries and seals with the chain key.
+      for (const r of readers) expect(r.body).toMatch(/principalId:\s*(app|exportApp)\.identity\.principalId/);
     });
 
     it('seeds the chain key as at least 32 bytes of hex, as the app checks, from a secure parameter', () => {
@@ -175,7 +176,7 @@ describe('infra/main.bicep', () => {
 
   it('turns off FTP and basic-auth publishing credentials on every Function App (deployments sign in with Entra ID), and plain http and TLS below 1.2', () => {
     const sites = ofType('Microsoft.Web/sites').filter((r) => !r.existing);
-    expect(sites.map((r) => r.symbol).sort()).toEqual(['app', 'validatorApp']);
+    expect(sites.map((r) => r.symbol).sort()).toEqual(['app', 'exportApp', 'validatorApp']);
     const policies = ofType('Microsoft.Web/sites/basicPublishingCredentialsPolicies');
     for (const site of sites) {
       expect(site.body).toMatch(/ftpsState:\s*'Disabled'/);
@@ -256,17 +257,19 @@ describe('infra/main.bicep', () => {
       for (const d of [blobs, on('vault')!.body, cosmos]) expect(d).toMatch(/workspaceId:\s*workspace\.id/);
     });
 
-    it('alerts when anyone but the two apps changes archive blobs or reads or changes the secrets', () => {
+    it('alerts when anyone but the three apps changes archive blobs or reads or changes the secrets (the export app writes exports, reads both secrets)', () => {
       const blobs = one('archiveChangedOutsideAppAlert').body;
       expect(blobs).toMatch(/StorageBlobLogs/);
       expect(blobs).toMatch(/DeleteBlob/);
       expect(blobs).toMatch(/SetBlobLegalHold/);
       expect(blobs).toMatch(/app\.identity\.principalId/);
       expect(blobs).toMatch(/validatorApp\.identity\.principalId/);
+      expect(blobs).toMatch(/exportApp\.identity\.principalId/);
       expect(blobs).toMatch(/actionGroups:\s*\[\s*operators\.id/);
       const secrets = one('secretsOutsideAppAlert').body;
       expect(secrets).toMatch(/MICROSOFT\.KEYVAULT/);
-      expect(secrets).toMatch(/app\.identity\.principalId/);
+      expect(secrets).toMatch(/"\$\{app\.identity\.principalId\}"/);
+      expect(secrets).toMatch(/"\$\{exportApp\.identity\.principalId\}"/);
       expect(secrets).toMatch(/actionGroups:\s*\[\s*operators\.id/);
     });
   });
@@ -381,7 +384,7 @@ describe('infra/main.bicep', () => {
     });
 
     it("may assign only the roles the template gives each app, to that app's identity only: never Owner, User Access Administrator or RBAC Administrator", () => {
-      for (const [app, list] of [['app', 'appAssignableRoles'], ['validatorApp', 'validatorAssignableRoles']] as const) {
+      for (const [app, list] of [['app', 'appAssignableRoles'], ['exportApp', 'exportAppAssignableRoles'], ['validatorApp', 'validatorAssignableRoles']] as const) {
         const given = [...new Set(azureAssignments.filter((a) => principalOf(a.body) === app).map(roleOf))].sort();
         expect({ app, roles: listed(list) }).toEqual({ app, roles: given });
         for (const entry of listed(list)) {
@@ -392,8 +395,8 @@ describe('infra/main.bicep', () => {
           expect(Object.values(PRIVILEGED)).not.toContain(id);
         }
       }
-      // Every Azure role assignment in the template is to one of the two apps or to the CI identity itself.
-      for (const a of azureAssignments) expect({ resource: a.symbol, to: principalOf(a.body) ?? /principalId:\s*(\w+)/.exec(a.body)?.[1] }).toEqual({ resource: a.symbol, to: expect.stringMatching(/^(app|validatorApp|deployerPrincipalId)$/) });
+      // Every Azure role assignment in the template is to one of the three apps or to the CI identity itself.
+      for (const a of azureAssignments) expect({ resource: a.symbol, to: principalOf(a.body) ?? /principalId:\s*(\w+)/.exec(a.body)?.[1] }).toEqual({ resource: a.symbol, to: expect.stringMatching(/^(app|exportApp|validatorApp|deployerPrincipalId)$/) });
     });
 
     it('limits its RBAC Administrator role by a condition (2.0) that pairs each app identity with its own roles, for creating and for deleting assignments', () => {
@@ -408,13 +411,15 @@ describe('infra/main.bicep', () => {
       const pairs = [...condition.matchAll(pair)].map((m) => `${m[1]}: ${m[2]} with ${m[3]}`);
       expect(pairs).toEqual([
         'Request: app with appAssignableRoles',
+        'Request: exportApp with exportAppAssignableRoles',
         'Request: validatorApp with validatorAssignableRoles',
         'Resource: app with appAssignableRoles',
+        'Resource: exportApp with exportAppAssignableRoles',
         'Resource: validatorApp with validatorAssignableRoles',
       ]);
       // Nothing else in it: no other attribute, no clause that lets an assignment through unchecked.
       expect(condition.replace(pair, 'P')).toBe(
-        "((!(ActionMatches{'Microsoft.Authorization/roleAssignments/write'})) OR (P OR P)) AND ((!(ActionMatches{'Microsoft.Authorization/roleAssignments/delete'})) OR (P OR P))",
+        "((!(ActionMatches{'Microsoft.Authorization/roleAssignments/write'})) OR (P OR P OR P)) AND ((!(ActionMatches{'Microsoft.Authorization/roleAssignments/delete'})) OR (P OR P OR P))",
       );
     });
   });
@@ -502,10 +507,10 @@ describe('infra/main.bicep', () => {
         expect({ site, pkg }).toEqual({ site, pkg: host });
         return host!;
       };
-      const [node, java] = [runtimeOf('app'), runtimeOf('validatorApp')];
-      expect(node).not.toBe(java);
+      const [node, java, exporter] = [runtimeOf('app'), runtimeOf('validatorApp'), runtimeOf('exportApp')];
+      expect(new Set([node, java, exporter]).size).toBe(3);
       // Every data role on a host account belongs to that account's own app.
-      for (const [account, owner] of [[node, 'app'], [java, 'validatorApp']] as const) {
+      for (const [account, owner] of [[node, 'app'], [java, 'validatorApp'], [exporter, 'exportApp']] as const) {
         for (const a of ofType('Microsoft.Authorization/roleAssignments').filter((r) => new RegExp(`scope:\\s*${account}\\b`).test(r.body))) {
           expect({ account, principal: principalOf(a.body) }).toEqual({ account, principal: owner });
         }
@@ -516,7 +521,7 @@ describe('infra/main.bicep', () => {
       const queueAssignments = ofType('Microsoft.Authorization/roleAssignments').filter((r) => /queueRoles\./.test(r.body));
       const key = (a: ResourceBlock) => `${principalOf(a.body)} on ${/scope:\s*(\w+)/.exec(a.body)?.[1]}`;
       const processors = queueAssignments.filter((a) => /queueRoles\.messageProcessor\)/.test(a.body)).map(key).sort();
-      expect(processors).toEqual(['app on exportWorkQueue', 'app on validationOutcomeQueue', 'validatorApp on validationQueue']);
+      expect(processors).toEqual(['app on validationOutcomeQueue', 'exportApp on exportWorkQueue', 'validatorApp on validationQueue']);
       expect(queueAssignments.filter((a) => /queueRoles\.reader\)/.test(a.body)).map(key).sort()).toEqual(processors);
     });
 
@@ -526,16 +531,76 @@ describe('infra/main.bicep', () => {
       expect(one('validationPoisonAlert').body).toMatch(/rendition-validation-outcome-poison/);
     });
 
-    it('runs exports from the export-work queue: the Node app sends and consumes it, sends to its poison queue only, and is alerted on poison', () => {
-      const rolesOn = (queue: string) => assignmentsOf('app').filter((a) => new RegExp(`scope:\\s*${queue}\\b`).test(a.body)).map((a) => /queueRoles\.(\w+)\)/.exec(a.body)?.[1]).sort();
-      expect(rolesOn('exportWorkQueue')).toEqual(['messageProcessor', 'messageSender', 'reader']);
-      expect(rolesOn('exportWorkPoisonQueue')).toEqual(['messageSender']);
+    it('runs exports from the export-work queue: the Node app sends it, the export app consumes it and sends to its poison queue only, and is alerted on poison', () => {
+      const rolesOn = (app: string, queue: string) => assignmentsOf(app).filter((a) => new RegExp(`scope:\\s*${queue}\\b`).test(a.body)).map((a) => /queueRoles\.(\w+)\)/.exec(a.body)?.[1]).sort();
+      // The main app no longer consumes it: an export attempt there was cut at its 10-minute timeout.
+      expect(rolesOn('app', 'exportWorkQueue')).toEqual(['messageSender']);
+      expect(rolesOn('app', 'exportWorkPoisonQueue')).toEqual([]);
+      expect(rolesOn('exportApp', 'exportWorkQueue')).toEqual(['messageProcessor', 'reader']);
+      expect(rolesOn('exportApp', 'exportWorkPoisonQueue')).toEqual(['messageSender']);
       expect(assignmentsOf('validatorApp').filter((a) => /exportWork/.test(a.body))).toEqual([]);
       expect(one('exportWorkPoisonAlert').body).toMatch(/export-work-poison/);
     });
   });
 });
 
+
+describe('the export app: runExportWork alone, under a longer timeout than the main app\'s 10 minutes', () => {
+  const principalOf = (body: string) => /principalId:\s*(\w+)\.identity\.principalId/.exec(body)?.[1];
+  const settingsOf = (symbol: string) => new Map([...(/appSettings:\s*\[([\s\S]*?)\n\s*\]/.exec(one(symbol).body)?.[1] ?? '').matchAll(/\{ name: '([^']+)', value: (.+) \}/g)].map((m) => [m[1]!, m[2]!]));
+  const hostJson = JSON.parse(fs.readFileSync(path.resolve(INFRA, '..', 'host.json'), 'utf8')) as { functionTimeout: string };
+
+  it('runs the same Node 20 package on its own Flex Consumption plan, with its own identity, as export-worker; the main app as api', () => {
+    expect(one('exportPlan').body).toMatch(/tier:\s*'FlexConsumption'/);
+    const app = one('exportApp').body;
+    expect(app).toMatch(/serverFarmId:\s*exportPlan\.id/);
+    expect(app).toMatch(/type:\s*'SystemAssigned'/);
+    expect(app).toMatch(/name:\s*'node'\s*version:\s*'20'/);
+    expect(settingsOf('exportApp').get('ARCHIVE_FUNCTIONS_ROLE')).toBe("'export-worker'");
+    expect(settingsOf('app').get('ARCHIVE_FUNCTIONS_ROLE')).toBe("'api'");
+    expect(bicep).toMatch(/^output exportAppName string = exportApp\.name$/m);
+    // The workflow deploys the same app.zip to it, as to the main app.
+    const workflow = fs.readFileSync(path.resolve(INFRA, '..', '.github', 'workflows', 'deploy.yml'), 'utf8');
+    expect(workflow).toContain('echo "EXPORT_APP_NAME=$(jq -r .exportAppName.value outputs.json)" >> "$GITHUB_ENV"');
+    const deploys = workflow.split(/\n(?=\s*- (?:name|uses): )/).filter((step) => /uses: Azure\/functions-action@v1/.test(step));
+    const packageOf = (name: string) => deploys.find((step) => step.includes(`app-name: \${{ env.${name} }}`))?.match(/package: (\S+)/)?.[1];
+    expect({ main: packageOf('APP_NAME'), exporter: packageOf('EXPORT_APP_NAME') }).toEqual({ main: 'app.zip', exporter: 'app.zip' });
+  });
+
+  it('overrides the 10-minute functionTimeout for the export app alone; host.json keeps it for the main app (the reconciler\'s bounds)', () => {
+    expect(hostJson.functionTimeout).toBe('00:10:00');
+    const timeout = /^'(\d\d):(\d\d):(\d\d)'$/.exec(settingsOf('exportApp').get('AzureFunctionsJobHost__functionTimeout') ?? '');
+    expect(timeout).not.toBeNull();
+    const minutes = Number(timeout![1]) * 60 + Number(timeout![2]);
+    expect(minutes).toBeGreaterThan(10);
+    expect(settingsOf('app').has('AzureFunctionsJobHost__functionTimeout')).toBe(false);
+  });
+
+  it('has every setting of the main app the config loader reads, as the main app has it, but the web app\'s', () => {
+    const [main, exporter] = [settingsOf('app'), settingsOf('exportApp')];
+    for (const [name, value] of main) {
+      if (name.startsWith('ARCHIVE_WEB_') || name === 'ARCHIVE_FUNCTIONS_ROLE' || name.startsWith('AzureWebJobsStorage')) continue;
+      expect({ name, value: exporter.get(name) }).toEqual({ name, value });
+    }
+    expect([...exporter.keys()].filter((name) => name.startsWith('ARCHIVE_WEB_'))).toEqual([]);
+  });
+
+  it('gives its identity what the export path touches: Cosmos as the main app, the archive\'s blobs read and exports-* written, both secrets, export-work consumed', () => {
+    const cosmos = ofType('Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments').filter((r) => principalOf(r.body) === 'exportApp');
+    expect(cosmos.map((r) => /scope:\s*'\$\{cosmos\.id\}\/dbs\/archive\/colls\/(\w+)'/.exec(r.body)?.[1]).sort()).toEqual(['audit', 'documents', 'tenants']);
+    expect(cosmos.find((r) => /colls\/audit/.test(r.body))!.body).toMatch(/roleDefinitionId:\s*auditAppenderRole\.id/);
+    const blob = ofType('Microsoft.Authorization/roleAssignments').find((r) => principalOf(r.body) === 'exportApp' && /archiveWriterRole\.id/.test(r.body))!.body;
+    expect(blob).toMatch(/conditionVersion:\s*'2\.0'/);
+    const condition = (/condition:\s*'(.*)'\s*$/m.exec(blob)?.[1] ?? '').replace(/\\'/g, "'");
+    // Every write and delete data action the role grants is narrowed to exports-* containers; reads are not.
+    const role = one('archiveWriterRole').body;
+    const granted = [...role.matchAll(/'(Microsoft\.Storage\/storageAccounts\/blobServices\/containers\/blobs\/[^']+)'/g)].map((m) => m[1]!).filter((a) => !a.endsWith('/read'));
+    expect(granted.length).toBeGreaterThanOrEqual(5);
+    for (const action of granted) expect(condition).toContain(`!(ActionMatches{'${action}'})`);
+    expect(condition).not.toContain('blobs/read');
+    expect(condition).toMatch(/OR \(@Resource\[Microsoft\.Storage\/storageAccounts\/blobServices\/containers:name\] StringStartsWith 'exports-'\)\)$/);
+  });
+});
 
 describe('what the Function App runs: the workflow\'s package and func start\'s local settings', () => {
   const ROOT = path.resolve(INFRA, '..');
