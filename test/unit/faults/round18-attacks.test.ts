@@ -4,8 +4,14 @@
  * fix it got; see each block's comment.
  */
 import { PersonSightings, type PersonSightingRecord, personSightingRecordId } from '../../../shared/auth/person-sightings';
-import { inMemoryDeps } from '../../support/in-memory';
+import { inMemoryDeps, ListingCatalog } from '../../support/in-memory';
 import { TENANT } from '../../support/in-process';
+import { keepManifest, seedMany } from '../../support/seed';
+import type { Principal } from '../../../shared/kernel/principal';
+import { runExport } from '../../../shared/exports/run-export';
+import { startExport } from '../../../shared/exports/start-export';
+import { withdrawExportsHolding } from '../../../shared/exports/withdraw-exports';
+import { exportFile } from '../../../shared/exports/download-export';
 
 const HOUR = 3_600_000;
 
@@ -44,5 +50,41 @@ describe('an older token\'s wider set is not recorded over a narrowed claim what
     const later = new Date(t2.getTime() + HOUR);
     const judged = await new PersonSightings(deps.tenantRecords, deps).lastForKey(TENANT, 'dana', later);
     expect(judged === null || judged.unsealed !== null || judged.record.rightsSet === 'uploader').toBe(true);
+  });
+});
+
+/**
+ * Which held documents a disposal can reach while the export lives (its `disposable` list, `disposableFrom`) was judged
+ * by the catalog's retain-until alone, which nothing checks against storage (an extension lengthens it). Whoever could
+ * write Cosmos DB (not Key Vault) set a held document's retain-until years on while the export walked, and back after:
+ * the export named nothing a disposal could reach, so the sweep's withdrawal passed it over and its download looked
+ * for no disposal, and its ZIP, a copy of the document the sweep disposed of, was handed out. Now the earlier of the
+ * catalog's and the archive's manifest's (retention is lengthened, never shortened, from what ingest sealed).
+ */
+describe("a held document's retain-until moved on in Cosmos DB while the export walked", () => {
+  it.each([
+    ['as stored (control)', false],
+    ['moved on during the walk, back after', true],
+  ])('%s: its ZIP is not handed out once the document is disposed of', async (_what, moved) => {
+    const deps = { ...inMemoryDeps(), catalog: new ListingCatalog() };
+    const [seeded] = await seedMany(deps, TENANT, [{ metadata: { documentDate: '2018-06-01', reference: 'R-0' } }]);
+    const key = `${TENANT}/${seeded!.id}`;
+    const doc = { ...seeded!, retention: { ...seeded!.retention, retainUntil: '2025-03-02T00:00:00.000Z' } };
+    deps.catalog.documents.set(key, doc);
+    await keepManifest(deps, doc);
+    if (moved) deps.catalog.documents.set(key, { ...doc, retention: { ...doc.retention, retainUntil: '2040-01-01T00:00:00.000Z' } });
+    const principal = { tenantId: TENANT, subject: 'accountant', kind: 'user', rightsSet: 'accountant', permissions: new Set() } as unknown as Principal;
+    deps.clock.now = () => new Date('2025-03-01T12:00:00.000Z');
+    const { job } = await startExport(principal, { includeOriginals: false }, 'req-1', deps);
+    expect((await runExport(TENANT, job.id, deps)).status).toBe('completed');
+    deps.catalog.documents.set(key, doc);
+    // The sweep disposes of it: its look at the exports, then its keyed disposal entry (with the tombstone).
+    const swept = new Date('2025-03-02T06:00:00.000Z');
+    deps.clock.now = () => swept;
+    await withdrawExportsHolding(TENANT, [doc.id], swept, deps);
+    await deps.audit.append({ tenantId: TENANT, at: swept.toISOString(), actor: { subject: 'system:retention-sweep', kind: 'system' }, action: 'document.dispose', target: doc.id, outcome: 'success', status: 200, requestId: `sweep-1:${doc.id}`, clientIp: null, userAgent: null, detail: 'retention-ended' });
+    deps.clock.now = () => new Date('2025-03-02T07:00:00.000Z');
+    const handed = await exportFile({ tenantId: TENANT, exportId: job.id }, deps).catch(() => null);
+    await expect(handed ? handed.read() : Promise.reject(new Error('refused'))).rejects.toThrow();
   });
 });
