@@ -12,6 +12,10 @@ import { runExport } from '../../../shared/exports/run-export';
 import { startExport } from '../../../shared/exports/start-export';
 import { withdrawExportsHolding } from '../../../shared/exports/withdraw-exports';
 import { exportFile } from '../../../shared/exports/download-export';
+import { maintainExports } from '../../../shared/exports/maintain-exports';
+import { loadConfig } from '../../../shared/config';
+import { minimalLocalEnv } from '../../support/config-env';
+import type { InMemoryExportBlobs } from '../../support/in-memory';
 
 const HOUR = 3_600_000;
 
@@ -87,4 +91,26 @@ describe("a held document's retain-until moved on in Cosmos DB while the export 
     const handed = await exportFile({ tenantId: TENANT, exportId: job.id }, deps).catch(() => null);
     await expect(handed ? handed.read() : Promise.reject(new Error('refused'))).rejects.toThrow();
   });
+});
+
+/**
+ * Export maintenance's walk of the export containers deletes a blob storage created longer ago than
+ * ARCHIVE_EXPORT_TTL_HOURS (plus a day), as configured now. An operator who lowered it (720 hours to 24) had every live
+ * export made before deleted two days on, days before its sealed expiry: still `completed` with a download, answered
+ * 410 (its ZIP gone). The ZIP and list a completed export hands out are kept while its seal holds and it has not expired.
+ */
+it.each([
+  ['as configured when it began (control)', '720'],
+  ['ARCHIVE_EXPORT_TTL_HOURS lowered since it began', '24'],
+])('a live export %s: maintenance two days on keeps its ZIP', async (_what, ttlNow) => {
+  const deps = { ...inMemoryDeps(loadConfig({ ...minimalLocalEnv, ARCHIVE_EXPORT_TTL_HOURS: '720' })), catalog: new ListingCatalog() };
+  await seedMany(deps, TENANT, [{ metadata: { documentDate: '2018-06-01', reference: 'R-0' } }]);
+  const principal = { tenantId: TENANT, subject: 'accountant', kind: 'user', rightsSet: 'accountant', permissions: new Set() } as unknown as Principal;
+  const { job } = await startExport(principal, { includeOriginals: false }, 'req-1', deps);
+  const done = await runExport(TENANT, job.id, deps);
+  expect(done.status).toBe('completed');
+  const later = { ...deps, config: loadConfig({ ...minimalLocalEnv, ARCHIVE_EXPORT_TTL_HOURS: ttlNow }) };
+  const now = new Date(deps.clock.now().getTime() + 3 * 86_400_000);
+  expect((await maintainExports({ now, deps: later })).outlived).toEqual([]);
+  expect((deps.exportBlobs as unknown as InMemoryExportBlobs).blobs.has(`${TENANT}/${done.blobName}`)).toBe(true);
 });
