@@ -46,7 +46,7 @@ describe('an older token\'s wider set is not recorded over a narrowed claim what
       const stored = deps.tenantRecords.records.get(key)!;
       const edited = edit(stored.value as unknown as PersonSightingRecord);
       if (edited === null) deps.tenantRecords.records.delete(key);
-      else deps.tenantRecords.records.set(key, { ...stored, value: edited as never, etag: stored.etag + 1000 });
+      else deps.tenantRecords.records.set(key, { ...stored, value: edited, etag: stored.etag + 1000 });
     }
     // She signs in again, on another instance, with the wide token from before the narrowing.
     const t2 = new Date(t1.getTime() + HOUR);
