@@ -512,10 +512,17 @@ export class PersonSightings {
       const stored = await this.lastVersioned(tenantId, person);
       const unsealed = stored ? (await sightingUnsealed(stored.value, this.sealing)) !== null : false;
       if (stored && !unsealed && this.settled(key, seenOf(stored.value, now), rightsSet, now, issuedAt)) return undefined;
+      // With none stored, or one not the archive's, the token's order is judged on the newest copy kept in storage (and
+      // this instance's memory). Broke: judged on the stored one alone, whoever could write Cosmos DB touched or deleted
+      // it, signed in with a token from before the identity provider narrowed her claim, and its wider set was recorded
+      // (sealed, kept): her keys acted with it after that token had expired (test/unit/faults/round18-attacks.test.ts).
+      const kept = stored && !unsealed ? null : await newestKept(tenantId, person, { blobs: this.blobs, audit: this.sealing.audit, log: this.sealing.log });
+      const floor = newer(kept ? seenOf(kept, now).issuedAt : null, this.newestTokens.get(key) ?? null);
+      if (issuedAt && floor && issuedAt < floor) return undefined;
       // Never older than the sealed one it replaces: kept copies are ordered by seenAt (keptNewer). Broke: a sign-in that
       // lost the write to another and wrote again kept its request's start, below the other's; the other's kept copy was
       // then "newer", and a key's next look wrote it back (two tokens at once, the older one's wider set restored).
-      const after = stored && !unsealed ? readWrittenInstant(stored.value.seenAt, now.getTime()) : null;
+      const after = stored && !unsealed ? readWrittenInstant(stored.value.seenAt, now.getTime()) : kept ? readWrittenInstant(kept.seenAt, now.getTime()) : null;
       const seenAt = new Date(after !== null && after >= now.getTime() ? after + 1 : now.getTime()).toISOString();
       const record = await sealSighting({ id: personSightingRecordId(person), tenantId, type: 'person-sighting', person, rightsSet, seenAt, ...(issuedAt ? { issuedAt } : {}), ...(await this.carried(tenantId, rightsSet, stored?.value ?? null, unsealed ? now : null)) }, this.sealing);
       const written = stored ? (await this.records.replace(record, stored.etag)) === 'replaced' : (await this.records.create(record)) === 'created';

@@ -1,7 +1,7 @@
 import type { Deps } from '../deps';
 import { ArchiveError } from '../kernel/errors';
 import { endReached } from '../kernel/instant';
-import { attemptsMade, type ExportJob } from '../kernel/export';
+import { attemptsMade, exportDisposableListName, exportExpired, type ExportJob } from '../kernel/export';
 import type { Versioned } from '../ports';
 import { queueExportWork } from './queued-export';
 import { deleteExportBlobs, EXPORT_BLOB_OUTLIVED, saveWithSystemEntry, withdrawDisposedExports } from './withdraw-exports';
@@ -131,6 +131,10 @@ async function deleteOutlivedBlobs(now: Date, deps: Deps, maxItems: number): Pro
     try {
       // Its job, by the id its name starts with (kernel/export.ts exportBlobName): one the archive ended deleted these already.
       const job = await deps.exportJobs.get(tenantId, blobName.split('.')[0] ?? '');
+      // What a live export hands out (its ZIP and list) stays while its seal holds, until its sealed expiry deletes it.
+      // Broke: judged by ARCHIVE_EXPORT_TTL_HOURS as configured now, lowered since an export began (720 hours to 24), its
+      // ZIP was deleted days before its expiry, the export still `completed` with a download (410).
+      if (job && handedOut(job, blobName) && !exportExpired(job, now) && (await exportSealHolds(job, 'export-maintenance', deps))) continue;
       await deps.exportBlobs.delete(tenantId, blobName);
       deleted.push(`${tenantId}/${blobName}`);
       if (job?.status !== 'expired' && job?.status !== 'failed') deps.log.warn(EXPORT_BLOB_OUTLIVED, { tenantId, blobName, createdOn, job: job?.status ?? 'missing' });
@@ -143,3 +147,6 @@ async function deleteOutlivedBlobs(now: Date, deps: Deps, maxItems: number): Pro
   await deps.retention.timers.set(EXPORT_BLOB_CURSOR, page.next ?? '');
   return deleted;
 }
+
+/** Whether `blobName` is what the completed `job` hands out: its ZIP, or the list of the documents a disposal can reach. */
+const handedOut = (job: ExportJob, blobName: string): boolean => job.status === 'completed' && (blobName === job.blobName || blobName === exportDisposableListName(job.id, job.attempts));

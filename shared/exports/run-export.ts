@@ -196,8 +196,16 @@ class DisposableDocuments {
     this.cutoff = Date.parse(expiresAt);
   }
 
-  add(doc: ArchivedDocument): void {
-    const until = Date.parse(doc.retention.retainUntil);
+  /**
+   * `sealedUntil`: the retain-until in the archive's manifest of the document. The earlier of it and the catalog's
+   * decides, as retention is lengthened, never shortened, from what ingest sealed. Broke: the catalog's alone, which
+   * whoever writes Cosmos DB moved years on while the export walked (and back after): the export named nothing a
+   * disposal could reach, the sweep's withdrawal and the download's look passed it over, and its ZIP, a copy of a
+   * document disposed of, was handed out (test/unit/faults/round18-attacks.test.ts). Neither readable: reachable at once.
+   */
+  add(doc: ArchivedDocument, sealedUntil: string | undefined): void {
+    const untils = [doc.retention.retainUntil, sealedUntil].map((t) => (typeof t === 'string' ? Date.parse(t) : Number.NaN)).filter(Number.isFinite);
+    const until = untils.length > 0 ? Math.min(...untils) : 0;
     if (until >= this.cutoff) return;
     this.held.add(doc.id);
     this.from = Math.min(this.from, until);
@@ -274,8 +282,8 @@ async function writeArchive(lease: JobLease, deps: ExportDeps): Promise<ExportJo
   let manifestJson: FileFingerprint;
   try {
     const queue: { planned: PlannedFile; read: Promise<BlobRead | null> }[] = [];
-    const pending = plan(job, deps, names, (doc) => {
-      disposable.add(doc);
+    const pending = plan(job, deps, names, (doc, sealedUntil) => {
+      disposable.add(doc, sealedUntil);
       walked.add(doc.id);
     });
     const fill = async () => {
@@ -459,6 +467,16 @@ async function witnessWalk(job: ExportJob, walkBegan: Date, walked: ReadonlySet<
 
 type Planned = PlannedFile | { manifest: ManifestDocument };
 
+/** The retain-until a document's manifest (the archive's, judged before) states, if readable. */
+function retainUntilIn(manifest: Buffer): string | undefined {
+  try {
+    const until = (JSON.parse(manifest.toString('utf8')) as { retention?: { retainUntil?: unknown } } | null)?.retention?.retainUntil;
+    return typeof until === 'string' ? until : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * A page's manifests (and a corrected document's kept correction) read ahead of the document being planned, in the
  * order the ZIP takes the documents, at most this many started and not yet checked: each was a blob round trip the walk
@@ -495,7 +513,7 @@ async function readWitness(doc: ArchivedDocument, deps: ExportDeps): Promise<Wit
 }
 
 /** Walk the search page by page (document date order) and name each file; the manifest entry follows a document's files. */
-async function* plan(job: ExportJob, deps: ExportDeps, names: ExportNames, held: (doc: ArchivedDocument) => void): AsyncGenerator<Planned> {
+async function* plan(job: ExportJob, deps: ExportDeps, names: ExportNames, held: (doc: ArchivedDocument, sealedUntil: string | undefined) => void): AsyncGenerator<Planned> {
   let continuationToken: string | undefined;
   do {
     const page = await deps.catalog.list(job.tenantId, { ...job.filter, sort: 'documentDate', order: 'asc', limit: PAGE, ...(continuationToken ? { continuationToken } : {}) });
@@ -546,7 +564,7 @@ async function* plan(job: ExportJob, deps: ExportDeps, names: ExportNames, held:
         files.push({ doc, file: o, entry: { path, role: 'original', mediaType: o.mediaType, size: o.size, sha256: o.sha256 } });
       });
       yield* files;
-      held(doc);
+      held(doc, manifest === null ? undefined : retainUntilIn(manifest));
       yield { manifest: { id: doc.id, fiscalYear: doc.fiscalYear, createdAt: doc.createdAt, metadata: { ...doc.metadata }, files: files.map((f) => f.entry) } };
     }
     continuationToken = page.continuationToken ?? undefined;
