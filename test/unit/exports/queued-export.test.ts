@@ -138,3 +138,45 @@ it.each(['fails', 'does not answer'])('POST /exports answers 202 when its work q
   await runner!(exportWorkMessageText(TENANT, id));
   expect(await exportCompleted(w, id)).toMatchObject({ attempts: 1, progress: { documents: 1 } });
 }, 10_000);
+
+// Broke: after its last file the worker saved no heartbeat (the plan's rest, the witness walk, manifest.json and .csv into
+// the ZIP, the upload's end, the completion): a year's export spent minutes there, and a redelivered message watching
+// the job REDELIVERY_QUIET_SECONDS took it from the live worker. The end phase now beats each second (run-export.ts EndBeat).
+it('a redelivered message while the export ends finds the worker beating and leaves the job: the export completes', async () => {
+  // Only the beat's interval is the test's: everything else (streams, the store) runs as it does.
+  jest.useFakeTimers({ doNotFake: ['Date', 'hrtime', 'nextTick', 'performance', 'queueMicrotask', 'requestAnimationFrame', 'cancelAnimationFrame', 'requestIdleCallback', 'cancelIdleCallback', 'setImmediate', 'clearImmediate', 'setTimeout', 'clearTimeout'] });
+  try {
+    const w = await setUp();
+    const message = exportWorkMessageText(T, w.job.id);
+    // The first run's witness walk (after its last file) waits until the redelivery has watched the job.
+    let atEnd!: () => void;
+    const reachedEnd = new Promise<void>((r) => (atEnd = r));
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    const witness = w.deps.catalog.idsUnchangedSince.bind(w.deps.catalog);
+    let first = true;
+    w.deps.catalog.idsUnchangedSince = async (...args) => {
+      if (first) {
+        first = false;
+        atEnd();
+        await released;
+      }
+      return witness(...args);
+    };
+    const run = runQueuedExport(message, w.deps);
+    await reachedEnd;
+    const watched = await runQueuedExport(message, w.deps, {
+      dequeueCount: 2,
+      pause: async (ms) => {
+        w.deps.clock.advance(ms);
+        await jest.advanceTimersByTimeAsync(ms);
+      },
+    });
+    release();
+    expect(watched).toMatchObject({ outcome: 'not-due', reason: 'its worker gave a sign of life lately' });
+    expect(await run).toEqual({ outcome: 'ran', tenantId: T, exportId: w.job.id, status: 'completed' });
+    expect(await w.deps.exportJobs.get(T, w.job.id)).toMatchObject({ status: 'completed', attempts: 1, progress: { documents: 2 } });
+  } finally {
+    jest.useRealTimers();
+  }
+});
