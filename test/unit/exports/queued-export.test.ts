@@ -180,3 +180,33 @@ it('a redelivered message while the export ends finds the worker beating and lea
     jest.useRealTimers();
   }
 });
+
+// The in-memory queue delivers a failed run again as the trigger does, with its delivery count. Broke: it said every
+// delivery was the first, so a run that threw after its claim was never taken up again by its redelivery (as in Azure):
+// the crash-retry scenarios here did not exercise the redelivery's watch.
+it('a run that threw after its claim is delivered again, and its redelivery claims the silent job: the export completes', async () => {
+  const w = world();
+  await docOf(w, { fiscalYear: 2024 });
+  // After the claim the catalog fails the count, and the store the failed job's save: the run throws.
+  const count = w.deps.catalog.countMatching.bind(w.deps.catalog);
+  let countFails = false;
+  w.deps.catalog.countMatching = async (...args) => {
+    if (!countFails) return count(...args);
+    countFails = false;
+    throw new Error('catalog unavailable');
+  };
+  const replace = w.deps.exportJobs.replace.bind(w.deps.exportJobs);
+  let saveFails = true;
+  w.deps.exportJobs.replace = async (job, etag, outbox) => {
+    if (job.status === 'running' && job.attempts === 1 && saveFails) countFails = true; // the first claim
+    if (job.status !== 'failed' || !saveFails) return replace(job, etag, outbox);
+    saveFails = false;
+    throw new Error('store unavailable');
+  };
+  const r = await send(w, { method: 'POST', path: 'exports', body: { includeOriginals: false }, as: 'alice' });
+  expect(r.status).toBe(202);
+  await w.deps.exportWork.idle();
+  expect(saveFails).toBe(false);
+  expect(await w.deps.exportJobs.get(TENANT, r.json.id as string)).toMatchObject({ status: 'completed', attempts: 2 });
+  expect(w.deps.exportWork.poisoned).toEqual([]);
+});
