@@ -182,7 +182,7 @@ class EndBeat {
   private readonly timer: NodeJS.Timeout;
   private saving: Promise<void> | null = null;
   /** Superseded, or HoldsDisposed from `onMarked`: thrown by `stop`. */
-  private lost: unknown = null;
+  private lost: Superseded | HoldsDisposed | null = null;
 
   constructor(
     private job: ExportJob,
@@ -449,7 +449,7 @@ async function writeArchive(lease: JobLease, deps: ExportDeps): Promise<ExportJo
     await judge(lease.job);
     const recorded = await disposable.record(job, deps);
     // The last beat's job (its heartbeat, any marks it took in: judged as it took them); the completion is the next save.
-    job = await endBeat!.stop();
+    job = await endBeat.stop();
     const archive = archivePrint.result();
     // Sealed from the job this worker claimed (its seal held then), never from the stored one: a later edit is not taken in.
     const completed = await sealExportCompletion({ ...job, ...recorded, status: 'completed', completedAt, heartbeatAt: completedAt, archive, manifestJson }, deps.audit.chainKeys);
@@ -457,7 +457,7 @@ async function writeArchive(lease: JobLease, deps: ExportDeps): Promise<ExportJo
     const handedOut = `manifest-json-sha256=${manifestJson.sha256};manifest-json-size=${manifestJson.size};zip-sha256=${archive.sha256};zip-size=${archive.size}`;
     return await saveWithEntry(workerEntry(deps, completed, 'export.completed', 'success', 200, handedOut), (outbox) => lease.save(completed, judge, outbox), () => true, deps);
   } catch (err) {
-    await endBeat!.stop().catch(() => undefined);
+    await endBeat.stop().catch(() => undefined);
     // Lost the job while uploading: the ZIP and list this attempt wrote are nobody's result.
     if (err instanceof Superseded) {
       await deps.exportBlobs.delete(tenantId, job.blobName).catch(() => undefined);
