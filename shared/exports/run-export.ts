@@ -435,7 +435,12 @@ async function writeArchive(lease: JobLease, deps: ExportDeps): Promise<ExportJo
     await deps.exportBlobs.delete(tenantId, job.blobName).catch(() => undefined);
     throw err;
   } finally {
-    await spool.dispose();
+    try {
+      await spool.dispose();
+    } catch (err) {
+      await endBeat?.stop().catch(() => undefined); // no beat outlives a failure: the failure's save is the lease's next
+      throw err;
+    }
   }
   const completedAt = deps.clock.now().toISOString();
   try {
