@@ -167,6 +167,53 @@ class JobLease {
   }
 }
 
+/** How often a running worker saves its job's heartbeat, at most. */
+const HEARTBEAT_MS = 1000;
+
+/**
+ * The worker's sign of life through the export's end, where no file is written and so no heartbeat was either: the
+ * plan's rest, the witness walk, manifest.csv and manifest.json into the ZIP, the upload's end, the disposal checks. A
+ * save of the job each HEARTBEAT_MS through the lease, one at a time and none after `stop` (the worker's next save
+ * waits for it), so no two saves race the lease's etag. Broke: a year's export (100,000 documents, allowed 2 hours in
+ * the export app) spent minutes there silent, and a redelivered message's watch (REDELIVERY_QUIET_SECONDS), or
+ * maintenance past ARCHIVE_EXPORT_STALE_SECONDS, took the live worker's job: the attempt was lost.
+ */
+class EndBeat {
+  private readonly timer: NodeJS.Timeout;
+  private saving: Promise<void> | null = null;
+  /** Superseded, or HoldsDisposed from `onMarked`: thrown by `stop`. */
+  private lost: Superseded | HoldsDisposed | null = null;
+
+  constructor(
+    private job: ExportJob,
+    private readonly lease: JobLease,
+    private readonly deps: ExportDeps,
+    private readonly onMarked: (job: ExportJob) => Promise<void>,
+  ) {
+    this.timer = setInterval(() => void (this.saving ??= this.beat().finally(() => (this.saving = null))), HEARTBEAT_MS);
+    this.timer.unref();
+  }
+
+  private async beat(): Promise<void> {
+    if (this.lost) return;
+    try {
+      this.job = await this.lease.save({ ...this.job, heartbeatAt: this.deps.clock.now().toISOString() }, this.onMarked);
+    } catch (err) {
+      if (err instanceof Superseded || err instanceof HoldsDisposed) this.lost = err;
+      // A store that did not answer this once: the next beat tries again (the worker's own next save throws if it still fails).
+      else this.deps.log.warn('export heartbeat not saved', { tenantId: this.job.tenantId, exportId: this.job.id, error: String(err) });
+    }
+  }
+
+  /** Ends the beats; the job as last saved. */
+  async stop(): Promise<ExportJob> {
+    clearInterval(this.timer);
+    await this.saving;
+    if (this.lost) throw this.lost;
+    return this.job;
+  }
+}
+
 /**
  * The worker withdraws its own export: no completion, every blob of the job deleted, the job
  * `expired` with the reason (over the version it holds, taking in later marks), audited.
@@ -279,6 +326,7 @@ async function writeArchive(lease: JobLease, deps: ExportDeps): Promise<ExportJo
   const walkFrom = deps.clock.now();
   const walked = new Set<string>();
   let lastSave = Date.now();
+  let endBeat: EndBeat | null = null;
   let manifestJson: FileFingerprint;
   try {
     const queue: { planned: PlannedFile; read: Promise<BlobRead | null> }[] = [];
@@ -335,11 +383,16 @@ async function writeArchive(lease: JobLease, deps: ExportDeps): Promise<ExportJo
       job.progress.files++;
       job.progress.bytes += planned.file.size;
       if (planned.entry.role === 'rendition') job.progress.documents++;
-      if (Date.now() - lastSave > 1000) {
+      if (Date.now() - lastSave > HEARTBEAT_MS) {
         lastSave = Date.now();
         job = await lease.save({ ...job, heartbeatAt: deps.clock.now().toISOString() });
       }
     }
+    // No file is written from here on: the end phase beats on its own (EndBeat), marks it takes in judged as the completion judges them.
+    endBeat = new EndBeat(job, lease, deps, async (marked) => {
+      const gone = await disposable.disposedOf(marked, deps);
+      if (gone.length > 0) throw new HoldsDisposed(gone);
+    });
     while (true) {
       const rest = await pending.next();
       if (rest.done) break;
@@ -376,12 +429,18 @@ async function writeArchive(lease: JobLease, deps: ExportDeps): Promise<ExportJo
     if (zipFailure.error) throw zipFailure.error;
     manifestJson = manifestJsonPrint.result();
   } catch (err) {
+    await endBeat?.stop().catch(() => undefined);
     counted.destroy();
     await upload.catch(() => undefined);
     await deps.exportBlobs.delete(tenantId, job.blobName).catch(() => undefined);
     throw err;
   } finally {
-    await spool.dispose();
+    try {
+      await spool.dispose();
+    } catch (err) {
+      await endBeat?.stop().catch(() => undefined); // no beat outlives a failure: the failure's save is the lease's next
+      throw err;
+    }
   }
   const completedAt = deps.clock.now().toISOString();
   try {
@@ -394,6 +453,8 @@ async function writeArchive(lease: JobLease, deps: ExportDeps): Promise<ExportJo
     };
     await judge(lease.job);
     const recorded = await disposable.record(job, deps);
+    // The last beat's job (its heartbeat, any marks it took in: judged as it took them); the completion is the next save.
+    job = await endBeat.stop();
     const archive = archivePrint.result();
     // Sealed from the job this worker claimed (its seal held then), never from the stored one: a later edit is not taken in.
     const completed = await sealExportCompletion({ ...job, ...recorded, status: 'completed', completedAt, heartbeatAt: completedAt, archive, manifestJson }, deps.audit.chainKeys);
@@ -401,6 +462,7 @@ async function writeArchive(lease: JobLease, deps: ExportDeps): Promise<ExportJo
     const handedOut = `manifest-json-sha256=${manifestJson.sha256};manifest-json-size=${manifestJson.size};zip-sha256=${archive.sha256};zip-size=${archive.size}`;
     return await saveWithEntry(workerEntry(deps, completed, 'export.completed', 'success', 200, handedOut), (outbox) => lease.save(completed, judge, outbox), () => true, deps);
   } catch (err) {
+    await endBeat.stop().catch(() => undefined);
     // Lost the job while uploading: the ZIP and list this attempt wrote are nobody's result.
     if (err instanceof Superseded) {
       await deps.exportBlobs.delete(tenantId, job.blobName).catch(() => undefined);

@@ -1060,10 +1060,12 @@ export function withExportWork<D extends Omit<InMemoryDeps, 'exportWork'>>(deps:
   const exportWork = new InMemoryExportWork();
   const bound = Object.assign(deps, { exportWork });
   exportWork.runner = async (text) => {
-    // As the queue trigger: a failed run is delivered again, MAX_DEQUEUE_COUNT times, then the message is poison.
+    // As the queue trigger: a failed run is delivered again, MAX_DEQUEUE_COUNT times, then the message is poison; each
+    // with its delivery count, so a redelivery watches the job (REDELIVERY_QUIET_SECONDS) as in Azure: the world's
+    // clock is moved on that long instead of waiting. Broke: every delivery was the first, and a redelivery ran nothing.
     for (let delivery = 1; ; delivery++) {
       try {
-        return await runQueuedExport(text, bound);
+        return await runQueuedExport(text, bound, { dequeueCount: delivery, pause: async (ms) => (bound.clock as Partial<FakeClock>).advance?.(ms) });
       } catch (err) {
         if (delivery < MAX_DEQUEUE_COUNT) continue;
         exportWork.poisoned.push(text);

@@ -138,3 +138,75 @@ it.each(['fails', 'does not answer'])('POST /exports answers 202 when its work q
   await runner!(exportWorkMessageText(TENANT, id));
   expect(await exportCompleted(w, id)).toMatchObject({ attempts: 1, progress: { documents: 1 } });
 }, 10_000);
+
+// Broke: after its last file the worker saved no heartbeat (the plan's rest, the witness walk, manifest.json and .csv into
+// the ZIP, the upload's end, the completion): a year's export spent minutes there, and a redelivered message watching
+// the job REDELIVERY_QUIET_SECONDS took it from the live worker. The end phase now beats each second (run-export.ts EndBeat).
+it('a redelivered message while the export ends finds the worker beating and leaves the job: the export completes', async () => {
+  // Only the beat's interval is the test's: everything else (streams, the store) runs as it does.
+  jest.useFakeTimers({ doNotFake: ['Date', 'hrtime', 'nextTick', 'performance', 'queueMicrotask', 'requestAnimationFrame', 'cancelAnimationFrame', 'requestIdleCallback', 'cancelIdleCallback', 'setImmediate', 'clearImmediate', 'setTimeout', 'clearTimeout'] });
+  try {
+    const w = await setUp();
+    const message = exportWorkMessageText(T, w.job.id);
+    // The first run's witness walk (after its last file) waits until the redelivery has watched the job.
+    let atEnd!: () => void;
+    const reachedEnd = new Promise<void>((r) => (atEnd = r));
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    const witness = w.deps.catalog.idsUnchangedSince.bind(w.deps.catalog);
+    let first = true;
+    w.deps.catalog.idsUnchangedSince = async (...args) => {
+      if (first) {
+        first = false;
+        atEnd();
+        await released;
+      }
+      return witness(...args);
+    };
+    const run = runQueuedExport(message, w.deps);
+    await reachedEnd;
+    const watched = await runQueuedExport(message, w.deps, {
+      dequeueCount: 2,
+      pause: async (ms) => {
+        w.deps.clock.advance(ms);
+        await jest.advanceTimersByTimeAsync(ms);
+      },
+    });
+    release();
+    expect(watched).toMatchObject({ outcome: 'not-due', reason: 'its worker gave a sign of life lately' });
+    expect(await run).toEqual({ outcome: 'ran', tenantId: T, exportId: w.job.id, status: 'completed' });
+    expect(await w.deps.exportJobs.get(T, w.job.id)).toMatchObject({ status: 'completed', attempts: 1, progress: { documents: 2 } });
+  } finally {
+    jest.useRealTimers();
+  }
+});
+
+// The in-memory queue delivers a failed run again as the trigger does, with its delivery count. Broke: it said every
+// delivery was the first, so a run that threw after its claim was never taken up again by its redelivery (as in Azure):
+// the crash-retry scenarios here did not exercise the redelivery's watch.
+it('a run that threw after its claim is delivered again, and its redelivery claims the silent job: the export completes', async () => {
+  const w = world();
+  await docOf(w, { fiscalYear: 2024 });
+  // After the claim the catalog fails the count, and the store the failed job's save: the run throws.
+  const count = w.deps.catalog.countMatching.bind(w.deps.catalog);
+  let countFails = false;
+  w.deps.catalog.countMatching = async (...args) => {
+    if (!countFails) return count(...args);
+    countFails = false;
+    throw new Error('catalog unavailable');
+  };
+  const replace = w.deps.exportJobs.replace.bind(w.deps.exportJobs);
+  let saveFails = true;
+  w.deps.exportJobs.replace = async (job, etag, outbox) => {
+    if (job.status === 'running' && job.attempts === 1 && saveFails) countFails = true; // the first claim
+    if (job.status !== 'failed' || !saveFails) return replace(job, etag, outbox);
+    saveFails = false;
+    throw new Error('store unavailable');
+  };
+  const r = await send(w, { method: 'POST', path: 'exports', body: { includeOriginals: false }, as: 'alice' });
+  expect(r.status).toBe(202);
+  await w.deps.exportWork.idle();
+  expect(saveFails).toBe(false);
+  expect(await w.deps.exportJobs.get(TENANT, r.json.id as string)).toMatchObject({ status: 'completed', attempts: 2 });
+  expect(w.deps.exportWork.poisoned).toEqual([]);
+});
