@@ -1,0 +1,67 @@
+/**
+ * Round 19: attacks on this session's code (the redelivery's watch and the export's beat, the export app, red team 18's
+ * fixes). Each case is an attack that broke, with the fix it got; see each block's comment.
+ */
+import { PassThrough } from 'node:stream';
+import { runQueuedExport } from '../../../shared/exports/queued-export';
+import { startExport } from '../../../shared/exports/start-export';
+import { exportWorkMessageText } from '../../../shared/kernel/export';
+import type { Principal } from '../../../shared/kernel/principal';
+import { inMemoryDeps, ListingCatalog, withExportWork } from '../../support/in-memory';
+import { FakeClock } from '../../support/fake-clock';
+import { seedMany } from '../../support/seed';
+
+const T = 'acme';
+const principal = { tenantId: T, subject: 'accountant', kind: 'user', rightsSet: 'accountant', permissions: new Set() } as unknown as Principal;
+
+/**
+ * A live worker wrote its job's heartbeat only between files (and, since session review 3, through the export's end), so
+ * it was silent for as long as one file took to copy: a large one (ARCHIVE_MAX_UPLOAD_BYTES) from a slow read or into a
+ * slow upload, well past REDELIVERY_QUIET_SECONDS. A message delivered with a raised dequeueCount watched the job that
+ * long, found it unwritten and claimed it: the live attempt was lost at its next save. Such a message needs no crash: a
+ * holder of the storage account's data-plane role sends the job's message and receives it once (dequeueCount 2), or a
+ * duplicate's first delivery fails on the store. Repeated, every attempt is lost and the export fails as stalled. Now the
+ * worker beats each second through the whole attempt, a file's copy included (run-export.ts Heartbeat).
+ */
+it('a redelivered message while the worker copies one slow file finds it beating and leaves the job: the export completes', async () => {
+  // Only the beat's interval is the test's: everything else (streams, the store) runs as it does.
+  jest.useFakeTimers({ doNotFake: ['Date', 'hrtime', 'nextTick', 'performance', 'queueMicrotask', 'requestAnimationFrame', 'cancelAnimationFrame', 'requestIdleCallback', 'cancelIdleCallback', 'setImmediate', 'clearImmediate', 'setTimeout', 'clearTimeout'] });
+  try {
+    const deps = withExportWork({ ...inMemoryDeps(), catalog: new ListingCatalog(), clock: new FakeClock('2025-03-01T12:00:00Z') });
+    deps.exportWork.runner = null;
+    await seedMany(deps, T, [1, 2].map((i) => ({ metadata: { documentDate: `2024-0${i}-01`, kind: 'invoice' as const, reference: `INV-${i}` } })));
+    const { job } = await startExport(principal, { fiscalYear: 2024, includeOriginals: false }, 'req-1', deps);
+    const message = exportWorkMessageText(T, job.id);
+    // The first run's first file streams nothing until the redelivery has watched the job.
+    let copying!: () => void;
+    const reachedFile = new Promise<void>((r) => (copying = r));
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    const read = deps.blobs.readIfExists.bind(deps.blobs);
+    let first = true;
+    deps.blobs.readIfExists = async (...args: Parameters<typeof read>) => {
+      const found = await read(...args);
+      if (!found || !first) return found;
+      first = false;
+      const slow = new PassThrough();
+      copying();
+      void released.then(() => found.stream.pipe(slow));
+      return { ...found, stream: slow };
+    };
+    const run = runQueuedExport(message, deps);
+    await reachedFile;
+    const watched = await runQueuedExport(message, deps, {
+      dequeueCount: 2,
+      pause: async (ms) => {
+        deps.clock.advance(ms);
+        await jest.advanceTimersByTimeAsync(ms);
+      },
+    });
+    release();
+    expect(watched).toMatchObject({ outcome: 'not-due', reason: 'its worker gave a sign of life lately' });
+    expect(await run).toEqual({ outcome: 'ran', tenantId: T, exportId: job.id, status: 'completed' });
+    expect(await deps.exportJobs.get(T, job.id)).toMatchObject({ status: 'completed', attempts: 1, progress: { documents: 2 } });
+  } finally {
+    jest.useRealTimers();
+  }
+});
