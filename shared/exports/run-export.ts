@@ -178,12 +178,16 @@ const HEARTBEAT_MS = 1000;
  * delivered again (REDELIVERY_QUIET_SECONDS; a data-plane holder raises any message's dequeueCount by receiving it)
  * took the live worker's job: the attempt was lost (test/unit/faults/round19-attacks.test.ts). Before that, the end
  * (the witness walk, manifest.json and .csv, the upload's end) was silent for minutes in a year's export.
+ * Only while the attempt moves (`moved`: bytes through the ZIP, a document planned, a step of the end): one hung in a
+ * step (a read or an upload that never ends) for ARCHIVE_EXPORT_STALE_SECONDS stops beating, and is taken up again once
+ * stale, as a dead one is, rather than held by its beat until the export app's timeout.
  */
 class Heartbeat {
   private readonly timer: NodeJS.Timeout;
   private saving: Promise<void> | null = null;
   /** Superseded, or HoldsDisposed from `onMarked`: thrown by `stop`. */
   private lost: Superseded | HoldsDisposed | null = null;
+  private movedAt = Date.now();
 
   constructor(
     private job: ExportJob,
@@ -195,8 +199,13 @@ class Heartbeat {
     this.timer.unref();
   }
 
+  /** The attempt moved on (real time: a hung step is judged by how long it has not). */
+  moved(): void {
+    this.movedAt = Date.now();
+  }
+
   private async beat(): Promise<void> {
-    if (this.lost) return;
+    if (this.lost || Date.now() - this.movedAt > this.deps.config.ARCHIVE_EXPORT_STALE_SECONDS * 1000) return;
     try {
       this.job = await this.lease.save({ ...this.job, heartbeatAt: this.deps.clock.now().toISOString() }, this.onMarked);
     } catch (err) {
@@ -309,8 +318,10 @@ async function writeArchive(lease: JobLease, deps: ExportDeps): Promise<ExportJo
 
   const zip = new ExportZip();
   const archivePrint = new Fingerprint();
+  let beat: Heartbeat | null = null;
   const counted = new Transform({
     transform(chunk: Buffer, _enc, cb) {
+      beat?.moved();
       cb(null, archivePrint.add(chunk));
     },
   });
@@ -331,7 +342,6 @@ async function writeArchive(lease: JobLease, deps: ExportDeps): Promise<ExportJo
   // By the archive's clock, as the sweep dates its disposal entries (loggedAsDisposed).
   const walkFrom = deps.clock.now();
   const walked = new Set<string>();
-  let beat: Heartbeat | null = null;
   let manifestJson: FileFingerprint;
   try {
     // Marks a beat takes in are judged as the completion judges them (a document not walked yet is judged there).
@@ -347,6 +357,7 @@ async function writeArchive(lease: JobLease, deps: ExportDeps): Promise<ExportJo
     const fill = async () => {
       while (queue.length < PREFETCH) {
         const next = await pending.next();
+        beat?.moved();
         if (next.done) return;
         const p = next.value;
         if ('doc' in p && 'file' in p) {
@@ -374,6 +385,7 @@ async function writeArchive(lease: JobLease, deps: ExportDeps): Promise<ExportJo
       const hashing = new Transform({
         transform(chunk: Buffer, _enc, cb) {
           hash.update(chunk);
+          beat?.moved();
           cb(null, chunk);
         },
       });
@@ -397,10 +409,12 @@ async function writeArchive(lease: JobLease, deps: ExportDeps): Promise<ExportJo
     }
     while (true) {
       const rest = await pending.next();
+      beat.moved();
       if (rest.done) break;
       if (!('file' in rest.value)) await spool.add(rest.value.manifest);
     }
     await witnessWalk(job, walkBegan, walked, deps);
+    beat.moved();
 
     await spool.close();
     const csv = job.csv ?? DEFAULT_CSV_FORMAT;

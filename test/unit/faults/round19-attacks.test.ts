@@ -23,45 +23,73 @@ const principal = { tenantId: T, subject: 'accountant', kind: 'user', rightsSet:
  * duplicate's first delivery fails on the store. Repeated, every attempt is lost and the export fails as stalled. Now the
  * worker beats each second through the whole attempt, a file's copy included (run-export.ts Heartbeat).
  */
+/** Two documents' export, its first file's read held until `release` (a slow or hung read of one large file). */
+async function heldRead() {
+  const deps = withExportWork({ ...inMemoryDeps(), catalog: new ListingCatalog(), clock: new FakeClock('2025-03-01T12:00:00Z') });
+  deps.exportWork.runner = null;
+  await seedMany(deps, T, [1, 2].map((i) => ({ metadata: { documentDate: `2024-0${i}-01`, kind: 'invoice' as const, reference: `INV-${i}` } })));
+  const { job } = await startExport(principal, { fiscalYear: 2024, includeOriginals: false }, 'req-1', deps);
+  let copying!: () => void;
+  const reachedFile = new Promise<void>((r) => (copying = r));
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  const read = deps.blobs.readIfExists.bind(deps.blobs);
+  let first = true;
+  deps.blobs.readIfExists = async (...args: Parameters<typeof read>) => {
+    const found = await read(...args);
+    if (!found || !first) return found;
+    first = false;
+    const slow = new PassThrough();
+    copying();
+    void released.then(() => found.stream.pipe(slow));
+    return { ...found, stream: slow };
+  };
+  return { deps, job, message: exportWorkMessageText(T, job.id), reachedFile, release };
+}
+
+/** Only the beat's interval (and, with `date`, the real time it reads) is the test's: the streams and the store run as they do. */
+const beatOnly = (date: boolean) =>
+  jest.useFakeTimers({ doNotFake: [...(date ? [] : ['Date' as const]), 'hrtime', 'nextTick', 'performance', 'queueMicrotask', 'requestAnimationFrame', 'cancelAnimationFrame', 'requestIdleCallback', 'cancelIdleCallback', 'setImmediate', 'clearImmediate', 'setTimeout', 'clearTimeout'] });
+
+afterEach(() => jest.useRealTimers());
+
 it('a redelivered message while the worker copies one slow file finds it beating and leaves the job: the export completes', async () => {
-  // Only the beat's interval is the test's: everything else (streams, the store) runs as it does.
-  jest.useFakeTimers({ doNotFake: ['Date', 'hrtime', 'nextTick', 'performance', 'queueMicrotask', 'requestAnimationFrame', 'cancelAnimationFrame', 'requestIdleCallback', 'cancelIdleCallback', 'setImmediate', 'clearImmediate', 'setTimeout', 'clearTimeout'] });
-  try {
-    const deps = withExportWork({ ...inMemoryDeps(), catalog: new ListingCatalog(), clock: new FakeClock('2025-03-01T12:00:00Z') });
-    deps.exportWork.runner = null;
-    await seedMany(deps, T, [1, 2].map((i) => ({ metadata: { documentDate: `2024-0${i}-01`, kind: 'invoice' as const, reference: `INV-${i}` } })));
-    const { job } = await startExport(principal, { fiscalYear: 2024, includeOriginals: false }, 'req-1', deps);
-    const message = exportWorkMessageText(T, job.id);
-    // The first run's first file streams nothing until the redelivery has watched the job.
-    let copying!: () => void;
-    const reachedFile = new Promise<void>((r) => (copying = r));
-    let release!: () => void;
-    const released = new Promise<void>((r) => (release = r));
-    const read = deps.blobs.readIfExists.bind(deps.blobs);
-    let first = true;
-    deps.blobs.readIfExists = async (...args: Parameters<typeof read>) => {
-      const found = await read(...args);
-      if (!found || !first) return found;
-      first = false;
-      const slow = new PassThrough();
-      copying();
-      void released.then(() => found.stream.pipe(slow));
-      return { ...found, stream: slow };
-    };
-    const run = runQueuedExport(message, deps);
-    await reachedFile;
-    const watched = await runQueuedExport(message, deps, {
-      dequeueCount: 2,
-      pause: async (ms) => {
-        deps.clock.advance(ms);
-        await jest.advanceTimersByTimeAsync(ms);
-      },
-    });
-    release();
-    expect(watched).toMatchObject({ outcome: 'not-due', reason: 'its worker gave a sign of life lately' });
-    expect(await run).toEqual({ outcome: 'ran', tenantId: T, exportId: job.id, status: 'completed' });
-    expect(await deps.exportJobs.get(T, job.id)).toMatchObject({ status: 'completed', attempts: 1, progress: { documents: 2 } });
-  } finally {
-    jest.useRealTimers();
-  }
+  beatOnly(false);
+  const { deps, job, message, reachedFile, release } = await heldRead();
+  const run = runQueuedExport(message, deps);
+  await reachedFile;
+  const watched = await runQueuedExport(message, deps, {
+    dequeueCount: 2,
+    pause: async (ms) => {
+      deps.clock.advance(ms);
+      await jest.advanceTimersByTimeAsync(ms);
+    },
+  });
+  release();
+  expect(watched).toMatchObject({ outcome: 'not-due', reason: 'its worker gave a sign of life lately' });
+  expect(await run).toEqual({ outcome: 'ran', tenantId: T, exportId: job.id, status: 'completed' });
+  expect(await deps.exportJobs.get(T, job.id)).toMatchObject({ status: 'completed', attempts: 1, progress: { documents: 2 } });
+});
+
+// The beat's other side: a read that never ends is a hung attempt, not a live one. Its beat stops once the attempt has
+// not moved for ARCHIVE_EXPORT_STALE_SECONDS, so maintenance takes it up once stale instead of the beat holding the job
+// until the export app's 2-hour timeout.
+it('a worker hung in one read stops beating once it has not moved for ARCHIVE_EXPORT_STALE_SECONDS', async () => {
+  beatOnly(true);
+  const { deps, job, message, reachedFile, release } = await heldRead();
+  let saves = 0;
+  const replace = deps.exportJobs.replace.bind(deps.exportJobs);
+  deps.exportJobs.replace = async (...args: Parameters<typeof replace>) => (saves++, replace(...args));
+  const run = runQueuedExport(message, deps);
+  await reachedFile;
+  const stale = deps.config.ARCHIVE_EXPORT_STALE_SECONDS * 1000;
+  await jest.advanceTimersByTimeAsync(stale / 2);
+  const beating = saves;
+  expect(beating).toBeGreaterThan(1);
+  await jest.advanceTimersByTimeAsync(stale);
+  const hung = saves;
+  await jest.advanceTimersByTimeAsync(stale);
+  expect(saves).toBe(hung); // silent: stale to maintenance and to a redelivery
+  release();
+  expect(await run).toEqual({ outcome: 'ran', tenantId: T, exportId: job.id, status: 'completed' });
 });
