@@ -10,6 +10,8 @@ import type { Principal } from '../../../shared/kernel/principal';
 import { inMemoryDeps, ListingCatalog, withExportWork } from '../../support/in-memory';
 import { FakeClock } from '../../support/fake-clock';
 import { seedMany } from '../../support/seed';
+import { loadConfig } from '../../../shared/config';
+import { minimalAzureEnv } from '../../support/config-env';
 
 const T = 'acme';
 const principal = { tenantId: T, subject: 'accountant', kind: 'user', rightsSet: 'accountant', permissions: new Set() } as unknown as Principal;
@@ -92,4 +94,22 @@ it('a worker hung in one read stops beating once it has not moved for ARCHIVE_EX
   expect(saves).toBe(hung); // silent: stale to maintenance and to a redelivery
   release();
   expect(await run).toEqual({ outcome: 'ran', tenantId: T, exportId: job.id, status: 'completed' });
+});
+
+/**
+ * ARCHIVE_FUNCTIONS_ROLE defaulted to `all` wherever it was unset, Azure included: an app whose setting was lost (a
+ * portal edit, a slot swap, a settings deploy without it) started silently with everything. The export app then served
+ * the API and ran every timer beside the main app's (its own host storage: other singleton locks, a second sweep and
+ * reconciler at once) under its 2-hour timeout, past the 10 minutes HOLD_WRITE_IN_FLIGHT_MS assumes of every request and
+ * timer that writes; the main app ran exports again under its 10 minutes. In Azure the role must now be said.
+ */
+it.each<[string, string | undefined, boolean]>([
+  ['unset', undefined, false],
+  ['all (the local host\'s)', 'all', false],
+  ['api (the main app)', 'api', true],
+  ['export-worker (the export app)', 'export-worker', true],
+])('in Azure, ARCHIVE_FUNCTIONS_ROLE %s', (_, role, starts) => {
+  const env = { ...minimalAzureEnv, ARCHIVE_FUNCTIONS_ROLE: role };
+  if (starts) expect(loadConfig(env).ARCHIVE_FUNCTIONS_ROLE).toBe(role);
+  else expect(() => loadConfig(env)).toThrow(/ARCHIVE_FUNCTIONS_ROLE: .*in Azure/);
 });
