@@ -274,6 +274,9 @@ function crossChecks(env: NodeJS.ProcessEnv, runtime: 'azure' | 'local'): string
     if (env.API_KEY_PEPPER) problems.push('API_KEY_PEPPER: not allowed in Azure: the pepper is read from Key Vault (KEY_VAULT_URL)');
     if (!env.STORAGE_ACCOUNT_RESOURCE_ID) problems.push('STORAGE_ACCOUNT_RESOURCE_ID: required in Azure: the region guard checks where the archive account is');
     if (!env.KEY_VAULT_URL) problems.push('KEY_VAULT_URL: required in Azure: the API-key pepper is read from Key Vault');
+    // Said, not defaulted: `all` is the local host's. Broke: an app whose setting was lost started with everything (the
+    // export app serving the API and running a second set of timers under its 2-hour timeout, past HOLD_WRITE_IN_FLIGHT_MS).
+    if (env.ARCHIVE_FUNCTIONS_ROLE !== 'api' && env.ARCHIVE_FUNCTIONS_ROLE !== 'export-worker') problems.push(`ARCHIVE_FUNCTIONS_ROLE: must be 'api' (the main app) or 'export-worker' (the export app) in Azure, not ${env.ARCHIVE_FUNCTIONS_ROLE === undefined ? 'unset' : `'${env.ARCHIVE_FUNCTIONS_ROLE}'`}: 'all' is the local host's`);
     // The app signs in as its managed identity: a credential in the settings would be a key outside Key Vault and another identity.
     for (const name of ['AZURE_CLIENT_SECRET', 'AZURE_CLIENT_CERTIFICATE_PATH', 'AZURE_CLIENT_CERTIFICATE_PASSWORD', 'AZURE_PASSWORD'] as const) {
       if (env[name]) problems.push(`${name}: not allowed in Azure: the archive authenticates with its managed identity only`);

@@ -171,18 +171,23 @@ class JobLease {
 const HEARTBEAT_MS = 1000;
 
 /**
- * The worker's sign of life through the export's end, where no file is written and so no heartbeat was either: the
- * plan's rest, the witness walk, manifest.csv and manifest.json into the ZIP, the upload's end, the disposal checks. A
- * save of the job each HEARTBEAT_MS through the lease, one at a time and none after `stop` (the worker's next save
- * waits for it), so no two saves race the lease's etag. Broke: a year's export (100,000 documents, allowed 2 hours in
- * the export app) spent minutes there silent, and a redelivered message's watch (REDELIVERY_QUIET_SECONDS), or
- * maintenance past ARCHIVE_EXPORT_STALE_SECONDS, took the live worker's job: the attempt was lost.
+ * The worker's sign of life through its whole attempt: a save of the job (its heartbeat and progress) each HEARTBEAT_MS
+ * through the lease, one at a time and none after `stop` (the worker's next save waits for it), so no two saves race
+ * the lease's etag. Broke: it beat only through the export's end; between files the worker saved only after each file,
+ * so it was silent for as long as one file took (a large one from a slow read or into a slow upload), and a message
+ * delivered again (REDELIVERY_QUIET_SECONDS; a data-plane holder raises any message's dequeueCount by receiving it)
+ * took the live worker's job: the attempt was lost (test/unit/faults/round19-attacks.test.ts). Before that, the end
+ * (the witness walk, manifest.json and .csv, the upload's end) was silent for minutes in a year's export.
+ * Only while the attempt moves (`moved`: bytes through the ZIP, a document planned, a step of the end): one hung in a
+ * step (a read or an upload that never ends) for ARCHIVE_EXPORT_STALE_SECONDS stops beating, and is taken up again once
+ * stale, as a dead one is, rather than held by its beat until the export app's timeout.
  */
-class EndBeat {
+class Heartbeat {
   private readonly timer: NodeJS.Timeout;
   private saving: Promise<void> | null = null;
   /** Superseded, or HoldsDisposed from `onMarked`: thrown by `stop`. */
   private lost: Superseded | HoldsDisposed | null = null;
+  private movedAt = Date.now();
 
   constructor(
     private job: ExportJob,
@@ -194,8 +199,13 @@ class EndBeat {
     this.timer.unref();
   }
 
+  /** The attempt moved on (real time: a hung step is judged by how long it has not). */
+  moved(): void {
+    this.movedAt = Date.now();
+  }
+
   private async beat(): Promise<void> {
-    if (this.lost) return;
+    if (this.lost || Date.now() - this.movedAt > this.deps.config.ARCHIVE_EXPORT_STALE_SECONDS * 1000) return;
     try {
       this.job = await this.lease.save({ ...this.job, heartbeatAt: this.deps.clock.now().toISOString() }, this.onMarked);
     } catch (err) {
@@ -203,6 +213,11 @@ class EndBeat {
       // A store that did not answer this once: the next beat tries again (the worker's own next save throws if it still fails).
       else this.deps.log.warn('export heartbeat not saved', { tenantId: this.job.tenantId, exportId: this.job.id, error: String(err) });
     }
+  }
+
+  /** Between files: a lost lease (or a disposed document held) ends the attempt now, not after the last file. */
+  check(): void {
+    if (this.lost) throw this.lost;
   }
 
   /** Ends the beats; the job as last saved. */
@@ -303,8 +318,10 @@ async function writeArchive(lease: JobLease, deps: ExportDeps): Promise<ExportJo
 
   const zip = new ExportZip();
   const archivePrint = new Fingerprint();
+  let beat: Heartbeat | null = null;
   const counted = new Transform({
     transform(chunk: Buffer, _enc, cb) {
+      beat?.moved();
       cb(null, archivePrint.add(chunk));
     },
   });
@@ -325,10 +342,13 @@ async function writeArchive(lease: JobLease, deps: ExportDeps): Promise<ExportJo
   // By the archive's clock, as the sweep dates its disposal entries (loggedAsDisposed).
   const walkFrom = deps.clock.now();
   const walked = new Set<string>();
-  let lastSave = Date.now();
-  let endBeat: EndBeat | null = null;
   let manifestJson: FileFingerprint;
   try {
+    // Marks a beat takes in are judged as the completion judges them (a document not walked yet is judged there).
+    beat = new Heartbeat(job, lease, deps, async (marked) => {
+      const gone = await disposable.disposedOf(marked, deps);
+      if (gone.length > 0) throw new HoldsDisposed(gone);
+    });
     const queue: { planned: PlannedFile; read: Promise<BlobRead | null> }[] = [];
     const pending = plan(job, deps, names, (doc, sealedUntil) => {
       disposable.add(doc, sealedUntil);
@@ -337,6 +357,7 @@ async function writeArchive(lease: JobLease, deps: ExportDeps): Promise<ExportJo
     const fill = async () => {
       while (queue.length < PREFETCH) {
         const next = await pending.next();
+        beat?.moved();
         if (next.done) return;
         const p = next.value;
         if ('doc' in p && 'file' in p) {
@@ -364,6 +385,7 @@ async function writeArchive(lease: JobLease, deps: ExportDeps): Promise<ExportJo
       const hashing = new Transform({
         transform(chunk: Buffer, _enc, cb) {
           hash.update(chunk);
+          beat?.moved();
           cb(null, chunk);
         },
       });
@@ -383,22 +405,16 @@ async function writeArchive(lease: JobLease, deps: ExportDeps): Promise<ExportJo
       job.progress.files++;
       job.progress.bytes += planned.file.size;
       if (planned.entry.role === 'rendition') job.progress.documents++;
-      if (Date.now() - lastSave > HEARTBEAT_MS) {
-        lastSave = Date.now();
-        job = await lease.save({ ...job, heartbeatAt: deps.clock.now().toISOString() });
-      }
+      beat.check(); // the beat saves the progress (the job's progress is the beat's, counted in place)
     }
-    // No file is written from here on: the end phase beats on its own (EndBeat), marks it takes in judged as the completion judges them.
-    endBeat = new EndBeat(job, lease, deps, async (marked) => {
-      const gone = await disposable.disposedOf(marked, deps);
-      if (gone.length > 0) throw new HoldsDisposed(gone);
-    });
     while (true) {
       const rest = await pending.next();
+      beat.moved();
       if (rest.done) break;
       if (!('file' in rest.value)) await spool.add(rest.value.manifest);
     }
     await witnessWalk(job, walkBegan, walked, deps);
+    beat.moved();
 
     await spool.close();
     const csv = job.csv ?? DEFAULT_CSV_FORMAT;
@@ -429,7 +445,7 @@ async function writeArchive(lease: JobLease, deps: ExportDeps): Promise<ExportJo
     if (zipFailure.error) throw zipFailure.error;
     manifestJson = manifestJsonPrint.result();
   } catch (err) {
-    await endBeat?.stop().catch(() => undefined);
+    await beat?.stop().catch(() => undefined);
     counted.destroy();
     await upload.catch(() => undefined);
     await deps.exportBlobs.delete(tenantId, job.blobName).catch(() => undefined);
@@ -438,7 +454,7 @@ async function writeArchive(lease: JobLease, deps: ExportDeps): Promise<ExportJo
     try {
       await spool.dispose();
     } catch (err) {
-      await endBeat?.stop().catch(() => undefined); // no beat outlives a failure: the failure's save is the lease's next
+      await beat?.stop().catch(() => undefined); // no beat outlives a failure: the failure's save is the lease's next
       throw err;
     }
   }
@@ -454,7 +470,7 @@ async function writeArchive(lease: JobLease, deps: ExportDeps): Promise<ExportJo
     await judge(lease.job);
     const recorded = await disposable.record(job, deps);
     // The last beat's job (its heartbeat, any marks it took in: judged as it took them); the completion is the next save.
-    job = await endBeat.stop();
+    job = await beat.stop();
     const archive = archivePrint.result();
     // Sealed from the job this worker claimed (its seal held then), never from the stored one: a later edit is not taken in.
     const completed = await sealExportCompletion({ ...job, ...recorded, status: 'completed', completedAt, heartbeatAt: completedAt, archive, manifestJson }, deps.audit.chainKeys);
@@ -462,7 +478,7 @@ async function writeArchive(lease: JobLease, deps: ExportDeps): Promise<ExportJo
     const handedOut = `manifest-json-sha256=${manifestJson.sha256};manifest-json-size=${manifestJson.size};zip-sha256=${archive.sha256};zip-size=${archive.size}`;
     return await saveWithEntry(workerEntry(deps, completed, 'export.completed', 'success', 200, handedOut), (outbox) => lease.save(completed, judge, outbox), () => true, deps);
   } catch (err) {
-    await endBeat.stop().catch(() => undefined);
+    await beat.stop().catch(() => undefined);
     // Lost the job while uploading: the ZIP and list this attempt wrote are nobody's result.
     if (err instanceof Superseded) {
       await deps.exportBlobs.delete(tenantId, job.blobName).catch(() => undefined);

@@ -21,4 +21,5 @@ export const minimalAzureEnv = {
   AUTH_ISSUER: 'https://login.microsoftonline.com/0000-tenant/v2.0',
   AUTH_JWKS_URI: 'https://login.microsoftonline.com/0000-tenant/discovery/v2.0/keys',
   WEBSITE_SITE_NAME: 'archive-prod',
+  ARCHIVE_FUNCTIONS_ROLE: 'api',
 };

@@ -36,12 +36,12 @@ describe('loadConfig', () => {
   });
 
   it('accepts managed-identity settings in Azure', () => {
-    const c = loadConfig({ ...base, STORAGE_CONNECTION_STRING: undefined, COSMOS_KEY: undefined, STORAGE_ACCOUNT_URL: 'https://archive.blob.core.windows.net', COSMOS_ENDPOINT: 'https://archive.documents.azure.com:443/', AUTH_ISSUER: 'https://login.microsoftonline.com/t/v2.0', AUTH_JWKS_URI: 'https://login.microsoftonline.com/t/discovery/v2.0/keys', KEY_VAULT_URL: 'https://archive-kv.vault.azure.net', STORAGE_ACCOUNT_RESOURCE_ID: '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/archive', WEBSITE_SITE_NAME: 'archive-prod' });
+    const c = loadConfig({ ...base, STORAGE_CONNECTION_STRING: undefined, COSMOS_KEY: undefined, STORAGE_ACCOUNT_URL: 'https://archive.blob.core.windows.net', COSMOS_ENDPOINT: 'https://archive.documents.azure.com:443/', AUTH_ISSUER: 'https://login.microsoftonline.com/t/v2.0', AUTH_JWKS_URI: 'https://login.microsoftonline.com/t/discovery/v2.0/keys', KEY_VAULT_URL: 'https://archive-kv.vault.azure.net', STORAGE_ACCOUNT_RESOURCE_ID: '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/archive', WEBSITE_SITE_NAME: 'archive-prod', ARCHIVE_FUNCTIONS_ROLE: 'api' });
     expect(c.runtime).toBe('azure');
   });
 
   it('takes the audit chain key from Key Vault in Azure, never from the environment, and checks its form locally', () => {
-    const azure = { ...base, STORAGE_CONNECTION_STRING: undefined, COSMOS_KEY: undefined, STORAGE_ACCOUNT_URL: 'https://archive.blob.core.windows.net', COSMOS_ENDPOINT: 'https://archive.documents.azure.com:443/', AUTH_ISSUER: 'https://login.microsoftonline.com/t/v2.0', AUTH_JWKS_URI: 'https://login.microsoftonline.com/t/discovery/v2.0/keys', KEY_VAULT_URL: 'https://archive-kv.vault.azure.net', STORAGE_ACCOUNT_RESOURCE_ID: '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/archive', WEBSITE_SITE_NAME: 'archive-prod' };
+    const azure = { ...base, STORAGE_CONNECTION_STRING: undefined, COSMOS_KEY: undefined, STORAGE_ACCOUNT_URL: 'https://archive.blob.core.windows.net', COSMOS_ENDPOINT: 'https://archive.documents.azure.com:443/', AUTH_ISSUER: 'https://login.microsoftonline.com/t/v2.0', AUTH_JWKS_URI: 'https://login.microsoftonline.com/t/discovery/v2.0/keys', KEY_VAULT_URL: 'https://archive-kv.vault.azure.net', STORAGE_ACCOUNT_RESOURCE_ID: '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/archive', WEBSITE_SITE_NAME: 'archive-prod', ARCHIVE_FUNCTIONS_ROLE: 'api' };
     expect(loadConfig(azure).AUDIT_CHAIN_KEY_SECRET_NAME).toBe('audit-chain-key');
     expect(() => loadConfig({ ...azure, AUDIT_CHAIN_KEY: 'ab'.repeat(32) })).toThrow(/AUDIT_CHAIN_KEY: not allowed in Azure/);
     expect(loadConfig({ ...base, AUDIT_CHAIN_KEY: 'ab'.repeat(32) }).AUDIT_CHAIN_KEY).toBe('ab'.repeat(32));

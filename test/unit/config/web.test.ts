@@ -12,6 +12,7 @@ const azure = {
   KEY_VAULT_URL: 'https://archive-kv.vault.azure.net',
   STORAGE_ACCOUNT_RESOURCE_ID: '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/archive',
   WEBSITE_SITE_NAME: 'archive-prod',
+  ARCHIVE_FUNCTIONS_ROLE: 'api',
 };
 const entra = { ARCHIVE_WEB_AUTHORITY: 'https://login.microsoftonline.com/0000-tenant', ARCHIVE_WEB_CLIENT_ID: 'spa-client-id', ARCHIVE_WEB_SCOPE: 'api://archive-api/archive.access' };
 

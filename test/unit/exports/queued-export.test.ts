@@ -141,7 +141,7 @@ it.each(['fails', 'does not answer'])('POST /exports answers 202 when its work q
 
 // Broke: after its last file the worker saved no heartbeat (the plan's rest, the witness walk, manifest.json and .csv into
 // the ZIP, the upload's end, the completion): a year's export spent minutes there, and a redelivered message watching
-// the job REDELIVERY_QUIET_SECONDS took it from the live worker. The end phase now beats each second (run-export.ts EndBeat).
+// the job REDELIVERY_QUIET_SECONDS took it from the live worker. The attempt now beats each second (run-export.ts Heartbeat).
 it('a redelivered message while the export ends finds the worker beating and leaves the job: the export completes', async () => {
   // Only the beat's interval is the test's: everything else (streams, the store) runs as it does.
   jest.useFakeTimers({ doNotFake: ['Date', 'hrtime', 'nextTick', 'performance', 'queueMicrotask', 'requestAnimationFrame', 'cancelAnimationFrame', 'requestIdleCallback', 'cancelIdleCallback', 'setImmediate', 'clearImmediate', 'setTimeout', 'clearTimeout'] });

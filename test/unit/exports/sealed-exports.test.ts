@@ -135,9 +135,14 @@ it('a long run saves its heartbeat several times and stays sealed: downloadable 
   await seedMany(deps, T, Array.from({ length: 6 }, (_, i) => ({ metadata: { documentDate: '2018-06-01', reference: `R-${i}` } })));
   const { job } = await startExport(principal, { includeOriginals: false }, 'req-1', deps);
   await deps.audit.append({ tenantId: T, at: deps.clock.now().toISOString(), actor: { subject: 'anna', kind: 'user' }, action: 'export.create', target: job.id, outcome: 'success', status: 202, requestId: 'req-1', clientIp: null, userAgent: null });
-  // Each file a second and more later (the worker saves its heartbeat a second apart): no waiting.
-  let t = Date.now();
-  const clock = jest.spyOn(Date, 'now').mockImplementation(() => (t += 1500));
+  // Each file read a second and more long (the worker beats each second, run-export.ts Heartbeat): no waiting, only
+  // the beat's interval is the test's.
+  jest.useFakeTimers({ doNotFake: ['Date', 'hrtime', 'nextTick', 'performance', 'queueMicrotask', 'requestAnimationFrame', 'cancelAnimationFrame', 'requestIdleCallback', 'cancelIdleCallback', 'setImmediate', 'clearImmediate', 'setTimeout', 'clearTimeout'] });
+  const read = deps.blobs.readIfExists.bind(deps.blobs);
+  deps.blobs.readIfExists = async (...args: Parameters<typeof read>) => {
+    await jest.advanceTimersByTimeAsync(1500);
+    return read(...args);
+  };
   const saves: ExportJob[] = [];
   const replace = deps.exportJobs.replace.bind(deps.exportJobs);
   deps.exportJobs.replace = async (j, etag, outbox) => {
@@ -147,7 +152,7 @@ it('a long run saves its heartbeat several times and stays sealed: downloadable 
   try {
     expect((await runExport(T, job.id, deps)).status).toBe('completed');
   } finally {
-    clock.mockRestore();
+    jest.useRealTimers();
   }
   const beats = saves.filter((s) => s.status === 'running');
   expect(beats.length).toBeGreaterThanOrEqual(4); // the claim and heartbeats
