@@ -575,8 +575,9 @@ var roles = {
   reader: 'acdd72a7-3c48-4ee3-b2c7-5c8c7d2fb1d8'
 }
 
-// The two custom storage roles' ids (role definition names are GUIDs): the CI identity may assign exactly these.
+// The custom storage roles' ids (role definition names are GUIDs): the CI identity may assign exactly these.
 var archiveWriterRoleName = guid(archiveStorage.id, 'archive-writer')
+var archiveExporterRoleName = guid(archiveStorage.id, 'archive-exporter')
 var validatorBlobRoleName = guid(archiveStorage.id, 'rendition-validator-blobs')
 
 // What the app's blob adapters do (shared/adapters/azure: blobs, disposer, export-store, links), nothing more:
@@ -2528,17 +2529,54 @@ resource exportAuditAccess 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignm
   }
 }
 
-// The archive writer role, as the main app, narrowed by its assignment's condition: it reads every blob (the documents
-// it exports) and writes or deletes only in exports-* containers (the ZIP, its list of disposable ids).
+// What the export worker does on the archive account (run-export.ts through export-store.ts and blobs.ts), nothing more:
+// read every document's blobs (Get Blob; List Blobs is blobs/read too), and in exports-<tenant> create the container on a
+// tenant's first export, write the ZIP and its list of disposable ids (Put Block, Put Block List), delete them and their
+// versions (a failed or withdrawn attempt). It signs no link (POST /exports and downloads run in the main app), puts no
+// immutability policy or legal hold and reads no container's properties: no delegation key, no runAsSuperUser, no
+// containers/read. Broke: it held Archive writer, whose assignment condition binds data actions only, so the role's
+// actions (a user delegation key, container writes) applied to every container.
+// A condition binds only blob data actions (containers/blobs/*, ActionMatches on a DataAction); it cannot bind
+// containers/write, a control-plane action, so the export app can create (and set metadata on) any container, never
+// delete one or write a blob outside exports-*.
+resource archiveExporterRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = if (privileged) {
+  name: archiveExporterRoleName
+  properties: {
+    roleName: 'Archive exporter (${archiveAccountName})'
+    description: 'The export app on the archive: reads every blob; writes and deletes blobs in exports-* containers only (assignment condition); creates containers; signs nothing.'
+    type: 'CustomRole'
+    assignableScopes: [
+      resourceGroup().id
+    ]
+    permissions: [
+      {
+        actions: [
+          'Microsoft.Storage/storageAccounts/blobServices/containers/write'
+        ]
+        notActions: []
+        dataActions: [
+          'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read'
+          'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write'
+          'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/add/action'
+          'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/delete'
+          'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/deleteBlobVersion/action'
+        ]
+        notDataActions: []
+      }
+    ]
+  }
+}
+
+// Reads everywhere (the documents it exports); every other data action only in exports-* containers.
 resource exportBlobAccess 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   scope: archiveStorage
-  name: guid(archiveStorage.id, exportApp.id, 'archive-writer')
+  name: guid(archiveStorage.id, exportApp.id, 'archive-exporter')
   properties: {
     principalId: exportApp.identity.principalId
     principalType: 'ServicePrincipal'
-    roleDefinitionId: archiveWriterRole.id
+    roleDefinitionId: archiveExporterRole.id
     conditionVersion: '2.0'
-    condition: '((!(ActionMatches{\'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write\'}) AND !(ActionMatches{\'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/add/action\'}) AND !(ActionMatches{\'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/delete\'}) AND !(ActionMatches{\'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/deleteBlobVersion/action\'}) AND !(ActionMatches{\'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/immutableStorage/runAsSuperUser/action\'})) OR (@Resource[Microsoft.Storage/storageAccounts/blobServices/containers:name] StringStartsWith \'exports-\'))'
+    condition: '((!(ActionMatches{\'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write\'}) AND !(ActionMatches{\'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/add/action\'}) AND !(ActionMatches{\'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/delete\'}) AND !(ActionMatches{\'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/deleteBlobVersion/action\'})) OR (@Resource[Microsoft.Storage/storageAccounts/blobServices/containers:name] StringStartsWith \'exports-\'))'
   }
 }
 
@@ -2753,7 +2791,7 @@ var appAssignableRoles = [
 ]
 
 var exportAppAssignableRoles = [
-  archiveWriterRoleName
+  archiveExporterRoleName
   roles.reader
   roles.storageBlobDataContributor
   roles.keyVaultSecretsUser

@@ -33,7 +33,7 @@ const WORKER_LIVELY = 'its worker gave a sign of life lately';
 
 /**
  * How long a redelivered message watches a job whose heartbeat is fresh before taking its worker for gone. A live worker
- * writes the job each second through its whole attempt, a file's copy included (run-export.ts Heartbeat). One silent
+ * writes the job each second through its whole attempt from its claim, the count and a file's copy included (run-export.ts Heartbeat). One silent
  * longer (a hung store) loses the job at its next write, as to maintenance.
  */
 export const REDELIVERY_QUIET_SECONDS = 60;

@@ -308,20 +308,36 @@ async function superseded(lease: JobLease, deps: ExportDeps): Promise<ExportJob>
 }
 
 async function writeArchive(lease: JobLease, deps: ExportDeps): Promise<ExportJob> {
-  let job = lease.job;
+  // The job's progress is the beat's, counted in place from here on.
+  let job: ExportJob = { ...lease.job, progress: { ...lease.job.progress } };
   const { tenantId } = job;
-  const total = await deps.catalog.countMatching(tenantId, job.filter);
-  if (total > deps.config.ARCHIVE_EXPORT_MAX_DOCUMENTS) {
-    throw new ArchiveError('export_too_large', { detail: `The search matches ${total} documents; an export holds at most ${deps.config.ARCHIVE_EXPORT_MAX_DOCUMENTS}. Narrow it (e.g. by date range).` });
+  const disposable = new DisposableDocuments(job.expiresAt);
+  // The beat starts at the claim, the count its first step. Broke: it started after the count, so a long one (a large
+  // tenant's search) was as silent as a dead worker, and a redelivered message watching the job took it
+  // (test/unit/faults/round19-attacks.test.ts). Marks a beat takes in are judged as the completion judges them (a
+  // document not walked yet is judged there).
+  const beat = new Heartbeat(job, lease, deps, async (marked) => {
+    const gone = await disposable.disposedOf(marked, deps);
+    if (gone.length > 0) throw new HoldsDisposed(gone);
+  });
+  try {
+    const total = await deps.catalog.countMatching(tenantId, job.filter);
+    if (total > deps.config.ARCHIVE_EXPORT_MAX_DOCUMENTS) {
+      throw new ArchiveError('export_too_large', { detail: `The search matches ${total} documents; an export holds at most ${deps.config.ARCHIVE_EXPORT_MAX_DOCUMENTS}. Narrow it (e.g. by date range).` });
+    }
+    job.progress.total = total;
+    beat.moved();
+    beat.check();
+  } catch (err) {
+    await beat.stop().catch(() => undefined); // no beat outlives a failure: the failure's save is the lease's next
+    throw err;
   }
-  job = { ...job, progress: { ...job.progress, total } };
 
   const zip = new ExportZip();
   const archivePrint = new Fingerprint();
-  let beat: Heartbeat | null = null;
   const counted = new Transform({
     transform(chunk: Buffer, _enc, cb) {
-      beat?.moved();
+      beat.moved();
       cb(null, archivePrint.add(chunk));
     },
   });
@@ -336,7 +352,6 @@ async function writeArchive(lease: JobLease, deps: ExportDeps): Promise<ExportJo
 
   const names = new ExportNames();
   const spool = new ManifestSpool();
-  const disposable = new DisposableDocuments(job.expiresAt);
   // Real time, not the archive's clock: the witness compares it with the store's own write times.
   const walkBegan = new Date();
   // By the archive's clock, as the sweep dates its disposal entries (loggedAsDisposed).
@@ -344,11 +359,6 @@ async function writeArchive(lease: JobLease, deps: ExportDeps): Promise<ExportJo
   const walked = new Set<string>();
   let manifestJson: FileFingerprint;
   try {
-    // Marks a beat takes in are judged as the completion judges them (a document not walked yet is judged there).
-    beat = new Heartbeat(job, lease, deps, async (marked) => {
-      const gone = await disposable.disposedOf(marked, deps);
-      if (gone.length > 0) throw new HoldsDisposed(gone);
-    });
     const queue: { planned: PlannedFile; read: Promise<BlobRead | null> }[] = [];
     const pending = plan(job, deps, names, (doc, sealedUntil) => {
       disposable.add(doc, sealedUntil);
@@ -357,7 +367,7 @@ async function writeArchive(lease: JobLease, deps: ExportDeps): Promise<ExportJo
     const fill = async () => {
       while (queue.length < PREFETCH) {
         const next = await pending.next();
-        beat?.moved();
+        beat.moved();
         if (next.done) return;
         const p = next.value;
         if ('doc' in p && 'file' in p) {
@@ -385,7 +395,7 @@ async function writeArchive(lease: JobLease, deps: ExportDeps): Promise<ExportJo
       const hashing = new Transform({
         transform(chunk: Buffer, _enc, cb) {
           hash.update(chunk);
-          beat?.moved();
+          beat.moved();
           cb(null, chunk);
         },
       });
@@ -445,7 +455,7 @@ async function writeArchive(lease: JobLease, deps: ExportDeps): Promise<ExportJo
     if (zipFailure.error) throw zipFailure.error;
     manifestJson = manifestJsonPrint.result();
   } catch (err) {
-    await beat?.stop().catch(() => undefined);
+    await beat.stop().catch(() => undefined);
     counted.destroy();
     await upload.catch(() => undefined);
     await deps.exportBlobs.delete(tenantId, job.blobName).catch(() => undefined);
@@ -454,7 +464,7 @@ async function writeArchive(lease: JobLease, deps: ExportDeps): Promise<ExportJo
     try {
       await spool.dispose();
     } catch (err) {
-      await beat?.stop().catch(() => undefined); // no beat outlives a failure: the failure's save is the lease's next
+      await beat.stop().catch(() => undefined); // no beat outlives a failure: the failure's save is the lease's next
       throw err;
     }
   }

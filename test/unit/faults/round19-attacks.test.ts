@@ -73,6 +73,44 @@ it('a redelivered message while the worker copies one slow file finds it beating
   expect(await deps.exportJobs.get(T, job.id)).toMatchObject({ status: 'completed', attempts: 1, progress: { documents: 2 } });
 });
 
+/**
+ * The same silence before the first file: the worker counted the search's matches (a large tenant's count runs long)
+ * between its claim and the beat's start, so a redelivery watching through a slow count took the live worker's job. The
+ * beat now starts at the claim; the count is one step of the attempt (one that never ends stops beating, as a read).
+ */
+it('a redelivered message while the worker counts a large search finds it beating and leaves the job: the export completes', async () => {
+  beatOnly(false);
+  const { deps, job, message, release: releaseRead } = await heldRead();
+  releaseRead();
+  let counting!: () => void;
+  const reachedCount = new Promise<void>((r) => (counting = r));
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  const count = deps.catalog.countMatching.bind(deps.catalog);
+  let first = true;
+  deps.catalog.countMatching = async (...args: Parameters<typeof count>) => {
+    if (first) {
+      first = false;
+      counting();
+      await released;
+    }
+    return count(...args);
+  };
+  const run = runQueuedExport(message, deps);
+  await reachedCount;
+  const watched = await runQueuedExport(message, deps, {
+    dequeueCount: 2,
+    pause: async (ms) => {
+      deps.clock.advance(ms);
+      await jest.advanceTimersByTimeAsync(ms);
+    },
+  });
+  release();
+  expect(watched).toMatchObject({ outcome: 'not-due', reason: 'its worker gave a sign of life lately' });
+  expect(await run).toEqual({ outcome: 'ran', tenantId: T, exportId: job.id, status: 'completed' });
+  expect(await deps.exportJobs.get(T, job.id)).toMatchObject({ status: 'completed', attempts: 1, progress: { total: 2, documents: 2 } });
+});
+
 // The beat's other side: a read that never ends is a hung attempt, not a live one. Its beat stops once the attempt has
 // not moved for ARCHIVE_EXPORT_STALE_SECONDS, so maintenance takes it up once stale instead of the beat holding the job
 // until the export app's 2-hour timeout.

@@ -589,16 +589,34 @@ describe('the export app: runExportWork alone, under a longer timeout than the m
     const cosmos = ofType('Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments').filter((r) => principalOf(r.body) === 'exportApp');
     expect(cosmos.map((r) => /scope:\s*'\$\{cosmos\.id\}\/dbs\/archive\/colls\/(\w+)'/.exec(r.body)?.[1]).sort()).toEqual(['audit', 'documents', 'tenants']);
     expect(cosmos.find((r) => /colls\/audit/.test(r.body))!.body).toMatch(/roleDefinitionId:\s*auditAppenderRole\.id/);
-    const blob = ofType('Microsoft.Authorization/roleAssignments').find((r) => principalOf(r.body) === 'exportApp' && /archiveWriterRole\.id/.test(r.body))!.body;
+    const blobRoles = ofType('Microsoft.Authorization/roleAssignments').filter((r) => principalOf(r.body) === 'exportApp' && /scope:\s*archiveStorage\b/.test(r.body) && !/roles\.reader/.test(r.body));
+    expect(blobRoles.map((r) => /roleDefinitionId:\s*(\w+)\.id/.exec(r.body)?.[1])).toEqual(['archiveExporterRole']);
+    const blob = blobRoles[0]!.body;
     expect(blob).toMatch(/conditionVersion:\s*'2\.0'/);
     const condition = (/condition:\s*'(.*)'\s*$/m.exec(blob)?.[1] ?? '').replace(/\\'/g, "'");
     // Every write and delete data action the role grants is narrowed to exports-* containers; reads are not.
-    const role = one('archiveWriterRole').body;
+    const role = one('archiveExporterRole').body;
     const granted = [...role.matchAll(/'(Microsoft\.Storage\/storageAccounts\/blobServices\/containers\/blobs\/[^']+)'/g)].map((m) => m[1]!).filter((a) => !a.endsWith('/read'));
-    expect(granted.length).toBeGreaterThanOrEqual(5);
+    expect(granted.length).toBeGreaterThanOrEqual(4);
     for (const action of granted) expect(condition).toContain(`!(ActionMatches{'${action}'})`);
     expect(condition).not.toContain('blobs/read');
     expect(condition).toMatch(/OR \(@Resource\[Microsoft\.Storage\/storageAccounts\/blobServices\/containers:name\] StringStartsWith 'exports-'\)\)$/);
+  });
+
+  it('gives it a role of its own on the archive: no delegation key (it signs no link), no immutability rights, no blob write a condition cannot narrow', () => {
+    // Broke: it held Archive writer, whose control-plane actions no assignment condition binds, so it could get a user
+    // delegation key and sign read links to any blob, and put policies and holds on exports.
+    const role = one('archiveExporterRole');
+    expect(role.condition).toBe('privileged');
+    const listed = (key: string) => [...(new RegExp(`\\b${key}:\\s*\\[([^\\]]*)\\]`).exec(role.body)?.[1] ?? '').matchAll(/'([^']+)'/g)].map((m) => m[1]!.replace('Microsoft.Storage/storageAccounts/blobServices/', '')).sort();
+    // Only what a condition cannot bind and the worker needs: creating exports-<tenant> on a tenant's first export.
+    expect(listed('actions')).toEqual(['containers/write']);
+    expect(listed('dataActions')).toEqual(['containers/blobs/add/action', 'containers/blobs/delete', 'containers/blobs/deleteBlobVersion/action', 'containers/blobs/read', 'containers/blobs/write']);
+    expect(role.body).not.toMatch(/generateUserDelegationKey|runAsSuperUser/);
+    expect(ofType('Microsoft.Authorization/roleAssignments').filter((r) => principalOf(r.body) === 'exportApp' && /archiveWriterRole/.test(r.body))).toEqual([]);
+    // The export worker never signs: no link signer in what it runs.
+    const worker = ['run-export.ts', 'queued-export.ts'].map((f) => fs.readFileSync(path.resolve(INFRA, '..', 'shared', 'exports', f), 'utf8')).join('\n');
+    expect(worker).not.toMatch(/\.links\b|getUserDelegationKey/);
   });
 });
 
