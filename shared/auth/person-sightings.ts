@@ -299,6 +299,8 @@ export async function extendKeptSightingLocks(deps: { audit: Pick<AuditLogPort, 
   const at = now.toISOString();
   const read = await lockWalkOf(deps);
   if (read.why !== null) deps.log.error(KEPT_SIGHTING_WALK_BEHIND, { reason: read.why });
+  // Key Vault not answering: the state cannot be told, and starting over would drop the tenants it knows. The next run.
+  if (read.why === 'key unavailable') return { extended: [] };
   // None, or not the archive's: from the first container, its laps dated at the epoch, so a lap that does not end
   // within this run is alerted. A deployment's first run ends them (few containers); a writer of Cosmos DB deleting the
   // state run after run, so the walk never got past its first containers, is alerted on every run.
