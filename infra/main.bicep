@@ -1586,6 +1586,36 @@ resource personSightingKeptUnsealedAlert 'Microsoft.Insights/scheduledQueryRules
   }
 }
 
+resource keptSightingWalkBehindAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
+  name: '${namePrefix}-kept-sighting-walk-behind'
+  location: location
+  properties: {
+    description: 'The reconciler\'s walk extending the locks of kept sign-in copies (sightings/ in the tenants\' containers) began its lap more than 30 days ago (a state missing from timer state counts as begun long ago until a lap ends: expected on the first runs after the upgrade where there are many tenant containers), or found its state there not sealed by the archive: a copy\'s lock may end before it is extended, and the copy could then be deleted and an older sign-in replayed. Look for blobs or containers planted by a storage role (storage logs), or a state reset or replayed in Cosmos DB (README Operating).'
+    severity: 2
+    enabled: true
+    scopes: [
+      insights.id
+    ]
+    evaluationFrequency: 'PT1H'
+    windowSize: 'PT1H'
+    criteria: {
+      allOf: [
+        {
+          query: 'traces | where message has "kept sign-in copies walk behind: a lock may end before it is extended"'
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: 0
+        }
+      ]
+    }
+    actions: {
+      actionGroups: [
+        operators.id
+      ]
+    }
+  }
+}
+
 resource decisionUnsealedAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
   name: '${namePrefix}-decision-unsealed'
   location: location

@@ -2,7 +2,7 @@ import { sha256 } from '../ids';
 import { CHANGED, withFreshReads } from '../kernel/concurrency';
 import { RIGHTS_SET_NAME } from '../kernel/principal';
 import { readWrittenInstant } from '../kernel/instant';
-import { type Sealed, sealWith, unsealedBecause } from '../kernel/archive-seal';
+import { type Sealed, sealFieldUnsealedBecause, sealOver, sealWith, unsealedBecause } from '../kernel/archive-seal';
 import type { AuditLogPort, BlobArchivePort, BlobWorm, ListedBlob, Logger, TenantRecord, TenantRecordsPort, TimerStatePort, VersionedRecord } from '../ports';
 import { judgedNotKept, keptDigest, readKeptBlob, rememberKept } from '../kept-blobs';
 import { reportNotKept } from './kept-in-storage';
@@ -61,7 +61,7 @@ const KEPT_SIGHTING_MAX_BYTES = 64 * 1024;
 /** How long an instance trusts a person's sighting as stored against those kept before it lists them again (as REVOCATION_CHECK_MAX_AGE_MS). */
 export const SIGHTING_CHECK_MAX_AGE_MS = 10 * 60_000;
 
-export type SightingBlobs = Pick<BlobArchivePort, 'prepareTenant' | 'putCreateOnly' | 'listedBlobs' | 'readIfExists' | 'blobWormUnder' | 'extendRetention'>;
+export type SightingBlobs = Pick<BlobArchivePort, 'prepareTenant' | 'putCreateOnly' | 'listedBlobs' | 'readIfExists' | 'blobWormUnder' | 'extendRetention' | 'exists'>;
 
 /** What judging a sighting's seal needs: the chain keys (Key Vault) and a log for one that does not check. */
 export interface SightingSealDeps {
@@ -221,7 +221,8 @@ export async function keepUnkeptSightings(deps: { tenantRecords: TenantRecordsPo
     if ((await sightingSealChecked(s, createdOn, deps.audit.chainKeys)) !== null) continue;
     const name = keptSightingName(id, Date.parse(s.seenAt));
     try {
-      if ((await deps.blobs.listedBlobs(tenantId, keptPrefix(id))).some((b) => b.name === name)) continue;
+      // Its own name looked at, not the folder listed: millions of blobs planted in it would be listed on every lap.
+      if (await deps.blobs.exists(tenantId, name)) continue;
       await keepSighting(deps.blobs, s, now);
       kept.push(`${tenantId}/${id}`);
     } catch (err) {
@@ -236,43 +237,147 @@ export async function keepUnkeptSightings(deps: { tenantRecords: TenantRecordsPo
 const keptRecordIdOf = (name: string): string | null => /^sightings\/([^/]+)\/\d{16}\.json$/.exec(name)?.[1] ?? null;
 
 /**
- * Reconciler: walks the kept copies themselves, from storage's listing of every tenant's `sightings/`, pages of
- * SIGHTINGS_KEPT_PER_RUN rows, for good (SIGHTING_LOCKS_CURSOR says where; at the end, or on a cursor the listing cannot
- * read, from the first again). A copy whose lock ends within KEPT_SIGHTING_EXTEND_WITHIN_MS (or has ended) has its folder listed once a
- * run, and the lock of its record's newest copy the archive sealed extended (never shortened) to KEPT_SIGHTING_LOCK_MS
- * from now: older copies may lapse. A blob never locked (the archive writes every copy locked) costs its listing row
- * alone. Broke: the locks were extended on the way through Cosmos DB's sign-in records, so a writer of Cosmos DB
- * planting ~580,000 records with a fake `mac` (each taking a place in a page, then skipped) made a lap longer than the
- * window, and a genuine copy unlocked (then deleted with a storage role, an older record replayed with nothing kept to
- * undo it); nor were copies of records deleted from Cosmos DB, or sealed under a chain key since rotated, ever extended.
- * Cosmos DB plays no part here.
+ * Operators are alerted on this exact phrase (infra/main.bicep, keptSightingWalkBehindAlert): the walk extending kept
+ * sign-in copies' locks began its lap more than KEPT_SIGHTING_LAP_MAX_MS ago (blobs or containers planted by a storage
+ * role stretch it, or its state replayed, reset or deleted in Cosmos DB holds it back), or found its state not sealed by
+ * the archive: a copy's lock may end before the walk comes round to extend it.
+ */
+export const KEPT_SIGHTING_WALK_BEHIND = 'kept sign-in copies walk behind: a lock may end before it is extended';
+/** A lap of the walk over kept copies longer than this is alerted: half the window a due lock is extended within. */
+export const KEPT_SIGHTING_LAP_MAX_MS = 30 * 86_400_000;
+const LOCK_WALK_SEAL = 'sighting-lock-walk';
+const EPOCH = new Date(0).toISOString();
+
+/**
+ * The walk's state in timer state (SIGHTING_LOCKS_CURSOR), sealed by the archive: a writer of Cosmos DB can replay an
+ * older state (its laps' starts older: alerted once past KEPT_SIGHTING_LAP_MAX_MS) or spoil it (alerted at once), not
+ * move it on or make its laps look new.
+ */
+interface LockWalk {
+  /** Tenants whose containers hold a locked copy (only the archive locks one), in name order. */
+  known: string[];
+  /** The walk over the known tenants' copies: where it goes on (null: the first), and when its lap began. */
+  c: string | null;
+  lap: string;
+  /** The walk over every container, finding tenants to know: where it goes on, and when its lap began. */
+  d: string | null;
+  dLap: string;
+}
+
+/** The walk's state as sealed; null: none (or not one it writes: from before the seal), or not the archive's (`why`). */
+async function lockWalkOf(deps: { audit: Pick<AuditLogPort, 'chainKeys'>; retention: { timers: TimerStatePort } }): Promise<{ walk: LockWalk | null; why: string | null }> {
+  const stored = await deps.retention.timers.get<LockWalk & { seal?: unknown }>(SIGHTING_LOCKS_CURSOR);
+  if (!stored) return { walk: null, why: null };
+  const { known, c, lap, d, dLap } = stored;
+  const str = (v: unknown) => typeof v === 'string' || v === null;
+  if (!Array.isArray(known) || !known.every((t) => typeof t === 'string') || !str(c) || !str(d) || typeof lap !== 'string' || typeof dLap !== 'string' || Number.isNaN(Date.parse(lap)) || Number.isNaN(Date.parse(dLap))) return { walk: null, why: null };
+  const walk = { known, c, lap, d, dLap };
+  const why = await sealFieldUnsealedBecause(LOCK_WALK_SEAL, walk, stored.seal, null, deps.audit.chainKeys);
+  // One sealed under a chain key since rotated is the archive's own (its next save is sealed under the current one).
+  return why === null || why === 'superseded key' ? { walk, why: null } : { walk: null, why };
+}
+
+/**
+ * Reconciler: walks the kept copies themselves, from storage's listing of `sightings/` (SIGHTING_LOCKS_CURSOR says where;
+ * Cosmos DB's records play no part, so records planted there cannot starve it), pages of SIGHTINGS_KEPT_PER_RUN rows,
+ * for good. Two walks share a run's KEPT_SIGHTING_PAGES_PER_RUN pages: first over the containers of the tenants known
+ * to hold a locked copy (all but one page, fewer once SIGHTINGS_KEPT_PER_RUN folders needed looking at), then over every
+ * container (the rest, one page at least), which finds the tenants to know. A record's folder with a copy whose lock
+ * ends within KEPT_SIGHTING_EXTEND_WITHIN_MS (or has ended) has the lock of its newest copy the archive sealed extended
+ * (never shortened) to KEPT_SIGHTING_LOCK_MS from now, judged on the walk's own rows: older copies may lapse. A blob
+ * never locked (the archive writes every copy locked) costs its listing row alone, unread.
+ *
+ * Broke (red team 17): extended on the way through Cosmos DB's sign-in records, records planted with a fake `mac` made a
+ * lap longer than the window. Broke (red team 18): each empty container planted by a storage role cost a listing of a
+ * run's 2,000 (about 6 million made a lap longer than the window, and every run listed again each container before its
+ * cursor's); each due folder was listed whole, so millions of blobs planted in a genuine one made a run list them all
+ * (and maybe never save its cursor); and a writer of Cosmos DB reset the cursor at will, so containers were skipped
+ * every lap. Now containers planted empty slow only the finding of new tenants, a folder is never listed, and the state
+ * is sealed, with a lap longer than KEPT_SIGHTING_LAP_MAX_MS alerted (KEPT_SIGHTING_WALK_BEHIND).
  */
 export async function extendKeptSightingLocks(deps: { audit: Pick<AuditLogPort, 'chainKeys'>; blobs: SightingBlobs & Pick<BlobArchivePort, 'unsafeListWormUnder'>; log: Pick<Logger, 'error'>; retention: { timers: TimerStatePort } }, now: Date, perRun = SIGHTINGS_KEPT_PER_RUN): Promise<{ extended: string[] }> {
-  const stored = await deps.retention.timers.get<KeepingCursor>(SIGHTING_LOCKS_CURSOR);
-  let cursor = typeof stored?.c === 'string' ? stored.c : null;
+  const at = now.toISOString();
+  const read = await lockWalkOf(deps);
+  if (read.why !== null) deps.log.error(KEPT_SIGHTING_WALK_BEHIND, { reason: read.why });
+  // Key Vault not answering: the state cannot be told, and starting over would drop the tenants it knows. The next run.
+  if (read.why === 'key unavailable') return { extended: [] };
+  // None, or not the archive's: from the first container, its laps dated at the epoch, so a lap that does not end
+  // within this run is alerted. A deployment's first run ends them (few containers); a writer of Cosmos DB deleting the
+  // state run after run, so the walk never got past its first containers, is alerted on every run.
+  const walk: LockWalk = read.walk ?? { known: [], c: null, lap: EPOCH, d: null, dLap: EPOCH };
+  const known = new Set(walk.known);
+  const knownBefore = new Set(walk.known);
+  // None known: that walk's lap has nothing to go over (else a deployment's first 30 days alerted).
+  if (walk.known.length === 0) walk.lap = at;
   const due = now.getTime() + KEPT_SIGHTING_EXTEND_WITHIN_MS;
   const folders = new Set<string>();
   const extended: string[] = [];
-  // Pages on while few folders needed looking at: a row that needs nothing (locked past the window, never locked) costs
-  // its listing row alone, so blobs planted under sightings/ by a storage role stretch a lap KEPT_SIGHTING_PAGES_PER_RUN
-  // times less than they would a page a run.
-  for (let pages = 0; pages < KEPT_SIGHTING_PAGES_PER_RUN && folders.size < perRun; pages++) {
-    const page = await deps.blobs.unsafeListWormUnder('sightings/', cursor, perRun);
-    for (const { tenantId, name, retainUntil, etag } of page.items) {
-      if (retainUntil === null || Date.parse(retainUntil) > due) continue;
-      const id = keptRecordIdOf(name);
-      if (id === null || folders.has(`${tenantId}/${id}`) || judgedNotKept(tenantId, { name, etag: etag ?? '' })) continue;
-      folders.add(`${tenantId}/${id}`);
-      try {
-        if (await extendNewestLock(tenantId, id, await deps.blobs.blobWormUnder(tenantId, keptPrefix(id)), now, deps)) extended.push(`${tenantId}/${id}`);
-      } catch (err) {
-        deps.log.error(PERSON_SIGHTING_NOT_KEPT, { tenantId, id, error: String(err) });
+  // The folder the rows being walked are in: its locked rows (only the archive's are locked), and whether one is due.
+  let open: { tenantId: string; id: string; rows: BlobWorm[]; due: boolean } | null = null;
+  const close = async () => {
+    const was = open;
+    open = null;
+    if (!was?.due) return;
+    try {
+      if (await extendNewestLock(was.tenantId, was.id, was.rows, now, deps)) extended.push(`${was.tenantId}/${was.id}`);
+    } catch (err) {
+      deps.log.error(PERSON_SIGHTING_NOT_KEPT, { tenantId: was.tenantId, id: was.id, error: String(err) });
+    }
+  };
+  const walked = async (rows: (BlobWorm & { tenantId: string })[], finding: boolean) => {
+    for (const row of rows) {
+      // Found while finding tenants: a known tenant's rows are the other walk's.
+      if (finding && knownBefore.has(row.tenantId)) continue;
+      const id = keptRecordIdOf(row.name);
+      if (id === null) continue;
+      if (open?.tenantId !== row.tenantId || open.id !== id) {
+        await close();
+        open = { tenantId: row.tenantId, id, rows: [], due: false };
+      }
+      if (row.retainUntil === null) continue;
+      if (finding) known.add(row.tenantId);
+      open.rows.push(row);
+      if (Date.parse(row.retainUntil) <= due && !judgedNotKept(row.tenantId, { name: row.name, etag: row.etag ?? '' }) && !open.due) {
+        open.due = true;
+        folders.add(`${row.tenantId}/${id}`);
       }
     }
-    cursor = page.next;
-    if (cursor === null) break;
+  };
+  let pages = 0;
+  // A folder whose rows go on past a walk's pages is judged on those listed (fail safe: an older copy may be extended
+  // too); its newer rows are judged when the walk comes to them.
+  while (pages < KEPT_SIGHTING_PAGES_PER_RUN - 1 && folders.size < perRun && walk.known.length > 0) {
+    pages++;
+    const page = await deps.blobs.unsafeListWormUnder('sightings/', walk.c, perRun, walk.known);
+    await walked(page.items, false);
+    walk.c = page.next;
+    if (walk.c === null) {
+      walk.lap = at;
+      break;
+    }
   }
-  await deps.retention.timers.set<KeepingCursor>(SIGHTING_LOCKS_CURSOR, { c: cursor });
+  await close();
+  for (let first = true; first || (pages < KEPT_SIGHTING_PAGES_PER_RUN && folders.size < perRun); first = false) {
+    pages++;
+    const page = await deps.blobs.unsafeListWormUnder('sightings/', walk.d, perRun);
+    await walked(page.items, true);
+    walk.d = page.next;
+    if (walk.d === null) {
+      walk.dLap = at;
+      break;
+    }
+  }
+  await close();
+  for (const [which, began] of [['known tenants', walk.lap], ['every container', walk.dLap]] as const) {
+    if (now.getTime() - Date.parse(began) > KEPT_SIGHTING_LAP_MAX_MS) deps.log.error(KEPT_SIGHTING_WALK_BEHIND, { reason: 'lap too long', walk: which, lapStarted: began });
+  }
+  const next: LockWalk = { ...walk, known: [...known].sort() };
+  try {
+    await deps.retention.timers.set(SIGHTING_LOCKS_CURSOR, { ...next, seal: await sealOver(LOCK_WALK_SEAL, next, deps.audit.chainKeys) });
+  } catch (err) {
+    // Key Vault not answering: the next run goes on from the state before.
+    deps.log.error(KEPT_SIGHTING_WALK_BEHIND, { reason: 'state not saved', error: String(err) });
+  }
   return { extended };
 }
 
@@ -362,6 +467,9 @@ async function judgedWithKept(tenantId: string, person: string, stored: PersonSi
   const unsealed = stored ? await sightingUnsealed(stored, deps) : null;
   if (stored && unsealed !== null) return { record: stored, unsealed };
   const kept = await keptNewer(tenantId, person, stored, now, deps);
+  // Kept copies that cannot be judged (more blobs than a look lists): one stored may be a replay, so taken as telling
+  // nothing of the person, as one not sealed (the callers refuse on `unsealed`; a record stands in where none is stored).
+  if (kept === 'unjudged') return { record: stored ?? { id: personSightingRecordId(person), tenantId, type: 'person-sighting', person, rightsSet: '', seenAt: new Date(0).toISOString() }, unsealed: 'kept copies not judged' };
   return kept ? { record: kept, unsealed: null } : stored ? { record: stored, unsealed: null } : null;
 }
 
@@ -376,7 +484,7 @@ const keptChecked = new WeakMap<object, Map<string, { at: number; version: strin
 export const SIGHTING_RESTORE_ACTOR = { subject: 'system:sighting-restore', kind: 'system' } as const;
 
 /** The newest sighting kept in storage if newer than `stored`, written back then, with an audit entry. */
-async function keptNewer(tenantId: string, person: string, stored: PersonSightingRecord | null, now: Date, deps: SightingReadDeps): Promise<PersonSightingRecord | null> {
+async function keptNewer(tenantId: string, person: string, stored: PersonSightingRecord | null, now: Date, deps: SightingReadDeps): Promise<PersonSightingRecord | null | 'unjudged'> {
   const checked = keptChecked.get(deps.tenantRecords) ?? new Map<string, { at: number; version: string }>();
   keptChecked.set(deps.tenantRecords, checked);
   const key = `${tenantId}\n${person}`;
@@ -384,6 +492,7 @@ async function keptNewer(tenantId: string, person: string, stored: PersonSightin
   const seen = checked.get(key);
   if (seen !== undefined && seen.version === version && now.getTime() - seen.at < SIGHTING_CHECK_MAX_AGE_MS) return null;
   const kept = await newestKept(tenantId, person, deps);
+  if (kept === 'unjudged') return 'unjudged';
   const storedAt = stored ? (readWrittenInstant(stored.seenAt, now.getTime()) ?? -Infinity) : -Infinity;
   if (!kept || Date.parse(kept.seenAt) <= storedAt) {
     if (checked.size >= MAX_REMEMBERED) checked.clear();
@@ -406,12 +515,30 @@ async function keptNewer(tenantId: string, person: string, stored: PersonSightin
   return kept;
 }
 
-/** The newest of `person`'s kept sightings the archive sealed; any other is reported once and passed over. */
-async function newestKept(tenantId: string, person: string, deps: Pick<SightingReadDeps, 'blobs' | 'audit' | 'log'>): Promise<PersonSightingRecord | null> {
+/** Blobs under a person's kept folder a look lists, at most: a person keeps one a change of claimed set. */
+export const KEPT_SIGHTINGS_LISTED = 5000;
+/** Kept sightings a look reads, at most, newest first (one not sealed is remembered: this instance's next looks pass it unread). */
+export const KEPT_SIGHTINGS_READ = 50;
+
+/**
+ * The newest of `person`'s kept sightings the archive sealed; any other is reported once and passed over. 'unjudged'
+ * where the folder holds more than KEPT_SIGHTINGS_LISTED blobs (reported), or more than KEPT_SIGHTINGS_READ not sealed
+ * lie above the newest sealed one: the newest may lie past them. Broke: listed whole (and each blob above the sealed one
+ * read), millions of blobs planted in it by a storage role made each request of the person list them all.
+ */
+async function newestKept(tenantId: string, person: string, deps: Pick<SightingReadDeps, 'blobs' | 'audit' | 'log'>): Promise<PersonSightingRecord | null | 'unjudged'> {
   const id = personSightingRecordId(person);
-  const listed = (await deps.blobs.listedBlobs(tenantId, keptPrefix(id))).sort((a, b) => (a.name < b.name ? 1 : a.name > b.name ? -1 : 0));
+  const listed = await deps.blobs.listedBlobs(tenantId, keptPrefix(id), KEPT_SIGHTINGS_LISTED + 1);
+  if (listed.length > KEPT_SIGHTINGS_LISTED) {
+    report({ tenantId, id } as PersonSightingRecord, 'unjudged', () => deps.log.error(PERSON_SIGHTING_KEPT_UNSEALED, { tenantId, id, reason: `more than ${KEPT_SIGHTINGS_LISTED} blobs under ${keptPrefix(id)}` }));
+    return 'unjudged';
+  }
+  listed.sort((a, b) => (a.name < b.name ? 1 : a.name > b.name ? -1 : 0));
+  // Only a name the archive writes is read, and at most KEPT_SIGHTINGS_READ of them not sealed above the newest sealed one.
+  let reads = KEPT_SIGHTINGS_READ;
   for (const blob of listed) {
-    if (judgedNotKept(tenantId, blob)) continue;
+    if (keptRecordIdOf(blob.name) !== id || judgedNotKept(tenantId, blob)) continue;
+    if (reads-- <= 0) return 'unjudged';
     const found = await keptAs(tenantId, person, id, blob, deps);
     if (found) return found;
   }
@@ -517,6 +644,9 @@ export class PersonSightings {
       // it, signed in with a token from before the identity provider narrowed her claim, and its wider set was recorded
       // (sealed, kept): her keys acted with it after that token had expired (test/unit/faults/round18-attacks.test.ts).
       const kept = stored && !unsealed ? null : await newestKept(tenantId, person, { blobs: this.blobs, audit: this.sealing.audit, log: this.sealing.log });
+      // The order of tokens cannot be judged (more blobs kept than a look lists): not recorded, the safe side (her keys
+      // rest on the record as it is until the planted blobs are removed; reported).
+      if (kept === 'unjudged') return undefined;
       const floor = newer(kept ? seenOf(kept, now).issuedAt : null, this.newestTokens.get(key) ?? null);
       if (issuedAt && floor && issuedAt < floor) return undefined;
       // Never older than the sealed one it replaces: kept copies are ordered by seenAt (keptNewer). Broke: a sign-in that

@@ -114,8 +114,9 @@ export interface BlobArchivePort {
   /**
    * The blobs under a prefix with their ETags, from the same listing (no read of any): a blob deleted and created again
    * under its name has another ETag, so a verdict on what a name held (kept-in-storage.ts) is tied to the blob judged.
+   * `max`: at most that many, the first in name order (a look on a request's path: blobs planted by the million are not listed).
    */
-  listedBlobs(tenantId: string, prefix: string): Promise<ListedBlob[]>;
+  listedBlobs(tenantId: string, prefix: string, max?: number): Promise<ListedBlob[]>;
   documentFolders(tenantId: string, continuation: string | null, pageSize: number): Promise<{ documentIds: string[]; continuation: string | null }>;
   documentBlobDetails(tenantId: string, documentId: string): Promise<{ name: string; size: number; lastModified: string }[]>;
   ping(): Promise<void>;
@@ -125,9 +126,9 @@ export interface BlobArchivePort {
    * For the reconciler, whatever Cosmos DB holds: a page (at most `limit` rows and listings) of every tenant's blobs
    * under `prefix`, each with its lock as the listing reports it, in container then name order, from `cursor` (null: the
    * first; one the listing cannot read: the first container, a token storage refuses: that container's first blob);
-   * `next` is null once the last was listed.
+   * `next` is null once the last was listed. `tenants`: these tenants' containers alone, in the order given (none listed).
    */
-  unsafeListWormUnder(prefix: string, cursor: string | null, limit: number): Promise<{ items: (BlobWorm & { tenantId: string })[]; next: string | null }>;
+  unsafeListWormUnder(prefix: string, cursor: string | null, limit: number, tenants?: readonly string[]): Promise<{ items: (BlobWorm & { tenantId: string })[]; next: string | null }>;
 }
 
 /** The one holder of blob deletion, used by retention disposal alone. */

@@ -192,8 +192,9 @@ export class InMemoryBlobArchive implements BlobArchivePort {
     return this.namesOf(tenantId, prefix);
   }
   /** Each blob object stored has its own ETag: one deleted and set again under its name (a test's `blobs.set`) has another. */
-  async listedBlobs(tenantId: string, prefix: string): Promise<ListedBlob[]> {
-    return this.namesOf(tenantId, prefix).map((name) => ({ name, etag: blobEtagOf(this.of(tenantId, name)) }));
+  async listedBlobs(tenantId: string, prefix: string, max?: number): Promise<ListedBlob[]> {
+    const names = this.namesOf(tenantId, prefix);
+    return (max === undefined ? names : names.sort().slice(0, max)).map((name) => ({ name, etag: blobEtagOf(this.of(tenantId, name)) }));
   }
   /** The tenant's top-level folders (as listBlobsByHierarchy('/') names them), seals included, in one page. */
   async documentFolders(tenantId: string): Promise<{ documentIds: string[]; continuation: string | null }> {
@@ -215,7 +216,7 @@ export class InMemoryBlobArchive implements BlobArchivePort {
     yield* [...new Set([...this.tenants, ...[...this.blobs.keys()].map((k) => k.split('/')[0]!)])].sort();
   }
   /** As the adapter: tenant then name order from the cursor (the last row listed); one that does not parse starts from the first. */
-  async unsafeListWormUnder(prefix: string, cursor: string | null, limit: number): Promise<{ items: (BlobWorm & { tenantId: string })[]; next: string | null }> {
+  async unsafeListWormUnder(prefix: string, cursor: string | null, limit: number, tenants?: readonly string[]): Promise<{ items: (BlobWorm & { tenantId: string })[]; next: string | null }> {
     let after: [string, string] | null = null;
     try {
       const v = cursor ? (JSON.parse(cursor) as { tenant?: unknown; name?: unknown }) : null;
@@ -224,7 +225,7 @@ export class InMemoryBlobArchive implements BlobArchivePort {
       after = null;
     }
     const rows: [string, string][] = [];
-    for await (const t of this.unsafeListTenants()) for (const n of this.namesOf(t, prefix).sort()) rows.push([t, n]);
+    for await (const t of this.unsafeListTenants()) if (!tenants || tenants.includes(t)) for (const n of this.namesOf(t, prefix).sort()) rows.push([t, n]);
     const from = after ? rows.filter(([t, n]) => t > after[0] || (t === after[0] && n > after[1])) : rows;
     const page = from.slice(0, limit);
     const items = page.map(([tenantId, name]) => ({ tenantId, ...(this.blobWormOf(tenantId, name)) }));

@@ -219,10 +219,13 @@ export class BlobArchive implements BlobArchivePort {
   }
 
   /** `blobNames` with each blob's ETag, from the same listing (none when the tenant has no container yet). */
-  async listedBlobs(tenantId: string, prefix: string): Promise<ListedBlob[]> {
+  async listedBlobs(tenantId: string, prefix: string, max = Infinity): Promise<ListedBlob[]> {
     const blobs: ListedBlob[] = [];
     try {
-      for await (const b of this.container(tenantId).listBlobsFlat({ prefix })) blobs.push({ name: b.name, etag: b.properties.etag });
+      for await (const b of this.container(tenantId).listBlobsFlat({ prefix })) {
+        if (blobs.length >= max) break;
+        blobs.push({ name: b.name, etag: b.properties.etag });
+      }
     } catch (err) {
       if (err instanceof RestError && err.statusCode === 404) return [];
       throw err;
@@ -272,7 +275,7 @@ export class BlobArchive implements BlobArchivePort {
   }
 
   /** The tenant containers' blobs under `prefix` with their locks, a page a run (container-walk.ts walkContainers). */
-  unsafeListWormUnder(prefix: string, cursor: string | null, limit: number): Promise<{ items: (BlobWorm & { tenantId: string })[]; next: string | null }> {
-    return walkContainers(this.service, DOCUMENTS_CONTAINER_PREFIX, { prefix, includeLegalHold: true, includeImmutabilityPolicy: true }, cursor, limit, (tenantId, b) => ({ tenantId, name: b.name, legalHold: b.properties.legalHold ?? null, retainUntil: b.properties.immutabilityPolicyExpiresOn?.toISOString() ?? null, etag: b.properties.etag }));
+  unsafeListWormUnder(prefix: string, cursor: string | null, limit: number, tenants?: readonly string[]): Promise<{ items: (BlobWorm & { tenantId: string })[]; next: string | null }> {
+    return walkContainers(this.service, DOCUMENTS_CONTAINER_PREFIX, { prefix, includeLegalHold: true, includeImmutabilityPolicy: true }, cursor, limit, (tenantId, b) => ({ tenantId, name: b.name, legalHold: b.properties.legalHold ?? null, retainUntil: b.properties.immutabilityPolicyExpiresOn?.toISOString() ?? null, etag: b.properties.etag }), tenants);
   }
 }

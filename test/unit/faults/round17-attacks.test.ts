@@ -13,6 +13,7 @@ import { startExport } from '../../../shared/exports/start-export';
 import { withdrawExportsHolding } from '../../../shared/exports/withdraw-exports';
 import { seedMany } from '../../support/seed';
 import { TENANT } from '../../support/in-process';
+import { listContainersOf } from '../../support/container-listing';
 
 const DAY = 86_400_000;
 
@@ -24,9 +25,7 @@ function listingService(containers: Record<string, string[]>) {
   const created = new Date('2025-03-01T12:00:00.000Z');
   const counted = { listings: 0 };
   const service = {
-    listContainers: async function* (opts: { prefix?: string }) {
-      for (const name of Object.keys(containers).sort()) if (name.startsWith(opts.prefix ?? '')) yield { name };
-    },
+    listContainers: listContainersOf(() => Object.keys(containers), 7),
     getContainerClient: (name: string) => ({
       listBlobsFlat: () => ({
         byPage: ({ continuationToken, maxPageSize }: { continuationToken?: string; maxPageSize: number }) => {

@@ -676,7 +676,7 @@ describe('what the Function App runs: the workflow\'s package and func start\'s 
   });
 
   it('keeps every log line the alerts look for: Application Insights sampling drops no trace in either app', () => {
-    // The log-based alerts query `traces` (41 of them): with traces sampled (the host's default), an alert phrase logged
+    // The log-based alerts query `traces` (42 of them): with traces sampled (the host's default), an alert phrase logged
     // once, such as a fixity mismatch or an unsealed record, could be dropped before it reached the workspace, and no
     // alert fired. Requests stay unsampled too; the rest (dependencies) may be sampled.
     const queries = [...fs.readFileSync(path.join(ROOT, 'infra/main.bicep'), 'utf8').matchAll(/query: '(\w+)/g)].map((m) => m[1]);

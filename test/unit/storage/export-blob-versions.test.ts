@@ -5,6 +5,7 @@
  */
 import { RestError, type BlobServiceClient } from '@azure/storage-blob';
 import { ExportBlobs } from '../../../shared/adapters/azure/export-store';
+import { listContainersOf } from '../../support/container-listing';
 
 function versionedService(listed: { name: string; versionId?: string }[]) {
   const deleted: string[] = [];
@@ -54,9 +55,7 @@ it('a container never created (no export written yet) is nothing to delete', asy
 function listingService(containers: Record<string, string[]>) {
   const created = new Date('2025-03-01T12:00:00.000Z');
   const service = {
-    listContainers: async function* (opts: { prefix?: string }) {
-      for (const name of Object.keys(containers).sort()) if (name.startsWith(opts.prefix ?? '')) yield { name };
-    },
+    listContainers: listContainersOf(() => Object.keys(containers), 1),
     getContainerClient: (name: string) => ({
       listBlobsFlat: () => ({
         byPage: ({ continuationToken, maxPageSize }: { continuationToken?: string; maxPageSize: number }) => {
