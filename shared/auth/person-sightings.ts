@@ -246,6 +246,14 @@ export const KEPT_SIGHTING_WALK_BEHIND = 'kept sign-in copies walk behind: a loc
 /** A lap of the walk over kept copies longer than this is alerted: half the window a due lock is extended within. */
 export const KEPT_SIGHTING_LAP_MAX_MS = 30 * 86_400_000;
 const LOCK_WALK_SEAL = 'sighting-lock-walk';
+/**
+ * A state saved longer ago than this is alerted: the reconciler saves it every run (every 30 minutes by default). Broke:
+ * the state said nothing of when it was saved, so a writer of Cosmos DB replayed before every run one the archive sealed
+ * before a tenant's first copy, with both walks near their laps' ends: each run ended both laps (dated anew), the tenant
+ * was never known, its copies never extended, and nothing was alerted (test/unit/faults/round20-attacks.test.ts). A
+ * replay now holds the walk back a day unseen at most; the tenants known after it are found again within a lap.
+ */
+export const KEPT_SIGHTING_STATE_MAX_AGE_MS = 86_400_000;
 const EPOCH = new Date(0).toISOString();
 
 /**
@@ -262,16 +270,18 @@ interface LockWalk {
   /** The walk over every container, finding tenants to know: where it goes on, and when its lap began. */
   d: string | null;
   dLap: string;
+  /** When the run that saved it ran (none: a state from before it was dated, alerted as saved long ago). */
+  savedAt?: string;
 }
 
 /** The walk's state as sealed; null: none (or not one it writes: from before the seal), or not the archive's (`why`). */
 async function lockWalkOf(deps: { audit: Pick<AuditLogPort, 'chainKeys'>; retention: { timers: TimerStatePort } }): Promise<{ walk: LockWalk | null; why: string | null }> {
   const stored = await deps.retention.timers.get<LockWalk & { seal?: unknown }>(SIGHTING_LOCKS_CURSOR);
   if (!stored) return { walk: null, why: null };
-  const { known, c, lap, d, dLap } = stored;
+  const { known, c, lap, d, dLap, savedAt } = stored;
   const str = (v: unknown) => typeof v === 'string' || v === null;
   if (!Array.isArray(known) || !known.every((t) => typeof t === 'string') || !str(c) || !str(d) || typeof lap !== 'string' || typeof dLap !== 'string' || Number.isNaN(Date.parse(lap)) || Number.isNaN(Date.parse(dLap))) return { walk: null, why: null };
-  const walk = { known, c, lap, d, dLap };
+  const walk: LockWalk = { known, c, lap, d, dLap, ...(typeof savedAt === 'string' ? { savedAt } : {}) };
   const why = await sealFieldUnsealedBecause(LOCK_WALK_SEAL, walk, stored.seal, null, deps.audit.chainKeys);
   // One sealed under a chain key since rotated is the archive's own (its next save is sealed under the current one).
   return why === null || why === 'superseded key' ? { walk, why: null } : { walk: null, why };
@@ -301,6 +311,8 @@ export async function extendKeptSightingLocks(deps: { audit: Pick<AuditLogPort, 
   if (read.why !== null) deps.log.error(KEPT_SIGHTING_WALK_BEHIND, { reason: read.why });
   // Key Vault not answering: the state cannot be told, and starting over would drop the tenants it knows. The next run.
   if (read.why === 'key unavailable') return { extended: [] };
+  const savedAt = read.walk ? Date.parse(read.walk.savedAt ?? '') : Number.NaN;
+  if (read.walk && !(now.getTime() - savedAt <= KEPT_SIGHTING_STATE_MAX_AGE_MS)) deps.log.error(KEPT_SIGHTING_WALK_BEHIND, { reason: 'state not saved lately', savedAt: read.walk.savedAt ?? null });
   // None, or not the archive's: from the first container, its laps dated at the epoch, so a lap that does not end
   // within this run is alerted. A deployment's first run ends them (few containers); a writer of Cosmos DB deleting the
   // state run after run, so the walk never got past its first containers, is alerted on every run.
@@ -371,7 +383,7 @@ export async function extendKeptSightingLocks(deps: { audit: Pick<AuditLogPort, 
   for (const [which, began] of [['known tenants', walk.lap], ['every container', walk.dLap]] as const) {
     if (now.getTime() - Date.parse(began) > KEPT_SIGHTING_LAP_MAX_MS) deps.log.error(KEPT_SIGHTING_WALK_BEHIND, { reason: 'lap too long', walk: which, lapStarted: began });
   }
-  const next: LockWalk = { ...walk, known: [...known].sort() };
+  const next: LockWalk = { ...walk, known: [...known].sort(), savedAt: at };
   try {
     await deps.retention.timers.set(SIGHTING_LOCKS_CURSOR, { ...next, seal: await sealOver(LOCK_WALK_SEAL, next, deps.audit.chainKeys) });
   } catch (err) {

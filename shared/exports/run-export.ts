@@ -309,8 +309,7 @@ async function superseded(lease: JobLease, deps: ExportDeps): Promise<ExportJob>
 
 async function writeArchive(lease: JobLease, deps: ExportDeps): Promise<ExportJob> {
   // The job's progress is the beat's, counted in place from here on.
-  let job: ExportJob = { ...lease.job, progress: { ...lease.job.progress } };
-  const { tenantId } = job;
+  const job: ExportJob = { ...lease.job, progress: { ...lease.job.progress } };
   const disposable = new DisposableDocuments(job.expiresAt);
   // The beat starts at the claim, the count its first step. Broke: it started after the count, so a long one (a large
   // tenant's search) was as silent as a dead worker, and a redelivered message watching the job took it
@@ -320,6 +319,19 @@ async function writeArchive(lease: JobLease, deps: ExportDeps): Promise<ExportJo
     const gone = await disposable.disposedOf(marked, deps);
     if (gone.length > 0) throw new HoldsDisposed(gone);
   });
+  // Broke: the beat was stopped only where the count, the walk or the end failed; a throw between them (the spool's
+  // temporary folder not made) left it beating, and its next save wrote the job, saved failed, back to running
+  // (test/unit/faults/round20-attacks.test.ts). Whatever the attempt throws, its beat ends first.
+  try {
+    return await writeBeating(job, lease, disposable, beat, deps);
+  } catch (err) {
+    await beat.stop().catch(() => undefined);
+    throw err;
+  }
+}
+
+async function writeBeating(job: ExportJob, lease: JobLease, disposable: DisposableDocuments, beat: Heartbeat, deps: ExportDeps): Promise<ExportJob> {
+  const { tenantId } = job;
   try {
     const total = await deps.catalog.countMatching(tenantId, job.filter);
     if (total > deps.config.ARCHIVE_EXPORT_MAX_DOCUMENTS) {
