@@ -356,30 +356,26 @@ export async function extendKeptSightingLocks(deps: { audit: Pick<AuditLogPort, 
     }
   };
   let pages = 0;
-  // A folder whose rows go on past a walk's pages is judged on those listed (fail safe: an older copy may be extended
+  // One walk's pages while `more` says so: the known tenants' by name, or every container's (finding tenants to know). A
+  // folder whose rows go on past a walk's pages is judged on those listed (fail safe: an older copy may be extended
   // too); its newer rows are judged when the walk comes to them.
-  while (pages < KEPT_SIGHTING_PAGES_PER_RUN - 1 && folders.size < perRun && walk.known.length > 0) {
-    pages++;
-    const page = await deps.blobs.unsafeListWormUnder('sightings/', walk.c, perRun, walk.known);
-    await walked(page.items, false);
-    walk.c = page.next;
-    if (walk.c === null) {
-      walk.lap = at;
-      break;
+  const lapOf = async (cursor: 'c' | 'd', lap: 'lap' | 'dLap', tenants: string[] | undefined, more: () => boolean) => {
+    while (more()) {
+      pages++;
+      const page = await deps.blobs.unsafeListWormUnder('sightings/', walk[cursor], perRun, tenants);
+      await walked(page.items, tenants === undefined);
+      walk[cursor] = page.next;
+      if (page.next === null) {
+        walk[lap] = at;
+        break;
+      }
     }
-  }
-  await close();
-  for (let first = true; first || (pages < KEPT_SIGHTING_PAGES_PER_RUN && folders.size < perRun); first = false) {
-    pages++;
-    const page = await deps.blobs.unsafeListWormUnder('sightings/', walk.d, perRun);
-    await walked(page.items, true);
-    walk.d = page.next;
-    if (walk.d === null) {
-      walk.dLap = at;
-      break;
-    }
-  }
-  await close();
+    await close();
+  };
+  await lapOf('c', 'lap', walk.known, () => pages < KEPT_SIGHTING_PAGES_PER_RUN - 1 && folders.size < perRun && walk.known.length > 0);
+  // Every container at least a page a run, so new tenants are found however many known ones there are.
+  const firstPage = pages;
+  await lapOf('d', 'dLap', undefined, () => pages === firstPage || (pages < KEPT_SIGHTING_PAGES_PER_RUN && folders.size < perRun));
   for (const [which, began] of [['known tenants', walk.lap], ['every container', walk.dLap]] as const) {
     if (now.getTime() - Date.parse(began) > KEPT_SIGHTING_LAP_MAX_MS) deps.log.error(KEPT_SIGHTING_WALK_BEHIND, { reason: 'lap too long', walk: which, lapStarted: began });
   }
