@@ -332,18 +332,14 @@ async function writeArchive(lease: JobLease, deps: ExportDeps): Promise<ExportJo
 
 async function writeBeating(job: ExportJob, lease: JobLease, disposable: DisposableDocuments, beat: Heartbeat, deps: ExportDeps): Promise<ExportJob> {
   const { tenantId } = job;
-  try {
-    const total = await deps.catalog.countMatching(tenantId, job.filter);
-    if (total > deps.config.ARCHIVE_EXPORT_MAX_DOCUMENTS) {
-      throw new ArchiveError('export_too_large', { detail: `The search matches ${total} documents; an export holds at most ${deps.config.ARCHIVE_EXPORT_MAX_DOCUMENTS}. Narrow it (e.g. by date range).` });
-    }
-    job.progress.total = total;
-    beat.moved();
-    beat.check();
-  } catch (err) {
-    await beat.stop().catch(() => undefined); // no beat outlives a failure: the failure's save is the lease's next
-    throw err;
+  // A throw from here on ends the beat in writeArchive before the failure is saved.
+  const total = await deps.catalog.countMatching(tenantId, job.filter);
+  if (total > deps.config.ARCHIVE_EXPORT_MAX_DOCUMENTS) {
+    throw new ArchiveError('export_too_large', { detail: `The search matches ${total} documents; an export holds at most ${deps.config.ARCHIVE_EXPORT_MAX_DOCUMENTS}. Narrow it (e.g. by date range).` });
   }
+  job.progress.total = total;
+  beat.moved();
+  beat.check();
 
   const zip = new ExportZip();
   const archivePrint = new Fingerprint();
@@ -467,18 +463,12 @@ async function writeBeating(job: ExportJob, lease: JobLease, disposable: Disposa
     if (zipFailure.error) throw zipFailure.error;
     manifestJson = manifestJsonPrint.result();
   } catch (err) {
-    await beat.stop().catch(() => undefined);
     counted.destroy();
     await upload.catch(() => undefined);
     await deps.exportBlobs.delete(tenantId, job.blobName).catch(() => undefined);
     throw err;
   } finally {
-    try {
-      await spool.dispose();
-    } catch (err) {
-      await beat.stop().catch(() => undefined); // no beat outlives a failure: the failure's save is the lease's next
-      throw err;
-    }
+    await spool.dispose();
   }
   const completedAt = deps.clock.now().toISOString();
   try {
@@ -500,7 +490,6 @@ async function writeBeating(job: ExportJob, lease: JobLease, disposable: Disposa
     const handedOut = `manifest-json-sha256=${manifestJson.sha256};manifest-json-size=${manifestJson.size};zip-sha256=${archive.sha256};zip-size=${archive.size}`;
     return await saveWithEntry(workerEntry(deps, completed, 'export.completed', 'success', 200, handedOut), (outbox) => lease.save(completed, judge, outbox), () => true, deps);
   } catch (err) {
-    await beat.stop().catch(() => undefined);
     // Lost the job while uploading: the ZIP and list this attempt wrote are nobody's result.
     if (err instanceof Superseded) {
       await deps.exportBlobs.delete(tenantId, job.blobName).catch(() => undefined);
