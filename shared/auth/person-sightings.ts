@@ -61,7 +61,7 @@ const KEPT_SIGHTING_MAX_BYTES = 64 * 1024;
 /** How long an instance trusts a person's sighting as stored against those kept before it lists them again (as REVOCATION_CHECK_MAX_AGE_MS). */
 export const SIGHTING_CHECK_MAX_AGE_MS = 10 * 60_000;
 
-export type SightingBlobs = Pick<BlobArchivePort, 'prepareTenant' | 'putCreateOnly' | 'listedBlobs' | 'readIfExists' | 'blobWormUnder' | 'extendRetention' | 'exists'>;
+export type SightingBlobs = Pick<BlobArchivePort, 'prepareTenant' | 'putCreateOnly' | 'listedBlobs' | 'readIfExists' | 'extendRetention' | 'exists'>;
 
 /** What judging a sighting's seal needs: the chain keys (Key Vault) and a log for one that does not check. */
 export interface SightingSealDeps {

@@ -108,8 +108,6 @@ export interface BlobArchivePort {
   documentBlobs(tenantId: string, documentId: string): Promise<string[]>;
   /** Each blob of a document with its legal-hold flag and immutability expiry, as storage reports them (null: not reported, as by Azurite). */
   documentBlobWorm(tenantId: string, documentId: string): Promise<BlobWorm[]>;
-  /** Each blob under `prefix` with its legal-hold flag and immutability expiry as the listing reports them (null: not reported), and its ETag. */
-  blobWormUnder(tenantId: string, prefix: string): Promise<BlobWorm[]>;
   blobNames(tenantId: string, prefix: string): Promise<string[]>;
   /**
    * The blobs under a prefix with their ETags, from the same listing (no read of any): a blob deleted and created again

@@ -185,6 +185,7 @@ export class InMemoryBlobArchive implements BlobArchivePort {
   async documentBlobWorm(tenantId: string, documentId: string): Promise<BlobWorm[]> {
     return this.namesOf(tenantId, `${documentId}/`).map((name) => ({ name, legalHold: this.of(tenantId, name).worm.legalHold, retainUntil: this.of(tenantId, name).worm.unlocked ? null : this.of(tenantId, name).worm.retainUntil, etag: blobEtagOf(this.of(tenantId, name)) }));
   }
+  /** Each blob under `prefix` with its lock as the listing reports it: the tests' look (no archive code lists a folder so). */
   async blobWormUnder(tenantId: string, prefix: string): Promise<BlobWorm[]> {
     return this.namesOf(tenantId, prefix).map((name) => ({ name, legalHold: this.of(tenantId, name).worm.legalHold, retainUntil: this.of(tenantId, name).worm.unlocked ? null : this.of(tenantId, name).worm.retainUntil, etag: blobEtagOf(this.of(tenantId, name)) }));
   }

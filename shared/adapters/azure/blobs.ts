@@ -166,20 +166,6 @@ export class BlobArchive implements BlobArchivePort {
     }
   }
 
-  /** One listing, no blob's properties read: a flag or expiry the listing leaves out is null. */
-  async blobWormUnder(tenantId: string, prefix: string): Promise<BlobWorm[]> {
-    const listed: BlobWorm[] = [];
-    try {
-      for await (const b of this.container(tenantId).listBlobsFlat({ prefix, includeLegalHold: true, includeImmutabilityPolicy: true })) {
-        listed.push({ name: b.name, legalHold: b.properties.legalHold ?? null, retainUntil: b.properties.immutabilityPolicyExpiresOn?.toISOString() ?? null, etag: b.properties.etag });
-      }
-    } catch (err) {
-      if (err instanceof RestError && err.statusCode === 404) return [];
-      throw err;
-    }
-    return listed;
-  }
-
   /** Names of every blob stored under a document. */
   async documentBlobs(tenantId: string, documentId: string): Promise<string[]> {
     const names: string[] = [];
