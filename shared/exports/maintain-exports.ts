@@ -19,8 +19,6 @@ const SEAL_CURSOR = 'export-seal-after';
 /** Timer state: where the next maintenance run goes on listing the export blobs in storage ('': from the first). */
 export const EXPORT_BLOB_CURSOR = 'export-blob-after';
 
-export { EXPORT_BLOB_OUTLIVED };
-
 /** Past the longest an export may live (ARCHIVE_EXPORT_TTL_HOURS from its start), its blobs are deleted this much later. */
 const EXPORT_BLOB_MARGIN_MS = 86_400_000;
 

@@ -5,7 +5,8 @@
  */
 import type { Principal } from '../../../shared/kernel/principal';
 import type { ExportJob } from '../../../shared/kernel/export';
-import { EXPORT_BLOB_CURSOR, EXPORT_BLOB_OUTLIVED, maintainExports } from '../../../shared/exports/maintain-exports';
+import { EXPORT_BLOB_CURSOR, maintainExports } from '../../../shared/exports/maintain-exports';
+import { EXPORT_BLOB_OUTLIVED } from '../../../shared/exports/withdraw-exports';
 import { runExport } from '../../../shared/exports/run-export';
 import { startExport } from '../../../shared/exports/start-export';
 import { Readable } from 'node:stream';

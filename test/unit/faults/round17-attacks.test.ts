@@ -4,13 +4,13 @@
  */
 import { RestError, type BlobServiceClient } from '@azure/storage-blob';
 import { ExportBlobs } from '../../../shared/adapters/azure/export-store';
-import { EXPORT_BLOB_OUTLIVED, maintainExports } from '../../../shared/exports/maintain-exports';
+import { maintainExports } from '../../../shared/exports/maintain-exports';
 import { Readable } from 'node:stream';
 import { inMemoryDeps, ListingCatalog, type InMemoryExportBlobs, type RecordingLogger } from '../../support/in-memory';
 import type { Principal } from '../../../shared/kernel/principal';
 import { runExport } from '../../../shared/exports/run-export';
 import { startExport } from '../../../shared/exports/start-export';
-import { withdrawExportsHolding } from '../../../shared/exports/withdraw-exports';
+import { EXPORT_BLOB_OUTLIVED, withdrawExportsHolding } from '../../../shared/exports/withdraw-exports';
 import { seedMany } from '../../support/seed';
 import { TENANT } from '../../support/in-process';
 import { listContainersOf } from '../../support/container-listing';

@@ -13,7 +13,7 @@ import { AUDIT_ENTRY_UNWRITTEN } from '../../../shared/http/pipeline';
 import { CORRECTION_BLOB_DIFFERS } from '../../../shared/documents/correction-blobs';
 import { DISPOSAL_CLAIM_UNSEALED, DISPOSAL_REFUSED } from '../../../shared/retention/dispose';
 import { EXPORT_INCOMPLETE } from '../../../shared/exports/run-export';
-import { EXPORT_BLOB_OUTLIVED, EXPORT_STALLED } from '../../../shared/exports/maintain-exports';
+import { EXPORT_STALLED } from '../../../shared/exports/maintain-exports';
 import { EXPORT_WORK_REFUSED } from '../../../shared/exports/queued-export';
 import { DISPOSAL_APPROVAL_RECORD_UNSEALED, DISPOSAL_APPROVAL_UNAUDITED } from '../../../shared/retention/approve-disposal';
 import { REVOCATION_RESTORED, REVOCATION_UNSEALED } from '../../../shared/auth/revocation-blobs';
@@ -29,7 +29,7 @@ import { MANIFEST_UNSEALED } from '../../../shared/documents/manifest';
 import { PROPOSAL_UNSEALED } from '../../../shared/auth/proposals';
 import { KEPT_SIGHTING_WALK_BEHIND, PERSON_SIGHTING_KEPT_UNSEALED, PERSON_SIGHTING_RESTORED, PERSON_SIGHTING_UNSEALED } from '../../../shared/auth/person-sightings';
 import { EXPORT_UNSEALED } from '../../../shared/exports/export-seal';
-import { EXPORT_LIST_EDITED } from '../../../shared/exports/withdraw-exports';
+import { EXPORT_BLOB_OUTLIVED, EXPORT_LIST_EDITED } from '../../../shared/exports/withdraw-exports';
 import { HOLD_PLACEMENT_UNWITNESSED } from '../../../shared/retention/holds/placement-witness';
 
 /** Timer records that cannot be read, as when Cosmos is down. */
