@@ -5,7 +5,8 @@
  * list them all. Names sort oldest revision first, so a listing cut short cannot find the newest: past
  * KEPT_SETTINGS_LISTED the record is unjudged (each caller's fail-safe), reported once as SETTING_UNSEALED.
  */
-import { keepSetting, KEPT_SETTINGS_LISTED, keptPolicyRequiresApproval, settingBlobName, SETTING_UNSEALED, sodPolicyAsKept } from '../../../shared/auth/rights-sets/settings-blobs';
+import { keepSetting, KEPT_GIVINGS_READS, KEPT_SETTINGS_LISTED, keptPolicyRequiresApproval, settingBlobName, SETTING_UNSEALED, sodPolicyAsKept } from '../../../shared/auth/rights-sets/settings-blobs';
+import { personHoldsNow } from '../../../shared/auth/rights-sets/rights-given';
 import { rightsAssignmentRecordId, rightsSetRecordId } from '../../../shared/auth/rights-sets/rights-records';
 import type { RecordingLogger } from '../../support/in-memory';
 import { assign, hold, later, ok, send, START, TENANT, upload, world, type World } from '../../support/in-process';
@@ -89,5 +90,30 @@ describe("a request's look at a kept settings folder lists a bounded number of r
     expect(listings().rows).toBeLessThanOrEqual(KEPT_SETTINGS_LISTED + 1);
     // The control's few planted blobs lie below the newest sealed one: never read, never reported.
     expect(unsealedLines(w)).toBe(alerted);
+  });
+});
+
+/**
+ * Whether a giver holds `retention:approve` now (personHoldsNow, a retention policy proposal's approval) read what storage
+ * keeps of the giver's assignment but not its `unjudged`: a writer of Cosmos DB (and blobs) narrowed gina's assignment
+ * there and buried the kept tenant-admin one (past the reads, or past the listing), and gina was judged not to hold it.
+ * Now an unjudged record is taken as holding, the safe side.
+ */
+describe("whether a giver holds a permission now, with the kept assignment buried", () => {
+  const far = 9_000_000_000_000_000;
+  it.each([
+    ['control: assigned auditor, as kept', 'auditor', null, false],
+    ['control: narrowed to auditor in Cosmos DB alone, kept tenant-admin read', 'tenant-admin', null, true],
+    [`narrowed in Cosmos DB, ${KEPT_GIVINGS_READS + 1} unsealed blobs above the kept one`, 'tenant-admin', 'above', true],
+    ['narrowed in Cosmos DB, more blobs below the kept one than a look lists', 'tenant-admin', 'below', true],
+  ] as const)('%s', async (_what, given, planted, holds) => {
+    const w = world();
+    await ok(w, assign('gina', given, 'carol'));
+    const id = rightsAssignmentRecordId('gina');
+    const r = w.deps.tenantRecords.records.get(`${TENANT}/${id}`)!;
+    r.value = { ...r.value, rightsSet: 'auditor' } as never;
+    if (planted === 'above') for (let i = 0; i <= KEPT_GIVINGS_READS; i++) await w.deps.blobs.putCreateOnly(TENANT, settingBlobName(id, far + i, false), Buffer.from('{}'), 'application/json', { retainUntil: null, legalHold: false }, {});
+    if (planted === 'below') await plant(w, id, KEPT_SETTINGS_LISTED + 10);
+    expect(await personHoldsNow(TENANT, 'gina', 'retention:approve', w.clock.now(), w.deps)).toBe(holds);
   });
 });
