@@ -165,6 +165,10 @@ export async function personHoldsNow(tenantId: string, person: string, permissio
   ]);
   if (seen?.unsealed) return true;
   const kept = await keptRightsRecord(tenantId, rightsAssignmentRecordId(person), { record: assignment, trace: unassignment?.value ?? null }, true, deps);
+  // What storage keeps not judged (blobs planted in the record's folder): taken as holding it, as an unsealed sighting is.
+  // Broke: judged by Cosmos DB alone, whoever could write it and create blobs narrowed the giver's assignment there, buried
+  // the kept one under planted blobs, and the guest the giver made an approver approved the proposal.
+  if (kept?.unjudged) return true;
   const keptAssigned = kept?.record?.type === 'rights-assignment' ? kept.record : null;
   const sets = [...new Set([assignment?.rightsSet, keptAssigned?.rightsSet, seen?.record.rightsSet].filter((n): n is string => n !== undefined))];
   const held = await Promise.all(
@@ -172,6 +176,7 @@ export async function personHoldsNow(tenantId: string, person: string, permissio
       if (!RIGHTS_SET_NAME.test(n) || isBuiltIn(n)) return (await rightsSetPermissions(tenantId, n, deps, fresh)) ?? [];
       const stored = await deps.tenantRecords.get<RightsSetRecord>(tenantId, rightsSetRecordId(n), 'rights-set', fresh);
       const keptSet = await keptRightsRecord(tenantId, rightsSetRecordId(n), { record: stored?.value ?? null, trace: null }, false, deps);
+      if (keptSet?.unjudged) return [permission];
       return [...(stored ? permissionsOf(stored.value) : []), ...(keptSet?.record?.type === 'rights-set' ? permissionsOf(keptSet.record) : [])];
     }),
   );

@@ -195,13 +195,15 @@ export async function keptPolicyRequiresApproval(tenantId: string, deps: KeptGiv
 /**
  * The newest sealed change storage keeps of a policy (never removed: the SoD or the retention policy), reading at most
  * `bound` blobs newest name first (each not sealed reported, and passed over unread by this instance's later looks);
- * 'unjudged' where more lie above it than that. Broke: the revision sealed was not checked against the blob's name, so
+ * 'unjudged' where more lie above it than that, or the folder holds more than KEPT_SETTINGS_LISTED. Broke: the revision sealed was not checked against the blob's name, so
  * whoever can write Cosmos DB and create blobs (not Key Vault) copied the tenant's old genuine weaker revision under a
  * later name; and a look that read its bound of planted blobs took Cosmos DB's word: either way a weakening made in
  * Cosmos DB alone stood.
  */
 async function newestKeptPolicy(tenantId: string, recordId: string, bound: number, deps: KeptGivingsDeps): Promise<StoredSetting | 'unjudged' | null> {
-  const kept = (revisionsByRecord(await deps.blobs.listedBlobs(tenantId, `${SETTINGS_PREFIX}${recordId}/`)).get(recordId) ?? []).filter((b) => !b.removed);
+  const listed = await keptRevisions(tenantId, recordId, deps);
+  if (listed === 'unjudged') return 'unjudged';
+  const kept = listed.filter((b) => !b.removed);
   const newest = await newestSealed(tenantId, recordId, kept, { left: bound }, (s, blob) => s.revision === blob.revision && (s.record === null || s.record.type === s.type), null, deps);
   return newest === null || newest === 'unjudged' ? newest : newest.setting;
 }
@@ -613,13 +615,35 @@ export interface KeptGivingsDeps {
 export const KEPT_GIVINGS_READS = 4;
 
 /**
+ * Blobs under one record's folder a request's look lists, at most (the archive writes one a change of the record). Names
+ * sort oldest revision first, as storage lists them, so a listing cut short sees the oldest: past this many the record
+ * is unjudged, not judged on the oldest. Broke: listed whole, millions of blobs planted in a record's folder by a storage
+ * role made each four-eyes look and disposal approval list them all (reads were bounded, listing rows were not).
+ */
+export const KEPT_SETTINGS_LISTED = 5000;
+
+/**
+ * A record's kept revisions newest first, listing at most KEPT_SETTINGS_LISTED + 1 rows; 'unjudged' past them, reported
+ * once per folder per instance as SETTING_UNSEALED (only a storage role fills a folder so).
+ */
+async function keptRevisions(tenantId: string, recordId: string, deps: KeptGivingsDeps): Promise<KeptName[] | 'unjudged'> {
+  const prefix = `${SETTINGS_PREFIX}${recordId}/`;
+  const listed = await deps.blobs.listedBlobs(tenantId, prefix, KEPT_SETTINGS_LISTED + 1);
+  if (listed.length > KEPT_SETTINGS_LISTED) {
+    reportNotKept(deps.log, SETTING_UNSEALED, tenantId, prefix, `more than ${KEPT_SETTINGS_LISTED} blobs under ${prefix}: the record is not judged by what storage keeps`);
+    return 'unjudged';
+  }
+  return revisionsByRecord(listed).get(recordId) ?? [];
+}
+
+/**
  * What storage keeps of one rights record (an assignment, a set) for four eyes, beside what Cosmos DB holds of it
  * (`stored`: the record and its removal's trace, null where absent). `record`: the record as its newest sealed change left
  * it (null: removed, or nothing kept); `trace`: the newest sealed removal's trace where `withTrace` (an assignment's:
  * Cosmos DB keeps it past a later assignment), else that of the newest change if it is a removal. Each only where it is
  * not what Cosmos DB holds. `differs`: Cosmos DB holds, at a revision no newer, something else (what the reconciler
  * writes back). `unjudged`: more unsealed blobs above the newest sealed one than one look reads (remembered: a later
- * look passes them unread). Null where storage keeps nothing sealed of it (kept before settings were, or never changed).
+ * look passes them unread), or more blobs in its folder than KEPT_SETTINGS_LISTED. Null where storage keeps nothing sealed of it (kept before settings were, or never changed).
  * A blob found sealed is remembered by its ETag with its digest (kept-blobs.ts keptDigest): a record in line costs a list.
  */
 export async function keptRightsRecord(
@@ -629,8 +653,8 @@ export async function keptRightsRecord(
   withTrace: boolean,
   deps: KeptGivingsDeps,
 ): Promise<{ record: KeptRecord | null; trace: KeptTrace | null; differs: boolean; unjudged: boolean } | null> {
-  const prefix = `${SETTINGS_PREFIX}${recordId}/`;
-  const kept = revisionsByRecord(await deps.blobs.listedBlobs(tenantId, prefix)).get(recordId) ?? [];
+  const kept = await keptRevisions(tenantId, recordId, deps);
+  if (kept === 'unjudged') return { record: null, trace: null, differs: false, unjudged: true };
   const reads = { left: KEPT_GIVINGS_READS };
   // The newest sealed blob among `blobs`: its digest, and its setting where read (none where its digest is Cosmos DB's).
   const newestOf = (blobs: KeptName[], asStored: string) => newestSealed(tenantId, recordId, blobs, reads, (s, blob) => s.revision === blob.revision && (s.record === null) === blob.removed, asStored, deps);
