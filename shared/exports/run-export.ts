@@ -263,11 +263,15 @@ class DisposableDocuments {
    * decides, as retention is lengthened, never shortened, from what ingest sealed. Broke: the catalog's alone, which
    * whoever writes Cosmos DB moved years on while the export walked (and back after): the export named nothing a
    * disposal could reach, the sweep's withdrawal and the download's look passed it over, and its ZIP, a copy of a
-   * document disposed of, was handed out (test/unit/faults/round18-attacks.test.ts). Neither readable: reachable at once.
+   * document disposed of, was handed out (test/unit/faults/round18-attacks.test.ts). The sealed one not read (no manifest,
+   * none readable): reachable at once. Broke: the catalog's alone decided then, and a document past its retention (its
+   * blobs unlocked) had its manifest moved aside by a storage role while the export walked, and back after: the same
+   * hand-out (test/unit/faults/round21-attacks.test.ts).
    */
   add(doc: ArchivedDocument, sealedUntil: string | undefined): void {
-    const untils = [doc.retention.retainUntil, sealedUntil].map((t) => (typeof t === 'string' ? Date.parse(t) : Number.NaN)).filter(Number.isFinite);
-    const until = untils.length > 0 ? Math.min(...untils) : 0;
+    const sealed = typeof sealedUntil === 'string' ? Date.parse(sealedUntil) : Number.NaN;
+    const catalog = typeof doc.retention.retainUntil === 'string' ? Date.parse(doc.retention.retainUntil) : Number.NaN;
+    const until = !Number.isFinite(sealed) ? 0 : Number.isFinite(catalog) ? Math.min(sealed, catalog) : sealed;
     if (until >= this.cutoff) return;
     this.held.add(doc.id);
     this.from = Math.min(this.from, until);

@@ -16,7 +16,7 @@ import { exportFile } from '../../../shared/exports/download-export';
 import { ArchiveError } from '../../../shared/kernel/errors';
 import type { Principal } from '../../../shared/kernel/principal';
 import { inMemoryDeps, ListingCatalog } from '../../support/in-memory';
-import { seedMany } from '../../support/seed';
+import { keepManifest, seedMany } from '../../support/seed';
 
 const T = 'acme';
 const NOW = '2025-03-01T12:00:00.000Z';
@@ -26,7 +26,11 @@ const NOW = '2025-03-01T12:00:00.000Z';
 async function exportOf(retainUntil: string[], extra: Partial<ArchivedDocument> = {}) {
   const deps = { ...inMemoryDeps(), catalog: new ListingCatalog() };
   const docs = await seedMany(deps, T, retainUntil.map((_, i) => ({ metadata: { documentDate: '2018-06-01', reference: `R-${i}` } })));
-  docs.forEach((d, i) => deps.catalog.documents.set(`${T}/${d.id}`, { ...d, ...extra, retention: { ...d.retention, retainUntil: retainUntil[i]! } }));
+  for (const [i, d] of docs.entries()) {
+    const doc = { ...d, ...extra, retention: { ...d.retention, retainUntil: retainUntil[i]! } };
+    deps.catalog.documents.set(`${T}/${d.id}`, doc);
+    await keepManifest(deps, doc); // its sealed retain-until: without it a document is reachable at once
+  }
   const principal = { tenantId: T, subject: 'accountant', kind: 'user', rightsSet: 'accountant', permissions: new Set() } as unknown as Principal;
   const { job } = await startExport(principal, { includeOriginals: false }, 'req-1', deps);
   const done = await runExport(T, job.id, deps);

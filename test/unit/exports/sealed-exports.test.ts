@@ -12,7 +12,7 @@ import { withdrawExportsHolding } from '../../../shared/exports/withdraw-exports
 import { exportBlobName, type ExportJob } from '../../../shared/kernel/export';
 import type { Principal } from '../../../shared/kernel/principal';
 import { type InMemoryExportJobs, inMemoryDeps, ListingCatalog, type RecordingLogger } from '../../support/in-memory';
-import { seedMany } from '../../support/seed';
+import { keepManifest, seedMany } from '../../support/seed';
 
 const T = 'acme';
 const principal = { tenantId: T, subject: 'anna', kind: 'user', rightsSet: 'accountant', permissions: new Set() } as unknown as Principal;
@@ -28,7 +28,11 @@ async function world() {
   const expiry = now.getTime() + deps.config.ARCHIVE_EXPORT_TTL_HOURS * 3600_000;
   const docs = await seedMany(deps, T, [{ metadata: { documentDate: '2018-06-01', reference: 'R-0' } }, { metadata: { documentDate: '2018-06-02', reference: 'R-1' } }]);
   const ends = [now.getTime() + 3600_000, expiry + DAY];
-  docs.forEach((d, i) => deps.catalog.documents.set(`${T}/${d.id}`, { ...d, retention: { ...d.retention, retainUntil: new Date(ends[i]!).toISOString() } }));
+  for (const [i, d] of docs.entries()) {
+    const doc = { ...d, retention: { ...d.retention, retainUntil: new Date(ends[i]!).toISOString() } };
+    deps.catalog.documents.set(`${T}/${d.id}`, doc);
+    await keepManifest(deps, doc); // its sealed retain-until: without it a document is reachable at once
+  }
   const exported = async (requestId: string, includeOriginals = false) => {
     const { job } = await startExport(principal, { includeOriginals }, requestId, deps);
     // Its request's entry, as the pipeline writes it (the worker looks for it to cite in manifest.json).

@@ -1,0 +1,56 @@
+/**
+ * Round 21: attacks on the newest merges (the redelivered export message's watch, the export app's role, a held
+ * document's reach by its sealed retain-until, the beat's one end). Each case is an attack that broke, with the fix it
+ * got; see each block's comment.
+ */
+import { inMemoryDeps, ListingCatalog } from '../../support/in-memory';
+import { TENANT } from '../../support/in-process';
+import { keepManifest, seedMany } from '../../support/seed';
+import type { Principal } from '../../../shared/kernel/principal';
+import { blobLayout } from '../../../shared/kernel/blob-layout';
+import { runExport } from '../../../shared/exports/run-export';
+import { startExport } from '../../../shared/exports/start-export';
+import { withdrawExportsHolding } from '../../../shared/exports/withdraw-exports';
+import { exportFile } from '../../../shared/exports/download-export';
+
+const principal = { tenantId: TENANT, subject: 'accountant', kind: 'user', rightsSet: 'accountant', permissions: new Set() } as unknown as Principal;
+
+/**
+ * A held document's reach (the export's `disposable` list) is the earlier of the catalog's retain-until and its sealed
+ * manifest's; with no manifest read (gone: "a disposal under way") the catalog's alone decided. A document past its
+ * retention, its disposal awaiting approval, has its blobs unlocked: whoever holds the storage role moved its manifest
+ * aside while the export walked (and put the same bytes back after), whoever writes Cosmos DB set its retain-until years
+ * on (and back after). The export named nothing a disposal could reach; the document was disposed of, the sweep's
+ * withdrawal passed the export over, and its ZIP, a copy of the disposed document, was handed out. Now a document whose
+ * manifest is not there is reachable at once.
+ */
+describe("a held document's manifest moved aside while the export walked", () => {
+  it.each([
+    ['its manifest in place, its retain-until moved on (control)', false],
+    ['its manifest moved aside and its retain-until moved on, both back after', true],
+  ])('%s: its ZIP is not handed out once the document is disposed of', async (_what, aside) => {
+    const deps = { ...inMemoryDeps(), catalog: new ListingCatalog() };
+    const [seeded] = await seedMany(deps, TENANT, [{ metadata: { documentDate: '2018-06-01', reference: 'R-0' } }]);
+    const key = `${TENANT}/${seeded!.id}`;
+    const doc = { ...seeded!, retention: { ...seeded!.retention, retainUntil: '2025-03-01T00:00:00.000Z' } };
+    deps.catalog.documents.set(key, doc);
+    await keepManifest(deps, doc);
+    const manifestKey = `${TENANT}/${blobLayout.manifest(doc.id)}`;
+    const manifest = deps.blobs.blobs.get(manifestKey)!;
+    if (aside) deps.blobs.blobs.delete(manifestKey);
+    deps.catalog.documents.set(key, { ...doc, retention: { ...doc.retention, retainUntil: '2040-01-01T00:00:00.000Z' } });
+    deps.clock.now = () => new Date('2025-03-01T12:00:00.000Z');
+    const { job } = await startExport(principal, { includeOriginals: false }, 'req-1', deps);
+    expect((await runExport(TENANT, job.id, deps)).status).toBe('completed');
+    deps.blobs.blobs.set(manifestKey, manifest);
+    deps.catalog.documents.set(key, doc);
+    // The sweep disposes of it: its look at the exports, then its keyed disposal entry (with the tombstone).
+    const swept = new Date('2025-03-02T06:00:00.000Z');
+    deps.clock.now = () => swept;
+    await withdrawExportsHolding(TENANT, [doc.id], swept, deps);
+    await deps.audit.append({ tenantId: TENANT, at: swept.toISOString(), actor: { subject: 'system:retention-sweep', kind: 'system' }, action: 'document.dispose', target: doc.id, outcome: 'success', status: 200, requestId: `sweep-1:${doc.id}`, clientIp: null, userAgent: null, detail: 'retention-ended' });
+    deps.clock.now = () => new Date('2025-03-02T07:00:00.000Z');
+    const handed = await exportFile({ tenantId: TENANT, exportId: job.id }, deps).catch(() => null);
+    await expect(handed ? handed.read() : Promise.reject(new Error('refused'))).rejects.toThrow();
+  });
+});
