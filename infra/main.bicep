@@ -2560,29 +2560,28 @@ resource exportAuditAccess 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignm
 }
 
 // What the export worker does on the archive account (run-export.ts through export-store.ts and blobs.ts), nothing more:
-// read every document's blobs (Get Blob; List Blobs is blobs/read too), and in exports-<tenant> create the container on a
-// tenant's first export, write the ZIP and its list of disposable ids (Put Block, Put Block List), delete them and their
-// versions (a failed or withdrawn attempt). It signs no link (POST /exports and downloads run in the main app), puts no
-// immutability policy or legal hold and reads no container's properties: no delegation key, no runAsSuperUser, no
-// containers/read. Broke: it held Archive writer, whose assignment condition binds data actions only, so the role's
-// actions (a user delegation key, container writes) applied to every container.
-// A condition binds only blob data actions (containers/blobs/*, ActionMatches on a DataAction); it cannot bind
-// containers/write, a control-plane action, so the export app can create (and set metadata on) any container, never
-// delete one or write a blob outside exports-*.
+// read every document's blobs (Get Blob; List Blobs is blobs/read too), and in exports-<tenant> write the ZIP and its list
+// of disposable ids (Put Block, Put Block List), delete them and their versions (a failed or withdrawn attempt). It signs
+// no link (POST /exports and downloads run in the main app), puts no immutability policy or legal hold and reads no
+// container's properties: no delegation key, no runAsSuperUser, no containers/read. Broke: it held Archive writer, whose
+// assignment condition binds data actions only, so the role's actions (a user delegation key, container writes) applied
+// to every container.
+// A condition binds only blob data actions (containers/blobs/*, ActionMatches on a DataAction), not containers/write, a
+// control-plane action: so the role has no action. exports-<tenant> is created by the main app at POST /exports
+// (start-export.ts, export-store.ts ensureContainer). Broke: the worker created it, and with containers/write the export
+// app could create (and set metadata on) a container of any name.
 resource archiveExporterRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = if (privileged) {
   name: archiveExporterRoleName
   properties: {
     roleName: 'Archive exporter (${archiveAccountName})'
-    description: 'The export app on the archive: reads every blob; writes and deletes blobs in exports-* containers only (assignment condition); creates containers; signs nothing.'
+    description: 'The export app on the archive: reads every blob; writes and deletes blobs in exports-* containers only (assignment condition); creates no container; signs nothing.'
     type: 'CustomRole'
     assignableScopes: [
       resourceGroup().id
     ]
     permissions: [
       {
-        actions: [
-          'Microsoft.Storage/storageAccounts/blobServices/containers/write'
-        ]
+        actions: []
         notActions: []
         dataActions: [
           'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read'

@@ -9073,7 +9073,7 @@ export interface operations {
                         seals: number;
                         /** @description The first 1000 problems found (foreign entries first, then in seq order, then a cut tail) */
                         problems: unknown[];
-                        /** @description Every problem found, counted per kind (`changed`, `missing`, `inserted`, `broken-link`, `unkeyed`, `older-key`, `key-unavailable`, `unreadable-seal`, `truncated`), also those not listed */
+                        /** @description Every problem found, counted per kind (`changed`, `missing`, `inserted`, `broken-link`, `unkeyed`, `older-key`, `key-unavailable`, `unreadable-seal`, `unjudged-seals`, `truncated`), also those not listed */
                         problemCounts: {
                             [key: string]: number;
                         };

@@ -1,5 +1,5 @@
 import type { Deps } from '../deps';
-import { AuditSeal, CHAIN_ALG, ChainKeyUnavailable, ChainKeyVersion, ChainReport, ChainVerifier, entryId } from '../kernel/audit-chain';
+import { AuditSeal, CHAIN_ALG, type ChainProblem, ChainKeyUnavailable, ChainKeyVersion, ChainReport, ChainVerifier, entryId } from '../kernel/audit-chain';
 import { AUDIT_OUTBOX_GRACE_MS, type AuditEntry, auditMonth } from '../kernel/audit';
 import { ArchiveError } from '../kernel/errors';
 import { sealWith, unsealedBecause } from '../kernel/archive-seal';
@@ -192,20 +192,45 @@ export async function sealAuditLog({ now, deps }: { now: Date; deps: SealDeps })
 }
 
 /**
+ * Blobs of a month's seal folder a verification lists, at most. The archive writes one seal a partition per sealing run
+ * that finds it grown (sealPartition; nothing else writes there): every 5 minutes by default (AUDIT_SEAL_SCHEDULE), at
+ * most 8,928 in a 31-day month, 44,640 were it run every minute. Broke: listed whole, and every blob read, so a storage
+ * role (no Key Vault) planting millions of blobs there made each `GET /audit/verify` list and read them all.
+ */
+export const AUDIT_SEALS_LISTED = 50_000;
+
+/**
+ * Blobs named as seals (`<seq>.json`) a verification reads, at most, lowest number first: above the 8,928 a month the
+ * default schedule writes (README `AUDIT_SEAL_SCHEDULE`: one more often than every 3 minutes can write more).
+ */
+export const AUDIT_SEAL_READS = 20_000;
+
+/**
  * A month's seals, and the blobs in its seal folder that are no seal of the archive (not JSON, without a seal's
  * fields, of another month or number, or not sealed by the archive: legacySeal). Those are named, not thrown: only
  * someone with write access to storage puts one there, which is itself what verification exists to report, and the
- * rest of the month must still be verified.
+ * rest of the month must still be verified. A name no seal has is named unread.
+ *
+ * `unjudged`: blobs named as seals left unread (past AUDIT_SEAL_READS), and whether the folder holds more than
+ * AUDIT_SEALS_LISTED: the month's seals cannot be judged whole (each found among those read still counts: names sort
+ * by number, so those read are the lowest, and one found the archive's, or from before seals were sealed, is that
+ * whatever lies above it). Null when the folder was read whole.
  */
-export async function readSeals(tenantId: string, month: string, deps: Pick<Deps, 'blobs' | 'audit'>): Promise<{ seals: AuditSeal[]; unreadable: string[] }> {
-  const names = await deps.blobs.blobNames(tenantId, `${SEAL_PREFIX}/${month}/`);
+export async function readSeals(tenantId: string, month: string, deps: Pick<Deps, 'blobs' | 'audit'>): Promise<{ seals: AuditSeal[]; unreadable: string[]; unjudged: { unread: number; moreListed: boolean } | null }> {
+  const listed = await deps.blobs.listedBlobs(tenantId, `${SEAL_PREFIX}/${month}/`, AUDIT_SEALS_LISTED + 1);
+  const names = listed.slice(0, AUDIT_SEALS_LISTED).map((b) => b.name).sort();
+  const named = names.filter((n) => /\/\d+\.json$/.test(n));
+  const toRead = named.slice(0, AUDIT_SEAL_READS);
   const read: SealRead[] = [];
-  for (let i = 0; i < names.length; i += SEAL_READS_AT_ONCE) read.push(...(await Promise.all(names.slice(i, i + SEAL_READS_AT_ONCE).map((blob) => readSealBlob(tenantId, month, blob, deps)))));
+  for (let i = 0; i < toRead.length; i += SEAL_READS_AT_ONCE) read.push(...(await Promise.all(toRead.slice(i, i + SEAL_READS_AT_ONCE).map((blob) => readSealBlob(tenantId, month, blob, deps)))));
   const lowestSealed = Math.min(...read.filter((r) => r.sealed).map((r) => r.seq));
   const counted = (r: SealRead) => r.sealed || legacySeal(r, lowestSealed);
+  const moreListed = listed.length > AUDIT_SEALS_LISTED;
+  const unread = named.length - toRead.length;
   return {
     seals: read.filter(counted).map((r) => r.seal!).sort((a, b) => a.seq - b.seq),
-    unreadable: read.filter((r) => !counted(r)).map((r) => r.blob),
+    unreadable: [...names.filter((n) => !/\/\d+\.json$/.test(n)), ...read.filter((r) => !counted(r)).map((r) => r.blob)],
+    unjudged: moreListed || unread > 0 ? { unread, moreListed } : null,
   };
 }
 
@@ -243,7 +268,7 @@ type MonthReport = ChainReport & { month: string; seals: number };
  * memory), and at most one verification of a tenant-month runs per instance: callers that ask while it
  * runs get its report. Nothing is kept after it ends.
  */
-export function verifyAuditMonth(tenantId: string, month: string, deps: Pick<Deps, 'audit' | 'blobs'>, keyedSince?: string): Promise<MonthReport> {
+export function verifyAuditMonth(tenantId: string, month: string, deps: VerifyDeps, keyedSince?: string): Promise<MonthReport> {
   let running = verifying.get(deps.audit);
   if (!running) verifying.set(deps.audit, (running = new Map() as Verifications));
   const key = `${tenantId}:${month}:${keyedSince ?? ''}`;
@@ -264,8 +289,12 @@ export function verifyAuditMonth(tenantId: string, month: string, deps: Pick<Dep
   return report;
 }
 
-async function verifyMonth(tenantId: string, month: string, deps: Pick<Deps, 'audit' | 'blobs'>, keyedSince?: string): Promise<MonthReport> {
-  const [{ seals, unreadable }, headSeq] = await Promise.all([readSeals(tenantId, month, deps), deps.audit.headSeq(tenantId, month)]);
+type VerifyDeps = Pick<Deps, 'audit' | 'blobs' | 'log'>;
+
+async function verifyMonth(tenantId: string, month: string, deps: VerifyDeps, keyedSince?: string): Promise<MonthReport> {
+  const [{ seals, unreadable, unjudged }, headSeq] = await Promise.all([readSeals(tenantId, month, deps), deps.audit.headSeq(tenantId, month)]);
+  // Only a storage role fills a seal folder past the bounds: the month is not reported verified, and said so once a verification.
+  if (unjudged) deps.log.error(AUDIT_SEAL_UNSEALED, { tenantId, month, blob: `${SEAL_PREFIX}/${month}/`, reason: `more blobs in the seal folder than a verification judges (${AUDIT_SEALS_LISTED} listed, ${AUDIT_SEAL_READS} read): the month's seals cannot be judged`, ...unjudged });
   // The key versions the entries name, resolved a page at a time before the page is checked (each read once per
   // instance and kept): a version that cannot be read (disabled) is null, "key unavailable" in the report.
   const versions = new Map<string, ChainKeyVersion | null>();
@@ -298,6 +327,7 @@ async function verifyMonth(tenantId: string, month: string, deps: Pick<Deps, 'au
   }
   // A store that never called `begun` must not leave the tail unchecked: a late mark can only claim too much, never hide a cut.
   begun();
-  const report = verifier.finish({ leading: unreadable.map((blob) => ({ kind: 'unreadable-seal' as const, blob })), highWater });
+  const leading: ChainProblem[] = [...(unjudged ? [{ kind: 'unjudged-seals' as const, ...unjudged }] : []), ...unreadable.map((blob) => ({ kind: 'unreadable-seal' as const, blob }))];
+  const report = verifier.finish({ leading, highWater });
   return { month, seals: seals.length, ...report };
 }

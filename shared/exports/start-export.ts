@@ -42,6 +42,8 @@ export async function startExport(principal: Principal, request: Omit<TExportReq
       throw new ArchiveError('too_many_exports', { detail: `The tenant has ${running} exports running, as many as it may (${deps.config.ARCHIVE_EXPORT_MAX_RUNNING}); start this one when one of them has finished.`, retryAfterSeconds: 60, extensions: { running, maxRunning: deps.config.ARCHIVE_EXPORT_MAX_RUNNING } });
     }
     total ??= await deps.catalog.countMatching(principal.tenantId, filter);
+    // Created here, by the main app, before the job exists: the export worker's role cannot create a container.
+    await deps.exportBlobs.ensureContainer(principal.tenantId);
     const id = keyed ?? uuidv7(now.getTime());
     const job: ExportJob = await sealExportRequest({
       id,

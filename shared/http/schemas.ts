@@ -305,7 +305,7 @@ export const ZChainReport = z.strictObject({
   sealedSeq: z.number().int(),
   seals: z.number().int(),
   problems: z.array(z.unknown()).meta({ description: `The first ${CHAIN_PROBLEMS_MAX} problems found (foreign entries first, then in seq order, then a cut tail)` }),
-  problemCounts: z.record(z.string(), z.number().int()).meta({ description: 'Every problem found, counted per kind (`changed`, `missing`, `inserted`, `broken-link`, `unkeyed`, `older-key`, `key-unavailable`, `unreadable-seal`, `truncated`), also those not listed' }),
+  problemCounts: z.record(z.string(), z.number().int()).meta({ description: 'Every problem found, counted per kind (`changed`, `missing`, `inserted`, `broken-link`, `unkeyed`, `older-key`, `key-unavailable`, `unreadable-seal`, `unjudged-seals`, `truncated`), also those not listed' }),
   problemsTruncated: z.boolean().meta({ description: 'More problems were found than `problems` lists' }),
 });
 

@@ -150,6 +150,11 @@ export type ChainProblem =
   /** A blob in the month's seal folder that is no seal: planted or overwritten in storage (seals are written once, WORM). */
   | { kind: 'unreadable-seal'; blob: string }
   /**
+   * The seal folder holds more blobs than a verification judges (planted: seal.ts AUDIT_SEALS_LISTED): `unread` named
+   * as seals and not read, `moreListed` more than were listed. The month's seals cannot be judged: never verified.
+   */
+  | { kind: 'unjudged-seals'; unread: number; moreListed: boolean }
+  /**
    * The chain ends before a sequence number something else vouches for: the head, a seal, or this
    * instance's high-water mark. The tail was cut (and perhaps the head moved backwards).
    */

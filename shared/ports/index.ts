@@ -450,7 +450,12 @@ export interface OrphanRecordsPort {
 
 /** Export ZIPs: plain (not WORM) blobs that expire. */
 export interface ExportBlobsPort {
-  /** Content type application/zip unless given. */
+  /**
+   * Creates the tenant's export container where it is not there yet: by the main app at `POST /exports`, before the job
+   * is written. The export worker's role cannot create a container (infra/main.bicep, Archive exporter).
+   */
+  ensureContainer(tenantId: string): Promise<void>;
+  /** Content type application/zip unless given. Into the tenant's export container as it is: one missing is an error, never created. */
   upload(tenantId: string, blobName: string, source: Readable, contentType?: string): Promise<void>;
   read(tenantId: string, blobName: string, range?: { offset: number; count?: number }): Promise<BlobRead>;
   /** As `read`; null when the blob is not (or no longer) stored. */

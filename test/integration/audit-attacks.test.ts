@@ -165,14 +165,14 @@ describe('the verification\'s verdict', () => {
     } as unknown as typeof cosmos.audit;
     const log: AuditLog = new AuditLog(container, cosmos.tenants, archive.host.deps.audit.chainKey);
     await log.appendBatch([entry(0)]); // this instance serves the tenant: it has written to the month
-    const report = await verifyAuditMonth(busy, month(), { audit: log, blobs: archive.host.deps.blobs });
+    const report = await verifyAuditMonth(busy, month(), { audit: log, blobs: archive.host.deps.blobs, log: archive.host.deps.log });
     expect(raced).toBe(1);
     expect(report).toMatchObject({ ok: true, entries: 4, problems: [] });
     // Still caught: the tail cut after that (the entry the race appended, seq 5, deleted by whoever can write the container).
     await cosmos.audit.item('000000000005', `${busy}:${month()}`).delete();
-    const cut = await verifyAuditMonth(busy, month(), { audit: new AuditLog(cosmos.audit, cosmos.tenants, archive.host.deps.audit.chainKey), blobs: archive.host.deps.blobs });
+    const cut = await verifyAuditMonth(busy, month(), { audit: new AuditLog(cosmos.audit, cosmos.tenants, archive.host.deps.audit.chainKey), blobs: archive.host.deps.blobs, log: archive.host.deps.log });
     expect(cut.problems).toEqual([]); // another instance knows nothing of seq 5 (the README's remaining window) ...
-    const own = await verifyAuditMonth(busy, month(), { audit: log, blobs: archive.host.deps.blobs });
+    const own = await verifyAuditMonth(busy, month(), { audit: log, blobs: archive.host.deps.blobs, log: archive.host.deps.log });
     expect(own.problems).toEqual([{ kind: 'truncated', chainEnd: 4, expectedSeq: 5, claimedBy: ['high-water'] }]); // ... the one that wrote it does
   });
 });

@@ -306,7 +306,7 @@ describe('hash chain', () => {
       const head = (await cosmos.tenants.item(`audit-head:${partition}`, tenant).read()).resource;
       await cosmos.tenants.item(head.id, tenant).replace({ ...head, seq: 4, hash: e4.hash });
     };
-    const restarted = { audit: new AuditLog(cosmos.audit, cosmos.tenants, audit.chainKey), blobs };
+    const restarted = { audit: new AuditLog(cosmos.audit, cosmos.tenants, audit.chainKey), blobs, log: archive.host.deps.log };
     const truncated = (claimedBy: string[]) => [{ kind: 'truncated', chainEnd: 4, expectedSeq: 5, claimedBy }];
 
     // Between seals: the writer's high-water mark (this instance) is what still names seq 5.

@@ -293,3 +293,20 @@ describe('an export of a fiscal year with disposed documents', () => {
     expect((await jobs.runningUnderGate(u)).running).toBe(1);
   });
 });
+
+// Broke: the worker's upload created exports-<tenant>, so the export app's role kept containers/write (no assignment
+// condition binds it: a container of any name). Now only ensureContainer (POST /exports, the main app) creates it.
+it('an export blob is written only into a container POST /exports created: the upload creates none', async () => {
+  const t = newTenant('export-container');
+  const exportBlobs = archive.host.deps.exportBlobs;
+  const service = (exportBlobs as unknown as { service: import('@azure/storage-blob').BlobServiceClient }).service;
+  const container = service.getContainerClient(ExportBlobs.containerName(t));
+  const { Readable } = await import('node:stream');
+  await expect(exportBlobs.upload(t, 'x.zip', Readable.from([Buffer.from('zip')]))).rejects.toThrow(`export container ${ExportBlobs.containerName(t)} does not exist`);
+  expect(await container.exists()).toBe(false);
+  const principal = { tenantId: t, subject: 'acc', kind: 'user' as const, rightsSet: 'accountant', permissions: new Set(['exports:create' as const]) };
+  await startExport(principal, { fiscalYear: 2032, includeOriginals: false }, 'req-container-1', archive.host.deps);
+  expect(await container.exists()).toBe(true);
+  await exportBlobs.upload(t, 'x.zip', Readable.from([Buffer.from('zip')]));
+  expect(await container.getBlobClient('x.zip').exists()).toBe(true);
+});

@@ -762,8 +762,14 @@ export class InMemoryExportBlobs implements ExportBlobsPort {
   readonly blobs = new Map<string, Buffer>();
   /** When storage created each (by the clock the fake was given); one a test sets in `blobs` has none. */
   readonly createdOn = new Map<string, string>();
+  /** Tenants whose export container exists (ensureContainer): an upload into another fails, as storage's does. */
+  readonly containers = new Set<string>();
   constructor(private readonly now: () => Date = () => new Date()) {}
+  async ensureContainer(tenantId: string): Promise<void> {
+    this.containers.add(tenantId);
+  }
   async upload(tenantId: string, blobName: string, source: Readable, _contentType?: string): Promise<void> {
+    if (!this.containers.has(tenantId)) throw new Error(`export container ${blobLayout.exportsContainer(tenantId)} does not exist: POST /exports creates it, the export worker cannot`);
     const chunks: Buffer[] = [];
     for await (const chunk of source) chunks.push(Buffer.from(chunk as Uint8Array));
     this.blobs.set(`${tenantId}/${blobName}`, Buffer.concat(chunks));

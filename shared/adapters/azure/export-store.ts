@@ -27,13 +27,25 @@ export class ExportBlobs implements ExportBlobsPort {
     return this.service.getContainerClient(ExportBlobs.containerName(tenantId));
   }
 
-  /** Streams `source` into the blob in 4 MiB blocks, at most 4 in flight: memory stays flat. */
+  /** Once per tenant per instance: the container is never deleted while the archive runs. */
+  async ensureContainer(tenantId: string): Promise<void> {
+    if (this.created.has(tenantId)) return;
+    await this.container(tenantId).createIfNotExists();
+    this.created.add(tenantId);
+  }
+
+  /**
+   * Streams `source` into the blob in 4 MiB blocks, at most 4 in flight: memory stays flat. The container is not created
+   * here (POST /exports did, ensureContainer). Broke: the worker created it, so the export app's role kept containers/write,
+   * a control-plane action no assignment condition binds: it could create a container of any name.
+   */
   async upload(tenantId: string, blobName: string, source: Readable, contentType = 'application/zip'): Promise<void> {
-    if (!this.created.has(tenantId)) {
-      await this.container(tenantId).createIfNotExists();
-      this.created.add(tenantId);
+    try {
+      await this.container(tenantId).getBlockBlobClient(blobName).uploadStream(source, 4 * 1024 * 1024, 4, { blobHTTPHeaders: { blobContentType: contentType } });
+    } catch (err) {
+      if (err instanceof RestError && err.statusCode === 404) throw new Error(`export container ${ExportBlobs.containerName(tenantId)} does not exist: POST /exports creates it, the export worker cannot (${err.code ?? err.message})`);
+      throw err;
     }
-    await this.container(tenantId).getBlockBlobClient(blobName).uploadStream(source, 4 * 1024 * 1024, 4, { blobHTTPHeaders: { blobContentType: contentType } });
   }
 
   async read(tenantId: string, blobName: string, range?: { offset: number; count?: number }): Promise<BlobRead> {

@@ -210,3 +210,21 @@ it('a run that threw after its claim is delivered again, and its redelivery clai
   expect(await w.deps.exportJobs.get(TENANT, r.json.id as string)).toMatchObject({ status: 'completed', attempts: 2 });
   expect(w.deps.exportWork.poisoned).toEqual([]);
 });
+
+// Broke: the worker created exports-<tenant> on a tenant's first export, so the export app's role kept containers/write,
+// a control-plane action no assignment condition binds (it could create a container of any name). POST /exports creates
+// it now, before the job is written; a worker finding it missing fails the attempt, logged, and creates nothing.
+it.each([
+  ['the container POST /exports created', false, 'completed'],
+  ['no container (removed after the start)', true, 'failed'],
+] as const)('an export worker writes into %s, never creating one', async (_, removed, status) => {
+  const w = await setUp();
+  const blobs = w.deps.exportBlobs as unknown as InMemoryExportBlobs;
+  expect(blobs.containers.has(T)).toBe(true);
+  if (removed) blobs.containers.delete(T);
+  await runExport(T, w.job.id, w.deps);
+  expect(await w.deps.exportJobs.get(T, w.job.id)).toMatchObject({ status });
+  expect(blobs.containers.has(T)).toBe(!removed);
+  const failed = linesOf(w.deps).filter((l) => l.message === 'export failed');
+  expect(failed.map((l) => String(l.fields?.error))).toEqual(removed ? [expect.stringContaining(`export container exports-${T} does not exist`)] : []);
+});

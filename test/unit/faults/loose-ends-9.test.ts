@@ -60,7 +60,7 @@ describe("an export's ZIP never outlives the longest an export may live, whateve
 
   it('walks every tenant a page a run, going on where the last run stopped and wrapping', async () => {
     const deps = inMemoryDeps();
-    const put = (tenantId: string, name: string) => deps.exportBlobs.upload(tenantId, name, Readable.from([Buffer.from('zip')]));
+    const put = async (tenantId: string, name: string) => (await deps.exportBlobs.ensureContainer(tenantId), deps.exportBlobs.upload(tenantId, name, Readable.from([Buffer.from('zip')])));
     for (const [t, n] of [['t-a', 'x1.zip'], ['t-a', 'x2.zip'], ['t-b', 'x3.disposable.txt']] as const) await put(t, n);
     const later = new Date(deps.clock.now().getTime() + deps.config.ARCHIVE_EXPORT_TTL_HOURS * 3_600_000 + 2 * DAY);
     const first = await maintainExports({ now: later, deps, maxItems: 2 });

@@ -86,7 +86,7 @@ describe("export maintenance's walk of the export containers goes on whatever it
 describe('an outlived export blob that cannot be deleted does not stop the walk', () => {
   it('a leased blob is alerted and passed; the ones after it are deleted, on this run and the next', async () => {
     const deps = inMemoryDeps();
-    const put = (tenantId: string, name: string) => deps.exportBlobs.upload(tenantId, name, Readable.from([Buffer.from('zip')]));
+    const put = async (tenantId: string, name: string) => (await deps.exportBlobs.ensureContainer(tenantId), deps.exportBlobs.upload(tenantId, name, Readable.from([Buffer.from('zip')])));
     for (const n of ['x1.zip', 'x2.zip', 'x3.zip']) await put('t-a', n);
     const store = deps.exportBlobs as InMemoryExportBlobs;
     const remove = store.delete.bind(store);

@@ -469,6 +469,7 @@ export const en = {
       keyUnavailable: (seq: number, version: string | null) => `Entry no. ${seq} cannot be checked: the key version it names (${version ?? 'the first'}) cannot be read (disabled in the key vault). It is not called changed, nor accepted.`,
       truncated: (end: number, expected: number) => `The log ends at no. ${end}, but entries up to no. ${expected} were written: the last ones are missing.`,
       unreadableSeal: (blob: string) => `${blob} lies among this month's seals but is no seal: it was put there or changed in storage.`,
+      unjudgedSeals: (unread: number, moreListed: boolean) => `This month's seal folder holds more blobs than a verification reads (${moreListed ? 'more than were listed' : `${unread} not read`}): they were put there in storage, and the month's seals cannot be judged.`,
     },
   },
   apiKeys: {

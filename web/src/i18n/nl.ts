@@ -384,6 +384,7 @@ export const nl: Dictionary = {
       keyUnavailable: (seq, version) => `Regel nr. ${seq} kan niet worden gecontroleerd: de sleutelversie die hij noemt (${version ?? 'de eerste'}) is niet te lezen (uitgeschakeld in de sleutelkluis). Hij wordt niet gewijzigd genoemd, en ook niet aanvaard.`,
       truncated: (end, expected) => `Het log eindigt bij nr. ${end}, maar er zijn regels tot en met nr. ${expected} geschreven: de laatste ontbreken.`,
       unreadableSeal: (blob) => `${blob} staat tussen de zegels van deze maand maar is geen zegel: het is in de opslag neergezet of gewijzigd.`,
+      unjudgedSeals: (unread, moreListed) => `De zegelmap van deze maand bevat meer blobs dan een controle leest (${moreListed ? 'meer dan er zijn opgesomd' : `${unread} niet gelezen`}): ze zijn in de opslag neergezet, en de zegels van deze maand kunnen niet worden beoordeeld.`,
     },
   },
   apiKeys: {

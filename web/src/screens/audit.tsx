@@ -196,7 +196,8 @@ type ChainProblem =
   | { kind: 'older-key'; seq: number; id: string; keyVersion: string | null }
   | { kind: 'key-unavailable'; seq: number; id: string; keyVersion: string | null }
   | { kind: 'truncated'; chainEnd: number; expectedSeq: number; claimedBy: string[] }
-  | { kind: 'unreadable-seal'; blob: string };
+  | { kind: 'unreadable-seal'; blob: string }
+  | { kind: 'unjudged-seals'; unread: number; moreListed: boolean };
 
 function problemLine(p: ChainProblem, t: Dictionary): string {
   switch (p.kind) {
@@ -209,6 +210,7 @@ function problemLine(p: ChainProblem, t: Dictionary): string {
     case 'key-unavailable': return t.audit.chain.keyUnavailable(p.seq, p.keyVersion);
     case 'truncated': return t.audit.chain.truncated(p.chainEnd, p.expectedSeq);
     case 'unreadable-seal': return t.audit.chain.unreadableSeal(p.blob);
+    case 'unjudged-seals': return t.audit.chain.unjudgedSeals(p.unread, p.moreListed);
     default: return JSON.stringify(p);
   }
 }
