@@ -3,7 +3,7 @@
  * document's reach by its sealed retain-until, the beat's one end). Each case is an attack that broke, with the fix it
  * got; see each block's comment.
  */
-import { inMemoryDeps, ListingCatalog } from '../../support/in-memory';
+import { inMemoryDeps, ListingCatalog, type RecordingLogger } from '../../support/in-memory';
 import { TENANT } from '../../support/in-process';
 import { keepManifest, seedMany } from '../../support/seed';
 import type { Principal } from '../../../shared/kernel/principal';
@@ -12,6 +12,7 @@ import { runExport } from '../../../shared/exports/run-export';
 import { startExport } from '../../../shared/exports/start-export';
 import { withdrawExportsHolding } from '../../../shared/exports/withdraw-exports';
 import { exportFile } from '../../../shared/exports/download-export';
+import { FIXITY_MISMATCH } from '../../../shared/retention/fixity';
 
 const principal = { tenantId: TENANT, subject: 'accountant', kind: 'user', rightsSet: 'accountant', permissions: new Set() } as unknown as Principal;
 
@@ -41,7 +42,8 @@ describe("a held document's manifest moved aside while the export walked", () =>
     deps.catalog.documents.set(key, { ...doc, retention: { ...doc.retention, retainUntil: '2040-01-01T00:00:00.000Z' } });
     deps.clock.now = () => new Date('2025-03-01T12:00:00.000Z');
     const { job } = await startExport(principal, { includeOriginals: false }, 'req-1', deps);
-    expect((await runExport(TENANT, job.id, deps)).status).toBe('completed');
+    // Moved aside with its item still active, the export now fails as damage (red team 21's follow-up, below).
+    expect((await runExport(TENANT, job.id, deps)).status).toBe(aside ? 'failed' : 'completed');
     deps.blobs.blobs.set(manifestKey, manifest);
     deps.catalog.documents.set(key, doc);
     // The sweep disposes of it: its look at the exports, then its keyed disposal entry (with the tombstone).
@@ -52,5 +54,46 @@ describe("a held document's manifest moved aside while the export walked", () =>
     deps.clock.now = () => new Date('2025-03-02T07:00:00.000Z');
     const handed = await exportFile({ tenantId: TENANT, exportId: job.id }, deps).catch(() => null);
     await expect(handed ? handed.read() : Promise.reject(new Error('refused'))).rejects.toThrow();
+  });
+});
+
+/**
+ * A folder planted with no manifest at all: whoever writes Cosmos DB (not Key Vault) wrote a catalog item and whoever
+ * holds the storage account's data-plane role its original and rendition. The export took a manifest gone for a disposal
+ * under way, so neither "describes" nor "by the archive" was asked: the forged document went into the ZIP and its
+ * manifest.csv, verified offline, until the next fixity cycle. Now one whose item is still active when read again fails
+ * the export as a fixity mismatch; one disposed of meanwhile is, as before, left to the file reads and reachable at once.
+ */
+describe('a folder planted with no manifest', () => {
+  const planted = async () => {
+    const deps = { ...inMemoryDeps(), catalog: new ListingCatalog() };
+    const [doc] = await seedMany(deps, TENANT, [{ metadata: { documentDate: '2024-06-01', kind: 'invoice', reference: 'FAKE-9800' } }]);
+    return { deps, doc: doc! };
+  };
+  const fixityAlerts = (deps: ReturnType<typeof inMemoryDeps>) => (deps.log as RecordingLogger).lines.filter((l) => l.message === FIXITY_MISMATCH);
+
+  it.each([
+    ['its manifest in place (control)', 'completed', 'kept'],
+    ['no manifest, its item active', 'failed', 'none'],
+    ['no manifest, its item disposed of when read again (a disposal under way)', 'completed', 'disposing'],
+  ] as const)('%s: the export ends %s', async (_what, status, manifest) => {
+    const { deps, doc } = await planted();
+    if (manifest !== 'kept') deps.blobs.blobs.delete(`${TENANT}/${blobLayout.manifest(doc.id)}`);
+    if (manifest === 'disposing') {
+      const get = deps.catalog.get.bind(deps.catalog);
+      deps.catalog.get = async (tenantId, id) => {
+        const found = await get(tenantId, id);
+        return found && id === doc.id ? { ...found, status: 'disposed' } : found;
+      };
+    }
+    const { job } = await startExport(principal, { includeOriginals: true }, 'req-1', deps);
+    const done = await runExport(TENANT, job.id, deps);
+    expect(done.status).toBe(status);
+    if (manifest === 'none') {
+      expect(done.error).toMatch(/^export_fixity_mismatch: /);
+      expect(fixityAlerts(deps)).toEqual([expect.objectContaining({ fields: expect.objectContaining({ documentId: doc.id, missing: [blobLayout.manifest(doc.id)] }) })]);
+    } else expect(fixityAlerts(deps)).toEqual([]);
+    // One whose manifest went with a disposal is reachable at once: the sweep's withdrawal finds the export.
+    if (manifest === 'disposing') expect(done.disposable).toEqual([doc.id]);
   });
 });
