@@ -148,6 +148,10 @@ class JobLease {
 
   /** With `outbox`, the save's audit outbox item is stored with the job: both or neither. */
   async save(next: ExportJob, onMarked?: (job: ExportJob) => Promise<void>, outbox?: AuditOutboxItem): Promise<ExportJob> {
+    // Broke: a save carried the marks of the caller's copy. Taken in above a marks check that failed on the store (the
+    // `many` case reads the catalog), the lease held the marked version while the beat's copy had none, and its next
+    // beat saved over that version without them. Every save carries the marks of the version it is written over.
+    if (this.job.disposedWhileRunning !== undefined) next = { ...next, disposedWhileRunning: this.job.disposedWhileRunning };
     for (let retry = 0; retry <= MARKED_RETRIES; retry++) {
       const written = await this.jobs.replace(next, this.etag, outbox);
       if (written !== 'conflict') {

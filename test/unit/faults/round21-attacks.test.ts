@@ -3,6 +3,8 @@
  * document's reach by its sealed retain-until, the beat's one end). Each case is an attack that broke, with the fix it
  * got; see each block's comment.
  */
+import { PassThrough } from 'node:stream';
+import { FakeClock } from '../../support/fake-clock';
 import { inMemoryDeps, ListingCatalog, type RecordingLogger } from '../../support/in-memory';
 import { TENANT } from '../../support/in-process';
 import { keepManifest, seedMany } from '../../support/seed';
@@ -96,4 +98,64 @@ describe('a folder planted with no manifest', () => {
     // One whose manifest went with a disposal is reachable at once: the sweep's withdrawal finds the export.
     if (manifest === 'disposing') expect(done.disposable).toEqual([doc.id]);
   });
+});
+
+/**
+ * The beat's one copy of the job: the sweep marked a running export `many` (past EXPORT_MARKS_MAX), a beat's save met
+ * that version and took it in (the lease moved to it), and the marks' check, which for `many` reads the catalog, failed
+ * on the store. The beat kept its own copy, without the marks, and its next save, over the marked version, wiped them:
+ * a disposal the sweep marked was no longer the worker's to judge. Now every save through the lease carries the marks of
+ * the version it is written over.
+ */
+it("a store error on a beat's marks check, then a beat: the sweep's marks survive", async () => {
+  jest.useFakeTimers({ doNotFake: ['Date', 'hrtime', 'nextTick', 'performance', 'queueMicrotask', 'requestAnimationFrame', 'cancelAnimationFrame', 'requestIdleCallback', 'cancelIdleCallback', 'setImmediate', 'clearImmediate', 'setTimeout', 'clearTimeout'] });
+  try {
+    const deps = { ...inMemoryDeps(), catalog: new ListingCatalog(), clock: new FakeClock('2025-03-01T12:00:00Z') };
+    const [seeded] = await seedMany(deps, TENANT, [{ metadata: { documentDate: '2024-06-01', reference: 'R-1' } }]);
+    // Its retention ends while the export lives: the worker holds it, so a `many` mark is checked against the catalog.
+    deps.catalog.documents.set(`${TENANT}/${seeded!.id}`, { ...seeded!, retention: { ...seeded!.retention, retainUntil: '2025-03-03T00:00:00.000Z' } });
+    const { job } = await startExport(principal, { includeOriginals: false }, 'req-1', deps);
+    // The rendition's read is held: the worker is mid-export, beating.
+    let reached!: () => void;
+    const reachedFile = new Promise<void>((r) => (reached = r));
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    const read = deps.blobs.readIfExists.bind(deps.blobs);
+    deps.blobs.readIfExists = async (tenantId, name) => {
+      const found = await read(tenantId, name);
+      if (!found || name !== seeded!.rendition.blobName) return found;
+      const slow = new PassThrough();
+      reached();
+      void released.then(() => found.stream.pipe(slow));
+      return { ...found, stream: slow };
+    };
+    const worker = runExport(TENANT, job.id, deps);
+    await reachedFile;
+    const before = (await deps.exportJobs.getVersioned(TENANT, job.id))!;
+    const marked = await deps.exportJobs.replace({ ...before.item, disposedWhileRunning: 'many' }, before.etag);
+    if (marked === 'conflict') throw new Error('not marked');
+    const get = deps.catalog.get.bind(deps.catalog);
+    let failing = true;
+    deps.catalog.get = async (tenantId, id) => {
+      if (failing) {
+        failing = false;
+        throw new Error('store unavailable');
+      }
+      return get(tenantId, id);
+    };
+    const settled = async (done: () => Promise<boolean>) => {
+      for (let i = 0; i < 200 && !(await done()); i++) await new Promise((r) => setImmediate(r));
+    };
+    await jest.advanceTimersByTimeAsync(1000); // a beat takes the marks in; their check fails on the store
+    await settled(async () => (deps.log as RecordingLogger).lines.some((l) => l.message === 'export heartbeat not saved'));
+    await jest.advanceTimersByTimeAsync(1000); // the next beat
+    await settled(async () => (await deps.exportJobs.getVersioned(TENANT, job.id))!.etag !== marked.etag);
+    const after = (await deps.exportJobs.getVersioned(TENANT, job.id))!;
+    expect(after.etag).not.toBe(marked.etag);
+    expect(after.item.disposedWhileRunning).toBe('many');
+    release();
+    expect(await worker).toMatchObject({ status: 'completed', disposedWhileRunning: 'many' });
+  } finally {
+    jest.useRealTimers();
+  }
 });
