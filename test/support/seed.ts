@@ -98,7 +98,7 @@ export async function seedDueDocument(deps: InMemoryDeps, tenantId: string, over
  * uploaded it by this manifest (retention/uploader-witness.ts): without it the document is skipped `uploader-unwitnessed`.
  */
 export async function keepManifest(deps: Pick<Deps, 'blobs' | 'audit'>, doc: ArchivedDocument): Promise<void> {
-  await deps.blobs.putCreateOnly(doc.tenantId, blobLayout.manifest(doc.id), await sealedManifest(doc, deps), 'application/json', { retainUntil: doc.retention.retainUntil, legalHold: false }, {});
+  await deps.blobs.putCreateOnly(doc.tenantId, blobLayout.manifest(doc.id), await sealedManifest(doc, deps), 'application/json', { retainUntil: doc.retention?.retainUntil ?? null, legalHold: false }, {});
 }
 
 /**

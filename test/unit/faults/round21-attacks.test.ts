@@ -14,6 +14,7 @@ import { runExport } from '../../../shared/exports/run-export';
 import { startExport } from '../../../shared/exports/start-export';
 import { withdrawExportsHolding } from '../../../shared/exports/withdraw-exports';
 import { exportFile } from '../../../shared/exports/download-export';
+import { documentFile } from '../../../shared/documents/download';
 import { FIXITY_MISMATCH } from '../../../shared/retention/fixity';
 
 const principal = { tenantId: TENANT, subject: 'accountant', kind: 'user', rightsSet: 'accountant', permissions: new Set() } as unknown as Principal;
@@ -158,4 +159,29 @@ it("a store error on a beat's marks check, then a beat: the sweep's marks surviv
   } finally {
     jest.useRealTimers();
   }
+});
+
+/**
+ * The same planted folder met by a single document's download: it asked the catalog alone, so the forged rendition and
+ * original went out as archived, under an ETag and a Repr-Digest that agree. Now the folder's manifest must be there,
+ * describe the item and be the archive's; else nothing is sent (`file_damaged`) and the operators are alerted.
+ */
+describe("a planted folder met by a document's download", () => {
+  it.each([
+    ['its manifest in place (control)', 'kept'],
+    ['no manifest', 'none'],
+    ['a manifest of its own, naming the files (no seal)', 'own'],
+  ] as const)('%s', async (_what, manifest) => {
+    const deps = inMemoryDeps();
+    const [doc] = await seedMany(deps, TENANT, [{ metadata: { documentDate: '2024-06-01', kind: 'invoice', reference: 'FAKE-9800' } }]);
+    const key = `${TENANT}/${blobLayout.manifest(doc!.id)}`;
+    if (manifest !== 'kept') deps.blobs.blobs.delete(key);
+    if (manifest === 'own') await deps.blobs.putCreateOnly(TENANT, blobLayout.manifest(doc!.id), Buffer.from(JSON.stringify(doc)), 'application/json', { retainUntil: null, legalHold: false }, {});
+    for (const representation of ['rendition', 'original'] as const) {
+      const served = documentFile({ tenantId: TENANT, documentId: doc!.id, representation, part: 1 }, deps);
+      if (manifest === 'kept') await expect(served).resolves.toMatchObject({ sha256: representation === 'rendition' ? doc!.rendition.sha256 : doc!.original.sha256 });
+      else await expect(served).rejects.toMatchObject({ code: 'file_damaged' });
+    }
+    expect((deps.log as RecordingLogger).lines.filter((l) => l.message === FIXITY_MISMATCH)).toHaveLength(manifest === 'kept' ? 0 : 2);
+  });
 });
