@@ -4,9 +4,7 @@ import type { ArchivedDocument, StoredFile } from '../kernel/document';
 import { ArchiveError } from '../kernel/errors';
 import type { StoredFileRef } from '../ports';
 import { getDocument } from './get-document';
-import { FIXITY_MISMATCH, manifestDescribes } from '../retention/fixity';
-import { keptManifestOf, manifestByArchive } from './manifest';
-import { readKeptBlob } from '../kept-blobs';
+import { FIXITY_MISMATCH, manifestWitness } from '../retention/fixity';
 
 /** `validation`: veraPDF's stored report on the rendition (JSON). */
 export type Representation = 'original' | 'rendition' | 'validation';
@@ -95,18 +93,13 @@ const SHA256_HEX = /^[0-9a-f]{64}$/;
  * a Repr-Digest that agree. One small read more per download; refused and alerted as damage.
  */
 async function keptByArchive(doc: ArchivedDocument, r: DocumentFileRequest, deps: Pick<Deps, 'catalog' | 'blobs' | 'log' | 'audit'>): Promise<void> {
+  const found = await manifestWitness(doc, deps);
+  if (found === null) return;
+  // The sweep disposing of it since the item was read (the manifest goes last): answered as that disposal (410).
+  if (found === 'missing') await activeDocument(r, deps);
   const name = blobLayout.manifest(doc.id);
-  const read = await readKeptBlob(deps.blobs, doc.tenantId, name);
-  const refused = (found: 'missing' | 'mismatched') => {
-    deps.log.error(FIXITY_MISMATCH, { tenantId: r.tenantId, documentId: r.documentId, mismatched: found === 'mismatched' ? [name] : [], missing: found === 'missing' ? [name] : [], found: 'download: the manifest is not the archive\'s' });
-    return new ArchiveError('file_damaged', { detail: `The stored files of document ${r.documentId} are not witnessed by the manifest the archive kept: nothing is sent. The archive's operators have been alerted.` });
-  };
-  if (read === null) {
-    // The sweep disposing of it since the item was read (the manifest goes last): answered as that disposal (410).
-    await activeDocument(r, deps);
-    throw refused('missing');
-  }
-  if (!manifestDescribes(read.bytes, doc) || !(await manifestByArchive(doc.tenantId, name, keptManifestOf(read.bytes, read.createdOn, name, read.etag), deps))) throw refused('mismatched');
+  deps.log.error(FIXITY_MISMATCH, { tenantId: r.tenantId, documentId: r.documentId, mismatched: found === 'mismatched' ? [name] : [], missing: found === 'missing' ? [name] : [], found: "download: the manifest is not the archive's" });
+  throw new ArchiveError('file_damaged', { detail: `The stored files of document ${r.documentId} are not witnessed by the manifest the archive kept: nothing is sent. The archive's operators have been alerted.` });
 }
 
 /** Damage found by a download: alerted as the fixity check alerts it, answered 500 `file_damaged` (the file is not served). */

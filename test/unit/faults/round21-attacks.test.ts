@@ -15,6 +15,10 @@ import { startExport } from '../../../shared/exports/start-export';
 import { withdrawExportsHolding } from '../../../shared/exports/withdraw-exports';
 import { exportFile } from '../../../shared/exports/download-export';
 import { documentFile } from '../../../shared/documents/download';
+import { validateRenditions } from '../../../shared/validation/worker';
+import { readVeraPdfReport } from '../../../shared/validation/verapdf';
+import { type RenditionValidator, validationMessageText, validationReportName } from '../../../shared/kernel/validation';
+import { RedeliveringQueue } from '../../support/redelivering-queue';
 import { FIXITY_MISMATCH } from '../../../shared/retention/fixity';
 
 const principal = { tenantId: TENANT, subject: 'accountant', kind: 'user', rightsSet: 'accountant', permissions: new Set() } as unknown as Principal;
@@ -183,5 +187,37 @@ describe("a planted folder met by a document's download", () => {
       else await expect(served).rejects.toMatchObject({ code: 'file_damaged' });
     }
     expect((deps.log as RecordingLogger).lines.filter((l) => l.message === FIXITY_MISMATCH)).toHaveLength(manifest === 'kept' ? 0 : 2);
+  });
+});
+
+/**
+ * The same planted folder met by the validation worker (a request for it sent by whoever holds the data-plane role): its
+ * rendition was validated, the verdict recorded on the item and the report locked in the folder, the archive vouching for
+ * a forged document as PDF/A. Now only a folder whose manifest the archive kept is validated; the rest is retried, then
+ * poisoned, and alerted.
+ */
+describe('a planted folder met by the validation worker', () => {
+  const report = Buffer.from(JSON.stringify({ report: { buildInformation: { releaseDetails: [{ id: 'core', version: '1.26.1' }] }, jobs: [{ itemDetails: { name: 'x', size: 1 }, validationResult: [{ compliant: true, profileName: 'PDF/A-2B', details: { ruleSummaries: [] } }] }] } }));
+  const passesAll: RenditionValidator = {
+    name: 'veraPDF',
+    validate: async (renditions) => ({ validator: { name: 'veraPDF', version: '1.26.1' }, profile: 'PDF/A-2B', results: renditions.map(() => ({ passed: true, failedRules: [], report })) }),
+    readReport: readVeraPdfReport,
+  };
+  it.each([
+    ['its manifest in place (control)', 'kept'],
+    ['no manifest', 'none'],
+    ['a manifest of its own, naming the files (no seal)', 'own'],
+  ] as const)('%s', async (_what, manifest) => {
+    const deps = inMemoryDeps();
+    const [doc] = await seedMany(deps, TENANT, [{ metadata: { documentDate: '2024-06-01', kind: 'invoice', reference: 'FAKE-9800' } }]);
+    if (manifest !== 'kept') deps.blobs.blobs.delete(`${TENANT}/${blobLayout.manifest(doc!.id)}`);
+    if (manifest === 'own') await deps.blobs.putCreateOnly(TENANT, blobLayout.manifest(doc!.id), Buffer.from(JSON.stringify(doc)), 'application/json', { retainUntil: null, legalHold: false }, {});
+    const queue = new RedeliveringQueue();
+    queue.waiting.push({ messageId: 'm1', popReceipt: 'p', dequeueCount: 0, text: validationMessageText([{ tenantId: TENANT, documentId: doc!.id, renditionSha256: doc!.rendition.sha256 }]) });
+    await validateRenditions({ now: new Date('2025-03-01T12:00:00Z'), max: 16 }, { ...deps, validationQueue: queue, validator: passesAll });
+    const validated = (await deps.catalog.get(TENANT, doc!.id))!.validation;
+    expect(validated?.status).toBe(manifest === 'kept' ? 'passed' : undefined);
+    expect(deps.blobs.blobs.has(`${TENANT}/${validationReportName(doc!.id)}`)).toBe(manifest === 'kept');
+    expect((deps.log as RecordingLogger).lines.filter((l) => l.message === FIXITY_MISMATCH)).toHaveLength(manifest === 'kept' ? 0 : 1);
   });
 });
