@@ -4,7 +4,7 @@ import type { ArchivedDocument, StoredFile } from '../kernel/document';
 import { ArchiveError } from '../kernel/errors';
 import type { StoredFileRef } from '../ports';
 import { getDocument } from './get-document';
-import { FIXITY_MISMATCH } from '../retention/fixity';
+import { FIXITY_MISMATCH, manifestWitness } from '../retention/fixity';
 
 /** `validation`: veraPDF's stored report on the rendition (JSON). */
 export type Representation = 'original' | 'rendition' | 'validation';
@@ -18,8 +18,9 @@ export interface DocumentFileRequest {
 }
 
 /** The stored file a document download hands out: its rendition or one of its originals, never a disposed document's. */
-export async function documentFile(r: DocumentFileRequest, deps: Pick<Deps, 'catalog' | 'blobs' | 'log'>): Promise<StoredFileRef> {
+export async function documentFile(r: DocumentFileRequest, deps: Pick<Deps, 'catalog' | 'blobs' | 'log' | 'audit'>): Promise<StoredFileRef> {
   const doc = await activeDocument(r, deps);
+  await keptByArchive(doc, r, deps);
   let file: StoredFile;
   let name: string;
   if (r.representation === 'rendition') {
@@ -84,6 +85,22 @@ export async function documentFile(r: DocumentFileRequest, deps: Pick<Deps, 'cat
 }
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+/**
+ * The document's folder is the archive's: its manifest there, describing the item, kept by the archive (as an export and
+ * the fixity check ask). Broke: a download asked the catalog alone, so a catalog item written into Cosmos DB beside
+ * blobs a storage role planted (no manifest, or one of their own) was served as an archived document, under an ETag and
+ * a Repr-Digest that agree. One small read more per download; refused and alerted as damage.
+ */
+async function keptByArchive(doc: ArchivedDocument, r: DocumentFileRequest, deps: Pick<Deps, 'catalog' | 'blobs' | 'log' | 'audit'>): Promise<void> {
+  const found = await manifestWitness(doc, deps);
+  if (found === null) return;
+  // The sweep disposing of it since the item was read (the manifest goes last): answered as that disposal (410).
+  if (found === 'missing') await activeDocument(r, deps);
+  const name = blobLayout.manifest(doc.id);
+  deps.log.error(FIXITY_MISMATCH, { tenantId: r.tenantId, documentId: r.documentId, mismatched: found === 'mismatched' ? [name] : [], missing: found === 'missing' ? [name] : [], found: "download: the manifest is not the archive's" });
+  throw new ArchiveError('file_damaged', { detail: `The stored files of document ${r.documentId} are not witnessed by the manifest the archive kept: nothing is sent. The archive's operators have been alerted.` });
+}
 
 /** Damage found by a download: alerted as the fixity check alerts it, answered 500 `file_damaged` (the file is not served). */
 function damaged(r: DocumentFileRequest, file: StoredFile, deps: Pick<Deps, 'log'>, what: string): ArchiveError {

@@ -148,6 +148,10 @@ class JobLease {
 
   /** With `outbox`, the save's audit outbox item is stored with the job: both or neither. */
   async save(next: ExportJob, onMarked?: (job: ExportJob) => Promise<void>, outbox?: AuditOutboxItem): Promise<ExportJob> {
+    // Broke: a save carried the marks of the caller's copy. Taken in above a marks check that failed on the store (the
+    // `many` case reads the catalog), the lease held the marked version while the beat's copy had none, and its next
+    // beat saved over that version without them. Every save carries the marks of the version it is written over.
+    if (this.job.disposedWhileRunning !== undefined) next = { ...next, disposedWhileRunning: this.job.disposedWhileRunning };
     for (let retry = 0; retry <= MARKED_RETRIES; retry++) {
       const written = await this.jobs.replace(next, this.etag, outbox);
       if (written !== 'conflict') {
@@ -580,8 +584,10 @@ export const MANIFEST_PREFETCH = 4;
 
 /** What witnesses a document's catalog item, read ahead; checked in the walk's order (`plan`). */
 interface Witness {
-  /** The WORM manifest, null when gone (a disposal under way). */
+  /** The WORM manifest, null when gone (a disposal under way, or none was ever kept: see `unkept`). */
   manifest: Buffer | null;
+  /** No manifest, and the item read again is still active: no disposal took it, so its folder is not the archive's. */
+  unkept?: boolean;
   describes: boolean;
   /** Whether the manifest is the archive's (manifest.ts manifestByArchive), judged only for one that describes the item. */
   byArchive?: boolean;
@@ -592,7 +598,10 @@ interface Witness {
 async function readWitness(doc: ArchivedDocument, deps: ExportDeps): Promise<Witness> {
   const name = blobLayout.manifest(doc.id);
   const read = await readKeptBlob(deps.blobs, doc.tenantId, name);
-  if (read === null) return { manifest: null, describes: false };
+  // Broke: a manifest gone was taken as a disposal under way, so neither check below ran, and a folder planted with no
+  // manifest at all (its blobs by a storage role, its item written into Cosmos DB) was exported as archived. A disposal
+  // tombstones the item: one still active when read again (fresh) has lost its manifest, or never had one.
+  if (read === null) return { manifest: null, describes: false, unkept: (await deps.catalog.get(doc.tenantId, doc.id))?.status === 'active' };
   const manifest = read.bytes;
   const describes = manifestDescribes(manifest, doc);
   if (!describes) return { manifest, describes };
@@ -623,13 +632,17 @@ async function* plan(job: ExportJob, deps: ExportDeps, names: ExportNames, held:
     };
     for (const [at, doc] of docs.entries()) {
       readAhead(at);
-      const { manifest, describes, byArchive, kept } = await witnesses[at]!;
+      const { manifest, describes, byArchive, kept, unkept } = await witnesses[at]!;
       witnesses[at] = undefined;
       readAhead(at + 1);
       // The catalog's checksums are what each file is re-hashed against: an item rewritten behind the archive's back with
       // a blob's new bytes and their sha256 and size would pass that re-hash and be exported, and verify offline, as
       // archived. The WORM manifest is the second witness (the fixity check's): a document it no longer describes is
-      // not exported. A manifest gone (a disposal under way) is left to the file reads and the fixity check.
+      // not exported. A manifest gone with its item disposed of since the walk listed it is left to the file reads.
+      if (unkept) {
+        deps.log.error(FIXITY_MISMATCH, { tenantId: doc.tenantId, documentId: doc.id, exportId: job.id, mismatched: [], missing: [blobLayout.manifest(doc.id)] });
+        throw new ArchiveError('export_fixity_mismatch', { detail: `Document ${doc.id}: its archived manifest is missing from storage.` });
+      }
       if (manifest !== null && !describes) {
         deps.log.error(FIXITY_MISMATCH, { tenantId: doc.tenantId, documentId: doc.id, exportId: job.id, mismatched: [blobLayout.manifest(doc.id)], missing: [] });
         throw new ArchiveError('export_fixity_mismatch', { detail: `Document ${doc.id}: its files do not match its archived manifest.` });

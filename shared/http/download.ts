@@ -146,7 +146,7 @@ function tooLargeToStream(size: number, cap: number, range: ByteRange | null): A
 
 export type DownloadRequest = DocumentFileRequest & DownloadConditions;
 
-export async function downloadFile(r: DownloadRequest, deps: Pick<Deps, 'catalog' | 'blobs' | 'links' | 'config' | 'clock' | 'log'>): Promise<DownloadResult> {
+export async function downloadFile(r: DownloadRequest, deps: Pick<Deps, 'catalog' | 'blobs' | 'links' | 'config' | 'clock' | 'log' | 'audit'>): Promise<DownloadResult> {
   return deliverStoredFile(await documentFile(r, deps), r, deps);
 }
 

@@ -51,6 +51,19 @@ export function manifestDescribes(bytes: Buffer, doc: ArchivedDocument): boolean
   return typeof manifest === 'object' && manifest !== null && manifest.id === doc.id && manifest.tenantId === doc.tenantId && files(manifest) === files(doc);
 }
 
+/**
+ * Whether the document's folder is the archive's: its manifest there ('missing' if not), describing the item and kept by
+ * the archive ('mismatched' if either fails), as the fixity check judges it; null when it is. A download and the
+ * validation worker ask it before they serve or vouch for a file the catalog names.
+ */
+export async function manifestWitness(doc: ArchivedDocument, deps: Pick<Deps, 'blobs' | 'audit' | 'log'>): Promise<'missing' | 'mismatched' | null> {
+  const name = blobLayout.manifest(doc.id);
+  const read = await readKeptBlob(deps.blobs, doc.tenantId, name);
+  if (read === null) return 'missing';
+  if (!manifestDescribes(read.bytes, doc)) return 'mismatched';
+  return (await manifestByArchive(doc.tenantId, name, keptManifestOf(read.bytes, read.createdOn, name, read.etag), deps)) ? null : 'mismatched';
+}
+
 /** A kept correction blob still holds this correction of this document, in this tenant. */
 function correctionDescribes(bytes: Buffer, doc: ArchivedDocument, correction: MetadataCorrection): boolean {
   try {

@@ -9,6 +9,7 @@ import { parseValidationMessage, RenditionValidator, ValidationRecord, Validatio
 import { MAX_DEQUEUE_COUNT, QueuedMessage } from '../ports';
 import { auditOutboxItem } from '../kernel/audit';
 import { readVeraPdfReport } from './verapdf';
+import { FIXITY_MISMATCH, manifestWitness } from '../retention/fixity';
 
 export const VALIDATION_ACTOR: Actor = { subject: 'system:rendition-validator', kind: 'system' };
 /** Logged (error) for a rendition that claims PDF/A-2b and fails; the infra alert rule matches this exact phrase. */
@@ -20,7 +21,7 @@ export const VALIDATION_DROPPED = 'validation request dropped: the document was 
 /** Logged (info) for an outcome the Java app posted of a document disposed of meanwhile: completed, never retried or poisoned. */
 export const OUTCOME_DROPPED = 'validation outcome dropped: the document was disposed of';
 
-export type ValidationDeps = Pick<Deps, 'blobs' | 'catalog' | 'retention' | 'auditOutbox' | 'log' | 'validationQueue'> & { validator: RenditionValidator };
+export type ValidationDeps = Pick<Deps, 'blobs' | 'catalog' | 'retention' | 'auditOutbox' | 'log' | 'validationQueue' | 'audit'> & { validator: RenditionValidator };
 
 export interface ValidateInput {
   now: Date;
@@ -107,6 +108,12 @@ async function validateChunk(
       // A rendition outside the document's own folder is another document's (a catalog item rewritten behind the
       // archive's back, that rendition's sha256 copied too, and a requeued request naming it): its bytes would match and
       // their verdict be recorded as this document's. Refused as a checksum mismatch is, before it is read.
+      const witnessed = await folderWitnessed(doc, deps);
+      if (witnessed !== 'kept') {
+        if (witnessed === 'disposed') result.unchanged++;
+        await done(delivery, witnessed === 'disposed' ? 'done' : 'retry');
+        continue;
+      }
       const own = blobLayout.inFolder(doc.id, doc.rendition.blobName);
       const bytes = own ? await deps.blobs.readAll(doc.tenantId, doc.rendition.blobName) : null;
       // Only the rendition the catalog vouches for is validated; anything else is retried, then poisoned.
@@ -161,6 +168,21 @@ async function validateWork(
       await done(w.delivery, 'retry');
     }
   }
+}
+
+/**
+ * Broke: a rendition was validated, and its verdict recorded on the item with a report locked in its folder, for any
+ * catalog item: one written into Cosmos DB beside blobs a storage role planted (no manifest, or one of their own) was
+ * vouched for as PDF/A by the archive. Only a folder whose manifest the archive kept, describing the item, is validated
+ * (retried, then poisoned, alerted as damage; one whose manifest went with a disposal under way is dropped).
+ */
+async function folderWitnessed(doc: ArchivedDocument, deps: Pick<Deps, 'blobs' | 'catalog' | 'audit' | 'log'>): Promise<'kept' | 'disposed' | 'not-kept'> {
+  const found = await manifestWitness(doc, deps);
+  if (found === null) return 'kept';
+  if (found === 'missing' && (await deps.catalog.get(doc.tenantId, doc.id))?.status !== 'active') return 'disposed';
+  const name = blobLayout.manifest(doc.id);
+  deps.log.error(FIXITY_MISMATCH, { tenantId: doc.tenantId, documentId: doc.id, mismatched: found === 'mismatched' ? [name] : [], missing: found === 'missing' ? [name] : [], found: "validation: the manifest is not the archive's" });
+  return 'not-kept';
 }
 
 const isRecorded = (doc: ArchivedDocument) => doc.validation !== undefined && doc.validation.status !== 'pending';
@@ -291,7 +313,7 @@ interface StoredOutcomeMessage {
  * completed, never retried or poisoned. A report the Java app stored beside the tombstone is left alone
  * (not locked to the tombstone's retention); the reconciler lists it as orphaned blobs.
  */
-export async function recordStoredOutcome(text: string, now: Date, deps: Pick<Deps, 'blobs' | 'catalog' | 'retention' | 'auditOutbox' | 'log'>): Promise<'recorded' | 'unchanged'> {
+export async function recordStoredOutcome(text: string, now: Date, deps: Pick<Deps, 'blobs' | 'catalog' | 'retention' | 'auditOutbox' | 'log' | 'audit'>): Promise<'recorded' | 'unchanged'> {
   const m = JSON.parse(text) as Partial<StoredOutcomeMessage>;
   if (typeof m.tenantId !== 'string' || typeof m.documentId !== 'string') throw new Error('malformed validation outcome');
   const doc = await deps.catalog.get(m.tenantId, m.documentId);
@@ -302,6 +324,7 @@ export async function recordStoredOutcome(text: string, now: Date, deps: Pick<De
   if (isRecorded(doc)) return 'unchanged';
   const blobName = validationReportName(doc.id);
   if (m.reportBlobName !== blobName || m.renditionSha256 !== doc.rendition.sha256) throw new Error('validation outcome names another report or rendition');
+  if ((await folderWitnessed(doc, deps)) !== 'kept') throw new Error("validation outcome of a folder the archive's manifest does not witness");
   // The Java identity cannot set immutability: the report gets the document's retain-until and hold here, then is checked.
   if (lockAhead(doc.retention.retainUntil, now)) await deps.blobs.extendRetention(doc.tenantId, blobName, doc.retention.retainUntil);
   if (doc.legalHold) await deps.blobs.setLegalHold(doc.tenantId, blobName, true);

@@ -164,7 +164,7 @@ it('lists a blob left beside a tombstone (a validation report stored while the d
   const doc = await seedDocument(archive.host.deps, t, { metadata: {} });
   const container = BlobServiceClient.fromConnectionString(archive.emulators.storageConnectionString).getContainerClient(`tenant-${t}`);
   // The disposal finished: every blob gone, the tombstone written. Then the validator's report arrived.
-  for (const name of [doc.original.blobName, doc.rendition.blobName]) await container.deleteBlob(name);
+  for (const name of [doc.original.blobName, doc.rendition.blobName, `${doc.id}/manifest.json`]) await container.deleteBlob(name);
   const current = (await archive.host.deps.retention.catalog.getVersioned(t, doc.id))!;
   expect(await archive.host.deps.retention.catalog.replace({ ...current.item, status: 'disposed' }, current.etag)).not.toBe('conflict');
   const report = Buffer.from('{"report":{}}');

@@ -18,6 +18,7 @@ import { resolveVeraPdf, VeraPdfValidator } from '../../shared/validation/verapd
 import { recordOutcome, recordStoredOutcome, validateRenditions, ValidationDeps, VALIDATION_FAILED } from '../../shared/validation/worker';
 import { call, rawUpload } from '../support/http';
 import { corpusFile, newTenant, startTestArchive, tenantState, TestArchive } from '../support/harness';
+import { sealedManifest } from '../../shared/documents/manifest';
 
 const ROOT = path.resolve(__dirname, '../..');
 
@@ -322,7 +323,8 @@ async function storeBrokenCopy(sourceId: string): Promise<ArchivedDocument> {
   const worm = { retainUntil: doc.retention.retainUntil, legalHold: false };
   await d.blobs.putCreateOnly(tenant, original.blobName, await d.blobs.readAll(tenant, source.original.blobName), original.mediaType, worm, {});
   await d.blobs.putCreateOnly(tenant, doc.rendition.blobName, rendition, 'application/pdf', worm, {});
-  await d.blobs.putCreateOnly(tenant, `${id}/manifest.json`, Buffer.from(JSON.stringify(doc)), 'application/json', worm, {});
+  // Sealed as ingest writes it: the validation worker vouches only for a folder whose manifest is the archive's.
+  await d.blobs.putCreateOnly(tenant, `${id}/manifest.json`, await sealedManifest(doc, d), 'application/json', worm, {});
   await d.catalog.create(doc);
   d.validationRequests.add(doc);
   return doc;

@@ -126,6 +126,11 @@ export class InMemoryBlobArchive implements BlobArchivePort {
   readonly blobs = new Map<string, StoredBlob>();
   /** Tenants with a container (prepared, or written to), as Blob Storage lists them: a container stays when its last blob is gone. */
   readonly tenants = new Set<string>();
+  /**
+   * Keys of manifests the test seeding wrote as ingest would (seed.ts): a test writing its own manifest for a seeded
+   * document (set by hand) replaces the seeded one, as if ingest had written that one.
+   */
+  readonly seededManifests = new Set<string>();
   constructor(private readonly now: () => Date = () => new Date()) {}
   private key = (tenantId: string, name: string) => `${tenantId}/${name}`;
   private of(tenantId: string, name: string): StoredBlob {
@@ -142,6 +147,7 @@ export class InMemoryBlobArchive implements BlobArchivePort {
   }
   async putCreateOnly(tenantId: string, blobName: string, bytes: Buffer, contentType: string, worm: WormSettings, metadata: Record<string, string>): Promise<CreateOnlyOutcome> {
     this.tenants.add(tenantId);
+    if (this.seededManifests.delete(this.key(tenantId, blobName))) this.blobs.delete(this.key(tenantId, blobName));
     const stored = this.blobs.get(this.key(tenantId, blobName));
     if (stored) return stored.bytes.equals(bytes) ? 'identical' : 'different';
     this.blobs.set(this.key(tenantId, blobName), { bytes, contentType, worm: worm.retainUntil === null ? { legalHold: worm.legalHold, retainUntil: wholeSecond(this.now().toISOString()), unlocked: true } : { ...worm, retainUntil: wholeSecond(worm.retainUntil) }, metadata, lastModified: this.now().toISOString() });

@@ -9,7 +9,7 @@ import type { ArchivedDocument, TDocumentMetadata } from '../../shared/kernel/do
 import { uuidv7 } from '../../shared/ids';
 import { blobLayout } from '../../shared/kernel/blob-layout';
 import { sealedManifest } from '../../shared/documents/manifest';
-import type { InMemoryDeps } from './in-memory';
+import { InMemoryBlobArchive, type InMemoryDeps } from './in-memory';
 import type { AuditInput, AuditOutboxItem } from '../../shared/kernel/audit';
 import type { LegalHold } from '../../shared/kernel/retention';
 import { placeHold } from '../../shared/retention/holds/place-hold';
@@ -31,7 +31,7 @@ export interface SeedSpec {
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const WORM = { retainUntil: '2099-01-01T00:00:00.000Z', legalHold: false };
 
-export async function seedDocument(deps: Pick<Deps, 'blobs' | 'catalog'>, tenantId: string, spec: SeedSpec): Promise<ArchivedDocument> {
+export async function seedDocument(deps: Pick<Deps, 'blobs' | 'catalog' | 'audit'>, tenantId: string, spec: SeedSpec): Promise<ArchivedDocument> {
   const id = uuidv7();
   const original = spec.original ?? Buffer.from(`original of ${id}\n`);
   const originalType = spec.originalType ?? 'image/jpeg';
@@ -59,12 +59,15 @@ export async function seedDocument(deps: Pick<Deps, 'blobs' | 'catalog'>, tenant
   } as unknown as ArchivedDocument;
   await deps.blobs.putCreateOnly(tenantId, originalFile.blobName, original, originalType, WORM, {});
   await deps.blobs.putCreateOnly(tenantId, doc.rendition.blobName, rendition, 'application/pdf', WORM, {});
+  // The archive's sealed manifest, as ingest writes it before the item: every read path refuses a folder without one.
+  await deps.blobs.putCreateOnly(tenantId, blobLayout.manifest(id), await sealedManifest(doc, deps), 'application/json', WORM, {});
+  if (deps.blobs instanceof InMemoryBlobArchive) deps.blobs.seededManifests.add(`${tenantId}/${blobLayout.manifest(id)}`);
   await deps.catalog.create(doc, spec.auditOutbox);
   return doc;
 }
 
 /** Seed many documents, a few at a time. */
-export async function seedMany(deps: Pick<Deps, 'blobs' | 'catalog'>, tenantId: string, specs: SeedSpec[], concurrency = 8): Promise<ArchivedDocument[]> {
+export async function seedMany(deps: Pick<Deps, 'blobs' | 'catalog' | 'audit'>, tenantId: string, specs: SeedSpec[], concurrency = 8): Promise<ArchivedDocument[]> {
   const out: ArchivedDocument[] = new Array<ArchivedDocument>(specs.length);
   let next = 0;
   await Promise.all(
@@ -91,11 +94,11 @@ export async function seedDueDocument(deps: InMemoryDeps, tenantId: string, over
 
 /**
  * The sealed manifest of `doc` as the catalog holds it, written as ingest writes one: for a test that sets an item's
- * uploader, upload time or retention by hand (seedDocument writes no manifest). Four eyes on a disposal judge who
+ * uploader, upload time or retention by hand (seedDocument's manifest is of the item as seeded; this one replaces it). Four eyes on a disposal judge who
  * uploaded it by this manifest (retention/uploader-witness.ts): without it the document is skipped `uploader-unwitnessed`.
  */
 export async function keepManifest(deps: Pick<Deps, 'blobs' | 'audit'>, doc: ArchivedDocument): Promise<void> {
-  await deps.blobs.putCreateOnly(doc.tenantId, blobLayout.manifest(doc.id), await sealedManifest(doc, deps), 'application/json', { retainUntil: doc.retention.retainUntil, legalHold: false }, {});
+  await deps.blobs.putCreateOnly(doc.tenantId, blobLayout.manifest(doc.id), await sealedManifest(doc, deps), 'application/json', { retainUntil: doc.retention?.retainUntil ?? null, legalHold: false }, {});
 }
 
 /**

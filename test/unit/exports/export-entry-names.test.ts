@@ -9,7 +9,7 @@ import { runExport } from '../../../shared/exports/run-export';
 import { startExport } from '../../../shared/exports/start-export';
 import type { Principal } from '../../../shared/kernel/principal';
 import { inMemoryDeps, InMemoryExportBlobs, ListingCatalog } from '../../support/in-memory';
-import { seedDocument } from '../../support/seed';
+import { keepManifest, seedDocument } from '../../support/seed';
 
 const T = 'acme';
 
@@ -39,7 +39,9 @@ it('gives an original of a multi-original document and the original of a documen
   const stored = deps.catalog.documents.get(`${T}/${many.id}`)!;
   const secondName = `${many.id}/original-002.${second.originals[0]!.blobName.split('.').pop()}`;
   deps.blobs.blobs.set(`${T}/${secondName}`, { ...deps.blobs.blobs.get(`${T}/${second.originals[0]!.blobName}`)! });
-  deps.catalog.documents.set(`${T}/${many.id}`, { ...stored, originals: [stored.originals[0]!, { ...second.originals[0]!, blobName: secondName }] });
+  const twoScans = { ...stored, originals: [stored.originals[0]!, { ...second.originals[0]!, blobName: secondName }] };
+  deps.catalog.documents.set(`${T}/${many.id}`, twoScans);
+  await keepManifest(deps, twoScans); // its manifest as that upload's ingest would have sealed it
   deps.catalog.documents.delete(`${T}/${second.id}`);
   const principal = { tenantId: T, subject: 'accountant', kind: 'user', rightsSet: 'accountant', permissions: new Set() } as unknown as Principal;
   const { job } = await startExport(principal, { fiscalYear: 2024, includeOriginals: true }, 'req-1', deps);

@@ -6,6 +6,7 @@ import type { ArchiveRequest } from '../../../shared/http/types';
 import type { ArchivedDocument } from '../../../shared/kernel/document';
 import { BUILT_IN_RIGHTS_SETS, type Principal } from '../../../shared/kernel/principal';
 import { inMemoryDeps } from '../../support/in-memory';
+import { keepManifest } from '../../support/seed';
 
 const T = 'acme';
 const ID = '01890a5d-ac96-774b-bcce-b302099a8057';
@@ -24,7 +25,9 @@ it('the audit entry of a read names the original it read (of several), the bytes
   const files = [first, second].map((bytes, i) => ({ blobName: `${ID}/original-00${i + 1}.jpg`, sha256: sha(bytes), size: bytes.length, mediaType: 'image/jpeg', fileName: null, bytes }));
   for (const f of files) await deps.blobs.putCreateOnly(T, f.blobName, f.bytes, f.mediaType, { retainUntil: '2035-01-01T00:00:00Z', legalHold: false }, {});
   const originals = files.map(({ bytes: _bytes, ...f }) => f);
-  deps.catalog.documents.set(`${T}/${ID}`, { id: ID, tenantId: T, type: 'document', status: 'active', original: originals[0], originals, rendition: originals[0] } as unknown as ArchivedDocument);
+  const doc = { id: ID, tenantId: T, type: 'document', status: 'active', original: originals[0], originals, rendition: originals[0] } as unknown as ArchivedDocument;
+  deps.catalog.documents.set(`${T}/${ID}`, doc);
+  await keepManifest(deps, doc); // a download serves only a folder the archive's manifest witnesses
   const part = ROUTES.find((r) => r.name === 'downloadOriginalPart')!;
 
   const answers = [

@@ -9,6 +9,7 @@ import type { ArchivedDocument } from '../../../shared/kernel/document';
 import { BUILT_IN_RIGHTS_SETS, type Principal } from '../../../shared/kernel/principal';
 import type { StoredFileRef } from '../../../shared/ports';
 import { inMemoryDeps } from '../../support/in-memory';
+import { keepManifest } from '../../support/seed';
 
 const redirect = { delivery: 'redirect' as const, range: null, ifRange: null, ifNoneMatch: null, mayLink: true };
 const file = (availableUntil?: string): StoredFileRef => ({
@@ -53,7 +54,9 @@ it('a read-only link never outlives the credential that asked for it (an API key
   const pdf = Buffer.from('%PDF-1.7 the rendition');
   const stored = { blobName: `${id}/rendition.pdf`, sha256: createHash('sha256').update(pdf).digest('hex'), size: pdf.length, mediaType: 'application/pdf' };
   await deps.blobs.putCreateOnly(T, stored.blobName, pdf, 'application/pdf', { retainUntil: '2035-01-01T00:00:00Z', legalHold: false }, {});
-  deps.catalog.documents.set(`${T}/${id}`, { id, tenantId: T, type: 'document', status: 'active', original: { ...stored, fileName: null }, originals: [], rendition: stored } as unknown as ArchivedDocument);
+  const doc = { id, tenantId: T, type: 'document', status: 'active', original: { ...stored, fileName: null }, originals: [], rendition: stored } as unknown as ArchivedDocument;
+  deps.catalog.documents.set(`${T}/${id}`, doc);
+  await keepManifest(deps, doc); // a download serves only a folder the archive's manifest witnesses
   const route = ROUTES.find((r) => r.name === 'downloadRendition')!;
   const res = await handleRequest(route, {
     method: 'GET',

@@ -12,6 +12,7 @@ import type { ArchivedDocument } from '../../../shared/kernel/document';
 import { BUILT_IN_RIGHTS_SETS, type Principal } from '../../../shared/kernel/principal';
 import { minimalLocalEnv } from '../../support/config-env';
 import { inMemoryDeps } from '../../support/in-memory';
+import { keepManifest } from '../../support/seed';
 
 const T = 'acme';
 const ID = '01890a5d-ac96-774b-bcce-b302099a8057';
@@ -25,7 +26,9 @@ async function archiveWith(bytes: Buffer, principal: Principal) {
   deps.authenticator = { authenticate: async () => principal };
   const stored = { blobName: `${ID}/rendition.pdf`, sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length, mediaType: 'application/pdf' };
   await deps.blobs.putCreateOnly(T, stored.blobName, bytes, 'application/pdf', { retainUntil: '2035-01-01T00:00:00Z', legalHold: false }, {});
-  deps.catalog.documents.set(`${T}/${ID}`, { id: ID, tenantId: T, type: 'document', status: 'active', original: { ...stored, fileName: null }, originals: [], rendition: stored } as unknown as ArchivedDocument);
+  const doc = { id: ID, tenantId: T, type: 'document', status: 'active', original: { ...stored, fileName: null }, originals: [], rendition: stored } as unknown as ArchivedDocument;
+  deps.catalog.documents.set(`${T}/${ID}`, doc);
+  await keepManifest(deps, doc); // a download serves only a folder the archive's manifest witnesses
   const route = ROUTES.find((r) => r.name === 'downloadRendition')!;
   let n = 0;
   const get = (headers: Record<string, string> = {}, query = '') =>

@@ -14,6 +14,7 @@ import type { ArchivedDocument } from '../../../shared/kernel/document';
 import { BUILT_IN_RIGHTS_SETS, type Principal } from '../../../shared/kernel/principal';
 import { minimalLocalEnv } from '../../support/config-env';
 import { inMemoryDeps } from '../../support/in-memory';
+import { keepManifest } from '../../support/seed';
 
 const T = 'acme';
 const ID = '01890a5d-ac96-774b-bcce-b302099a8057';
@@ -25,7 +26,9 @@ it('destroys the blob stream when the client closes the connection before the la
   const alice: Principal = { tenantId: T, subject: 'alice', kind: 'user', rightsSet: 'accountant', permissions: new Set(BUILT_IN_RIGHTS_SETS.accountant) };
   deps.authenticator = { authenticate: async () => alice };
   const rendition = { blobName: `${ID}/rendition.pdf`, sha256: 'ab'.repeat(32), size: SIZE, mediaType: 'application/pdf' };
-  deps.catalog.documents.set(`${T}/${ID}`, { id: ID, tenantId: T, type: 'document', status: 'active', original: { ...rendition, fileName: null }, originals: [], rendition } as unknown as ArchivedDocument);
+  const doc = { id: ID, tenantId: T, type: 'document', status: 'active', original: { ...rendition, fileName: null }, originals: [], rendition, } as unknown as ArchivedDocument;
+  deps.catalog.documents.set(`${T}/${ID}`, doc);
+  await keepManifest(deps, doc); // a download serves only a folder the archive's manifest witnesses
   // A large blob, read as storage serves it: chunk by chunk, as fast as it is asked for.
   let sent = 0;
   const blob = new Readable({

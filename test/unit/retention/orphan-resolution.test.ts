@@ -24,6 +24,7 @@ const later = (deps: InMemoryDeps) => (deps.clock as FakeClock).advance(3600_000
 async function orphanedFolder(deps: InMemoryDeps): Promise<ArchivedDocument> {
   const doc = await seedDocument(deps, T, { metadata: {} });
   deps.catalog.documents.delete(`${T}/${doc.id}`);
+  deps.blobs.blobs.delete(`${T}/${blobLayout.manifest(doc.id)}`); // the seeding writes one as ingest does
   later(deps);
   expect((await run(deps)).orphaned.map((o) => o.documentId)).toEqual([doc.id]);
   return doc;
