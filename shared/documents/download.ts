@@ -4,7 +4,7 @@ import type { ArchivedDocument, StoredFile } from '../kernel/document';
 import { ArchiveError } from '../kernel/errors';
 import type { StoredFileRef } from '../ports';
 import { getDocument } from './get-document';
-import { FIXITY_MISMATCH, manifestWitness } from '../retention/fixity';
+import { FIXITY_MISMATCH, type KeptManifestRead, manifestWitness, readManifest } from '../retention/fixity';
 
 /** `validation`: veraPDF's stored report on the rendition (JSON). */
 export type Representation = 'original' | 'rendition' | 'validation';
@@ -19,8 +19,13 @@ export interface DocumentFileRequest {
 
 /** The stored file a document download hands out: its rendition or one of its originals, never a disposed document's. */
 export async function documentFile(r: DocumentFileRequest, deps: Pick<Deps, 'catalog' | 'blobs' | 'log' | 'audit'>): Promise<StoredFileRef> {
-  const doc = await activeDocument(r, deps);
-  await keptByArchive(doc, r, deps);
+  // The manifest is read beside the item (its name is the id's): the witness costs a download no round trip in time.
+  // The item's answer comes first (a document not found or disposed of says so, whatever the manifest's read did).
+  const [item, manifest] = await Promise.allSettled([activeDocument(r, deps), readManifest(r.tenantId, r.documentId, deps)]);
+  if (item.status === 'rejected') throw item.reason;
+  if (manifest.status === 'rejected') throw manifest.reason;
+  const doc = item.value;
+  await keptByArchive(doc, r, manifest.value, deps);
   let file: StoredFile;
   let name: string;
   if (r.representation === 'rendition') {
@@ -92,8 +97,8 @@ const SHA256_HEX = /^[0-9a-f]{64}$/;
  * blobs a storage role planted (no manifest, or one of their own) was served as an archived document, under an ETag and
  * a Repr-Digest that agree. One small read more per download; refused and alerted as damage.
  */
-async function keptByArchive(doc: ArchivedDocument, r: DocumentFileRequest, deps: Pick<Deps, 'catalog' | 'blobs' | 'log' | 'audit'>): Promise<void> {
-  const found = await manifestWitness(doc, deps);
+async function keptByArchive(doc: ArchivedDocument, r: DocumentFileRequest, read: KeptManifestRead, deps: Pick<Deps, 'catalog' | 'blobs' | 'log' | 'audit'>): Promise<void> {
+  const found = await manifestWitness(doc, deps, read);
   if (found === null) return;
   // The sweep disposing of it since the item was read (the manifest goes last): answered as that disposal (410).
   if (found === 'missing') await activeDocument(r, deps);

@@ -51,14 +51,20 @@ export function manifestDescribes(bytes: Buffer, doc: ArchivedDocument): boolean
   return typeof manifest === 'object' && manifest !== null && manifest.id === doc.id && manifest.tenantId === doc.tenantId && files(manifest) === files(doc);
 }
 
+/** A document's manifest as stored (null: none), read before its item is so a download waits for one round trip, not two. */
+export type KeptManifestRead = Awaited<ReturnType<typeof readKeptBlob>>;
+export function readManifest(tenantId: string, documentId: string, deps: Pick<Deps, 'blobs'>): Promise<KeptManifestRead> {
+  return readKeptBlob(deps.blobs, tenantId, blobLayout.manifest(documentId));
+}
+
 /**
  * Whether the document's folder is the archive's: its manifest there ('missing' if not), describing the item and kept by
  * the archive ('mismatched' if either fails), as the fixity check judges it; null when it is. A download and the
- * validation worker ask it before they serve or vouch for a file the catalog names.
+ * validation worker ask it before they serve or vouch for a file the catalog names (`read`: the manifest already read).
  */
-export async function manifestWitness(doc: ArchivedDocument, deps: Pick<Deps, 'blobs' | 'audit' | 'log'>): Promise<'missing' | 'mismatched' | null> {
+export async function manifestWitness(doc: ArchivedDocument, deps: Pick<Deps, 'blobs' | 'audit' | 'log'>, read?: KeptManifestRead): Promise<'missing' | 'mismatched' | null> {
   const name = blobLayout.manifest(doc.id);
-  const read = await readKeptBlob(deps.blobs, doc.tenantId, name);
+  read ??= await readManifest(doc.tenantId, doc.id, deps);
   if (read === null) return 'missing';
   if (!manifestDescribes(read.bytes, doc)) return 'mismatched';
   return (await manifestByArchive(doc.tenantId, name, keptManifestOf(read.bytes, read.createdOn, name, read.etag), deps)) ? null : 'mismatched';
