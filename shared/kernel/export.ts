@@ -102,6 +102,12 @@ export const exportBlobName = (id: string, attempt: number): string => (attempt 
 /** The attempt's list of the held documents a disposal can reach, one id a line, beside its ZIP. */
 export const exportDisposableListName = (id: string, attempt: number): string => (attempt <= 1 ? `${id}.disposable.txt` : `${id}.${attempt}.disposable.txt`);
 
+/**
+ * The job's resume point (export-checkpoint.ts): one per job, rewritten by each attempt, beside the ZIP it describes.
+ * Named from the job's id, as every export blob is (maintenance finds a blob's job by the name's first part).
+ */
+export const exportCheckpointName = (id: string): string => `${id}.checkpoint.json`;
+
 /** The most attempts at a job any deployment allows (the bound of ARCHIVE_EXPORT_MAX_ATTEMPTS, shared/config): a worker claims one only below it. */
 export const EXPORT_ATTEMPTS_LIMIT = 20;
 
@@ -121,6 +127,7 @@ export function exportBlobNames(job: Pick<ExportJob, 'id' | 'attempts'>): string
   const names: string[] = [];
   const made = attemptsMade(job) ?? EXPORT_ATTEMPTS_LIMIT;
   for (let attempt = 1; attempt <= Math.max(1, made); attempt++) names.push(exportBlobName(job.id, attempt), exportDisposableListName(job.id, attempt));
+  names.push(exportCheckpointName(job.id));
   return names;
 }
 
