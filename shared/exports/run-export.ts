@@ -197,6 +197,8 @@ class Heartbeat {
   /** Superseded, or HoldsDisposed from `onMarked`: thrown by `stop`. */
   private lost: Superseded | HoldsDisposed | null = null;
   private movedAt = Date.now();
+  private advancedOnce = false;
+  private readonly claimed: ExportJob;
 
   constructor(
     private job: ExportJob,
@@ -204,6 +206,7 @@ class Heartbeat {
     private readonly deps: ExportDeps,
     private readonly onMarked: (job: ExportJob) => Promise<void>,
   ) {
+    this.claimed = job;
     this.timer = setInterval(() => void (this.saving ??= this.beat().finally(() => (this.saving = null))), HEARTBEAT_MS);
     this.timer.unref();
   }
@@ -216,12 +219,27 @@ class Heartbeat {
   private async beat(): Promise<void> {
     if (this.lost || Date.now() - this.movedAt > this.deps.config.ARCHIVE_EXPORT_STALE_SECONDS * 1000) return;
     try {
-      this.job = await this.lease.save({ ...this.job, heartbeatAt: this.deps.clock.now().toISOString() }, this.onMarked);
+      this.job = await this.lease.save(this.withAdvance({ ...this.job, heartbeatAt: this.deps.clock.now().toISOString() }), this.onMarked);
     } catch (err) {
       if (err instanceof Superseded || err instanceof HoldsDisposed) this.lost = err;
       // A store that did not answer this once: the next beat tries again (the worker's own next save throws if it still fails).
       else this.deps.log.warn('export heartbeat not saved', { tenantId: this.job.tenantId, exportId: this.job.id, error: String(err) });
     }
+  }
+
+  /** The attempt saved a checkpoint of its own: it went on, and its job says so (attemptsUsedUp), saved now: a cut may come next. */
+  async advanced(): Promise<void> {
+    if (this.advancedOnce) return;
+    this.advancedOnce = true;
+    await this.saving; // one in flight was the job before
+    await (this.saving ??= this.beat().finally(() => (this.saving = null)));
+  }
+
+  /** The job with this attempt counted as one that went on, once it is (set on every save: a beat in flight saved the job before). */
+  private withAdvance(job: ExportJob): ExportJob {
+    if (!this.advancedOnce) return job;
+    const before: unknown = this.claimed.attemptsAdvanced;
+    return { ...job, attemptsAdvanced: (typeof before === 'number' && Number.isInteger(before) && before > 0 ? before : 0) + 1 };
   }
 
   /** Between files: a lost lease (or a disposed document held) ends the attempt now, not after the last file. */
@@ -234,7 +252,7 @@ class Heartbeat {
     clearInterval(this.timer);
     await this.saving;
     if (this.lost) throw this.lost;
-    return this.job;
+    return this.withAdvance(this.job);
   }
 }
 
@@ -435,6 +453,7 @@ async function writeZip(job: ExportJob, lease: JobLease, disposable: DisposableD
     const sofar = archivePrint.sofar();
     await saveCheckpoint({ format: 'export-checkpoint/1', tenantId, exportId: job.id, requestId: job.requestId, createdAt: job.createdAt, attempt: job.attempts, blobName: job.blobName, blocks, offset: sofar.size, prefixSha256: sofar.sha256, walkFrom: walkFrom.toISOString(), files: inZip }, deps);
     checkpointed = true;
+    await beat.advanced();
     since = { files: 0, bytes: 0 };
   };
   let manifestJson: FileFingerprint;

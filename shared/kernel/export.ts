@@ -39,6 +39,8 @@ export interface ExportJob {
   /** Last sign of life of the worker (each progress save); a stale running job is claimed again by the maintenance timer. */
   heartbeatAt: string;
   attempts: number;
+  /** How many of the attempts went on (saved a checkpoint of their own, exports/export-checkpoint.ts): see attemptsUsedUp. */
+  attemptsAdvanced?: number;
   progress: { total: number; documents: number; files: number; bytes: number };
   /** Blob in the tenant's export container: the current attempt's (exportBlobName). */
   blobName: string;
@@ -120,6 +122,20 @@ export const EXPORT_ATTEMPTS_LIMIT = 20;
 export function attemptsMade(job: Pick<ExportJob, 'attempts'>): number | null {
   const n: unknown = job.attempts;
   return typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= EXPORT_ATTEMPTS_LIMIT ? n : null;
+}
+
+/**
+ * Whether a running job has no attempt left: `max` (ARCHIVE_EXPORT_MAX_ATTEMPTS) attempts that went nowhere, or
+ * EXPORT_ATTEMPTS_LIMIT in all. An attempt that saved a checkpoint of its own is not counted: a large tenant's year, cut
+ * each time the platform recycles its instance, goes on while each attempt moves it on. Attempts stored as no count are used up.
+ */
+export function attemptsUsedUp(job: Pick<ExportJob, 'attempts' | 'attemptsAdvanced'>, max: number): boolean {
+  const made = attemptsMade(job);
+  if (made === null || made >= EXPORT_ATTEMPTS_LIMIT) return true;
+  const a: unknown = job.attemptsAdvanced;
+  // Unsealed (a job's running fields are): one edited up in Cosmos DB gets the job at most EXPORT_ATTEMPTS_LIMIT attempts.
+  const advanced = typeof a === 'number' && Number.isInteger(a) && a > 0 ? Math.min(a, made) : 0;
+  return made - advanced >= max;
 }
 
 /** Every blob the job's attempts may have written (an expiry or a withdrawal deletes them all); of every attempt possible when it is no count. */

@@ -8,11 +8,12 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import * as yauzl from 'yauzl';
 import { EXPORT_CHECKPOINT, EXPORT_CHECKPOINT_REFUSED } from '../../../shared/exports/export-checkpoint';
+import { notDueBecause } from '../../../shared/exports/queued-export';
 import { restartExport, runExport } from '../../../shared/exports/run-export';
 import { startExport } from '../../../shared/exports/start-export';
 import { sealWith } from '../../../shared/kernel/archive-seal';
 import type { ArchivedDocument } from '../../../shared/kernel/document';
-import { exportBlobName, exportCheckpointName, type ExportJob } from '../../../shared/kernel/export';
+import { attemptsUsedUp, EXPORT_ATTEMPTS_LIMIT, exportBlobName, exportCheckpointName, type ExportJob } from '../../../shared/kernel/export';
 import type { Principal } from '../../../shared/kernel/principal';
 import type { BlobRead } from '../../../shared/ports';
 import { FakeClock } from '../../support/fake-clock';
@@ -229,4 +230,24 @@ it('a document the checkpoint holds disposed of between attempts: the next start
   expect(read.slice(-rest.length)).toEqual(rest.map((d) => d.rendition.blobName));
   expect(refusals(w)).toEqual([expect.objectContaining({ fields: expect.objectContaining({ why: expect.stringMatching(/no longer names/) }) })]);
   expect(documentsOf(await zipOf(w, done)).map((d) => d.id)).toEqual(rest.map((d) => d.id));
+});
+
+it('an attempt that saved a checkpoint of its own is not counted against the attempts: the job is run again while attempts go on, up to EXPORT_ATTEMPTS_LIMIT', async () => {
+  const w = await setUp();
+  await cut(w);
+  const left = (await w.deps.exportJobs.get(T, w.job.id))!;
+  // Saved with the checkpoint, before the cut.
+  expect(left.attemptsAdvanced).toBe(1);
+  const max = w.deps.config.ARCHIVE_EXPORT_MAX_ATTEMPTS;
+  const stale = new Date(Date.parse(left.heartbeatAt) + (w.deps.config.ARCHIVE_EXPORT_STALE_SECONDS + 1) * 1000);
+  const due = (attempts: number, attemptsAdvanced?: unknown) => notDueBecause({ ...left, attempts, attemptsAdvanced } as ExportJob, stale, w.deps.config);
+  expect(due(max, 1)).toBeNull();
+  expect(due(max + 2, 3)).toBeNull();
+  expect(due(max)).toMatch(/used up/);
+  expect(due(max + 1, 1)).toMatch(/used up/);
+  expect(due(max, 'many')).toMatch(/used up/);
+  // Edited up in Cosmos DB (the running fields are not sealed): still bounded.
+  expect(due(EXPORT_ATTEMPTS_LIMIT - 1, 99)).toBeNull();
+  expect(due(EXPORT_ATTEMPTS_LIMIT, 99)).toMatch(/used up/);
+  expect(attemptsUsedUp({ attempts: max, attemptsAdvanced: 1 }, max)).toBe(false);
 });
