@@ -234,6 +234,7 @@ it('the export store stages blocks, commits them, lists the committed ones and c
   const store = archive.host.deps.exportBlobs;
   const name = `${uuidv7()}.zip`;
   const id = (n: number) => Buffer.from(`01-${String(n).padStart(8, '0')}`).toString('base64');
+  await store.ensureContainer(tenant); // POST /exports's, the worker's role creates none
   expect(await store.committedBlocks(tenant, name)).toEqual([]);
   await store.stageBlock(tenant, name, id(0), Buffer.from('first '));
   await store.stageBlock(tenant, name, id(1), Buffer.from('second '));
