@@ -134,6 +134,13 @@ export class BlockSink extends Writable {
     void Promise.race(this.inFlight).then(() => cb(this.failure));
   }
 
+  /** Destroyed (the ZIP failed, the pipeline's end): a checkpoint waiting on it fails rather than waits. */
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    this.failure ??= err ?? new Error('the export blob\'s writer was closed');
+    this.wake();
+    cb(err);
+  }
+
   override _final(cb: (err?: Error | null) => void): void {
     this.commit().then(() => cb(), cb);
   }

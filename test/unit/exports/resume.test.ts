@@ -12,6 +12,7 @@ import { notDueBecause } from '../../../shared/exports/queued-export';
 import { restartExport, runExport } from '../../../shared/exports/run-export';
 import { startExport } from '../../../shared/exports/start-export';
 import { sealWith } from '../../../shared/kernel/archive-seal';
+import { blobLayout } from '../../../shared/kernel/blob-layout';
 import type { ArchivedDocument } from '../../../shared/kernel/document';
 import { attemptsUsedUp, EXPORT_ATTEMPTS_LIMIT, exportBlobName, exportCheckpointName, type ExportJob } from '../../../shared/kernel/export';
 import type { Principal } from '../../../shared/kernel/principal';
@@ -250,4 +251,15 @@ it('an attempt that saved a checkpoint of its own is not counted against the att
   expect(due(EXPORT_ATTEMPTS_LIMIT - 1, 99)).toBeNull();
   expect(due(EXPORT_ATTEMPTS_LIMIT, 99)).toMatch(/used up/);
   expect(attemptsUsedUp({ attempts: max, attemptsAdvanced: 1 }, max)).toBe(false);
+});
+
+it('a file whose size the catalog states wrong (its SHA-256 right) fails the attempt with checkpoints after every file, and leaves no ZIP or checkpoint', async () => {
+  const w = await setUp();
+  const doc = w.docs[0]!;
+  w.deps.catalog.documents.set(`${T}/${doc.id}`, { ...doc, rendition: { ...doc.rendition, size: doc.rendition.size + 1 } });
+  w.deps.blobs.blobs.delete(`${T}/${blobLayout.manifest(doc.id)}`); // no witness: the file's read decides
+  const failed = await runExport(T, w.job.id, w.deps);
+  expect(failed.status).toBe('failed');
+  // Neither its ZIP nor a checkpoint is left: the job failed for good.
+  expect(w.store.blobs.size).toBe(0);
 });
