@@ -1,7 +1,7 @@
 import type { Deps } from '../deps';
 import { ArchiveError } from '../kernel/errors';
 import { endReached } from '../kernel/instant';
-import { attemptsMade, exportDisposableListName, exportExpired, type ExportJob } from '../kernel/export';
+import { attemptsMade, attemptsUsedUp, exportDisposableListName, exportExpired, type ExportJob } from '../kernel/export';
 import type { Versioned } from '../ports';
 import { queueExportWork } from './queued-export';
 import { deleteExportBlobs, EXPORT_BLOB_OUTLIVED, saveWithSystemEntry, withdrawDisposedExports } from './withdraw-exports';
@@ -73,7 +73,7 @@ export async function maintainExports({ now, deps, maxItems = 100, tenantId }: {
     const sealed = await exportSealHolds(job, 'export-maintenance', deps);
     if (!sealed || endReached(job.expiresAt, now)) {
       if (await expire(listed, sealed)) result.expired.push(job.id);
-    } else if ((attempts = attemptsMade(job)) === null || attempts >= deps.config.ARCHIVE_EXPORT_MAX_ATTEMPTS) {
+    } else if ((attempts = attemptsMade(job)) === null || attemptsUsedUp(job, deps.config.ARCHIVE_EXPORT_MAX_ATTEMPTS)) {
       // Restarted without end, an export its worker cannot finish within its app's Functions timeout (the export app's,
       // infra/main.bicep exportApp), or that the platform stops each time, was rebuilt from its start on every run until
       // it expired, days later, still "running". Failed, it tells the accountant to narrow it; the operators are alerted. Attempts stored as no count

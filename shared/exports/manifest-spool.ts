@@ -36,6 +36,11 @@ export class Fingerprint {
     return bytes;
   }
 
+  /** The SHA-256 and size so far; more may be added after. */
+  sofar(): FileFingerprint {
+    return { sha256: this.hash.copy().digest('hex'), size: this.size };
+  }
+
   /** Once, after the last chunk. */
   result(): FileFingerprint {
     return { sha256: this.hash.digest('hex'), size: this.size };

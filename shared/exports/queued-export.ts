@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { endReached, readInstant } from '../kernel/instant';
-import { attemptsMade, type ExportJob, ZExportWorkMessage } from '../kernel/export';
+import { attemptsMade, attemptsUsedUp, type ExportJob, ZExportWorkMessage } from '../kernel/export';
 import { type ExportDeps, restartExport } from './run-export';
 import type { ExportWorkPort } from '../ports';
 
@@ -22,7 +22,7 @@ export function notDueBecause(job: ExportJob, now: Date, config: ExportDeps['con
   if (job.status !== 'running') return `it is ${String(job.status)}`;
   if (endReached(job.expiresAt, now)) return 'it has expired';
   const made = attemptsMade(job);
-  if (made === null || made >= config.ARCHIVE_EXPORT_MAX_ATTEMPTS) return 'its attempts are used up (export maintenance fails it)';
+  if (made === null || attemptsUsedUp(job, config.ARCHIVE_EXPORT_MAX_ATTEMPTS)) return 'its attempts are used up (export maintenance fails it)';
   const heartbeat = readInstant(job.heartbeatAt);
   const stale = heartbeat === null || heartbeat < now.getTime() - config.ARCHIVE_EXPORT_STALE_SECONDS * 1000;
   if (made > 0 && !stale && !silent) return WORKER_LIVELY;

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Readable, Transform } from 'node:stream';
-import { finished } from 'node:stream/promises';
+import { finished, pipeline } from 'node:stream/promises';
 import type { Deps } from '../deps';
 import { auditMonth, auditMonthsFrom, type AuditOutboxItem } from '../kernel/audit';
 import { keyedEntries } from '../audit/audit-pages';
@@ -15,10 +15,11 @@ import { ExportZip } from './zip-writer';
 import { deleteExportBlobs, disposedAmong, logWithdrawal, saveWithEntry, saveWithSystemEntry, withdrawal, withdrawnJob } from './withdraw-exports';
 import { exportSealHolds, sealExportCompletion } from './export-seal';
 import { disposableFilter } from './disposable-filter';
+import { BlockSink, type CheckpointFile, EXPORT_CHECKPOINT, EXPORT_CHECKPOINT_REFUSED, type ExportCheckpoint, resumableCheckpoint, saveCheckpoint } from './export-checkpoint';
 import { detailsWitnessDiffers, FIXITY_MISMATCH, manifestDescribes } from '../retention/fixity';
 import { keptManifestOf, manifestByArchive, readManifestBytes } from '../documents/manifest';
 import { readKeptBlob } from '../kept-blobs';
-import { attemptsMade, DEFAULT_CSV_FORMAT, EXPORT_DISPOSABLE_ON_JOB, type ExportJob, exportBlobName, exportDisposableListName, type ExportManifest, type ManifestDocument, type ManifestFile, type ManifestValidation } from '../kernel/export';
+import { attemptsMade, DEFAULT_CSV_FORMAT, EXPORT_DISPOSABLE_ON_JOB, type ExportJob, exportBlobName, exportCheckpointName, exportDisposableListName, type ExportManifest, type ManifestDocument, type ManifestFile, type ManifestValidation } from '../kernel/export';
 
 export type ExportDeps = Pick<Deps, 'catalog' | 'blobs' | 'exportBlobs' | 'exportJobs' | 'audit' | 'auditOutbox' | 'clock' | 'config' | 'log' | 'errorStatus'>;
 
@@ -30,6 +31,8 @@ interface PlannedFile {
   doc: ArchivedDocument;
   file: StoredFile;
   entry: ManifestFile;
+  /** Whether its document's manifest was there (one gone: a disposal under way). */
+  witnessed: boolean;
 }
 
 /**
@@ -76,11 +79,17 @@ async function claimAndRun(found: Versioned<ExportJob>, deps: ExportDeps): Promi
     return saved === 'conflict' ? null : failed;
   }
   const attempts = made + 1;
+  // An earlier attempt's checkpoint: this one goes on in that attempt's ZIP (export-checkpoint.ts). One not readable now
+  // is none: the attempt starts from the first document.
+  const resume = await resumableCheckpoint(found.item, made, deps).catch((err: unknown) => {
+    deps.log.warn(EXPORT_CHECKPOINT_REFUSED, { tenantId, exportId, why: `not read: ${String(err)}` });
+    return null;
+  });
   // A new attempt hands out nothing until its own completion seals it: a completion seal or ZIP left on a running job
   // (set running again in Cosmos DB) is not carried. The sweep takes a job with a completion seal as handed out whatever
   // its status (withdraw-exports.ts), and judged this attempt's job by the old seal: a false alarm.
   const { completedSeal: _stale, archive: _staleZip, ...unclaimed } = found.item;
-  const claim: ExportJob = { ...unclaimed, status: 'running', attempts, blobName: exportBlobName(exportId, attempts), heartbeatAt: deps.clock.now().toISOString(), progress: { ...found.item.progress, documents: 0, files: 0, bytes: 0 } };
+  const claim: ExportJob = { ...unclaimed, status: 'running', attempts, blobName: resume?.blobName ?? exportBlobName(exportId, attempts), heartbeatAt: deps.clock.now().toISOString(), progress: { ...found.item.progress, documents: 0, files: 0, bytes: 0 } };
   delete claim.error;
   // This attempt reads the catalog afresh: documents disposed of before it cannot be in it.
   delete claim.disposedWhileRunning;
@@ -91,7 +100,7 @@ async function claimAndRun(found: Versioned<ExportJob>, deps: ExportDeps): Promi
   }
   const lease = new JobLease(claim, claimed.etag, jobs);
   try {
-    return await writeArchive(lease, deps);
+    return await writeArchive(lease, deps, resume);
   } catch (err) {
     if (err instanceof Superseded) return superseded(lease, deps);
     if (err instanceof HoldsDisposed) {
@@ -192,6 +201,8 @@ class Heartbeat {
   /** Superseded, or HoldsDisposed from `onMarked`: thrown by `stop`. */
   private lost: Superseded | HoldsDisposed | null = null;
   private movedAt = Date.now();
+  private advancedOnce = false;
+  private readonly claimed: ExportJob;
 
   constructor(
     private job: ExportJob,
@@ -199,6 +210,7 @@ class Heartbeat {
     private readonly deps: ExportDeps,
     private readonly onMarked: (job: ExportJob) => Promise<void>,
   ) {
+    this.claimed = job;
     this.timer = setInterval(() => void (this.saving ??= this.beat().finally(() => (this.saving = null))), HEARTBEAT_MS);
     this.timer.unref();
   }
@@ -211,12 +223,27 @@ class Heartbeat {
   private async beat(): Promise<void> {
     if (this.lost || Date.now() - this.movedAt > this.deps.config.ARCHIVE_EXPORT_STALE_SECONDS * 1000) return;
     try {
-      this.job = await this.lease.save({ ...this.job, heartbeatAt: this.deps.clock.now().toISOString() }, this.onMarked);
+      this.job = await this.lease.save(this.withAdvance({ ...this.job, heartbeatAt: this.deps.clock.now().toISOString() }), this.onMarked);
     } catch (err) {
       if (err instanceof Superseded || err instanceof HoldsDisposed) this.lost = err;
       // A store that did not answer this once: the next beat tries again (the worker's own next save throws if it still fails).
       else this.deps.log.warn('export heartbeat not saved', { tenantId: this.job.tenantId, exportId: this.job.id, error: String(err) });
     }
+  }
+
+  /** The attempt saved a checkpoint of its own: it went on, and its job says so (attemptsUsedUp), saved now: a cut may come next. */
+  async advanced(): Promise<void> {
+    if (this.advancedOnce) return;
+    this.advancedOnce = true;
+    await this.saving; // one in flight was the job before
+    await (this.saving ??= this.beat().finally(() => (this.saving = null)));
+  }
+
+  /** The job with this attempt counted as one that went on, once it is (set on every save: a beat in flight saved the job before). */
+  private withAdvance(job: ExportJob): ExportJob {
+    if (!this.advancedOnce) return job;
+    const before: unknown = this.claimed.attemptsAdvanced;
+    return { ...job, attemptsAdvanced: (typeof before === 'number' && Number.isInteger(before) && before > 0 ? before : 0) + 1 };
   }
 
   /** Between files: a lost lease (or a disposed document held) ends the attempt now, not after the last file. */
@@ -229,7 +256,7 @@ class Heartbeat {
     clearInterval(this.timer);
     await this.saving;
     if (this.lost) throw this.lost;
-    return this.job;
+    return this.withAdvance(this.job);
   }
 }
 
@@ -315,30 +342,39 @@ async function superseded(lease: JobLease, deps: ExportDeps): Promise<ExportJob>
   return (await deps.exportJobs.get(lease.job.tenantId, lease.job.id)) ?? lease.job;
 }
 
-async function writeArchive(lease: JobLease, deps: ExportDeps): Promise<ExportJob> {
+async function writeArchive(lease: JobLease, deps: ExportDeps, resume: ExportCheckpoint | null): Promise<ExportJob> {
   // The job's progress is the beat's, counted in place from here on.
   const job: ExportJob = { ...lease.job, progress: { ...lease.job.progress } };
-  const disposable = new DisposableDocuments(job.expiresAt);
+  // Replaced when a refused resume starts over: the beat judges the marks by the walk under way.
+  const disposable = { current: new DisposableDocuments(job.expiresAt) };
   // The beat starts at the claim, the count its first step. Broke: it started after the count, so a long one (a large
   // tenant's search) was as silent as a dead worker, and a redelivered message watching the job took it
   // (test/unit/faults/round19-attacks.test.ts). Marks a beat takes in are judged as the completion judges them (a
   // document not walked yet is judged there).
   const beat = new Heartbeat(job, lease, deps, async (marked) => {
-    const gone = await disposable.disposedOf(marked, deps);
+    const gone = await disposable.current.disposedOf(marked, deps);
     if (gone.length > 0) throw new HoldsDisposed(gone);
   });
   // Broke: the beat was stopped only where the count, the walk or the end failed; a throw between them (the spool's
   // temporary folder not made) left it beating, and its next save wrote the job, saved failed, back to running
   // (test/unit/faults/round20-attacks.test.ts). Whatever the attempt throws, its beat ends first.
   try {
-    return await writeBeating(job, lease, disposable, beat, deps);
+    return await writeBeating(job, lease, disposable, beat, deps, resume);
   } catch (err) {
     await beat.stop().catch(() => undefined);
     throw err;
   }
 }
 
-async function writeBeating(job: ExportJob, lease: JobLease, disposable: DisposableDocuments, beat: Heartbeat, deps: ExportDeps): Promise<ExportJob> {
+/** A checkpoint the attempt found does not describe what it finds (the walk, the ZIP's bytes): it starts from the first document. */
+class ResumeRefused extends Error {
+  constructor(why: string) {
+    super(why);
+    this.name = 'ResumeRefused';
+  }
+}
+
+async function writeBeating(job: ExportJob, lease: JobLease, disposable: { current: DisposableDocuments }, beat: Heartbeat, deps: ExportDeps, resume: ExportCheckpoint | null): Promise<ExportJob> {
   const { tenantId } = job;
   // A throw from here on ends the beat in writeArchive before the failure is saved.
   const total = await deps.catalog.countMatching(tenantId, job.filter);
@@ -348,9 +384,41 @@ async function writeBeating(job: ExportJob, lease: JobLease, disposable: Disposa
   job.progress.total = total;
   beat.moved();
   beat.check();
+  for (;;) {
+    try {
+      return await writeZip(job, lease, disposable.current, beat, deps, resume);
+    } catch (err) {
+      if (!(err instanceof ResumeRefused) || resume === null) throw err;
+      deps.log.warn(EXPORT_CHECKPOINT_REFUSED, { tenantId, exportId: job.id, why: err.message });
+      await deps.exportBlobs.delete(tenantId, exportCheckpointName(job.id));
+      // From the first document, as a new attempt: its own walk's bookkeeping, none of the one given up.
+      disposable.current = new DisposableDocuments(job.expiresAt);
+      Object.assign(job.progress, { documents: 0, files: 0, bytes: 0 });
+      resume = null;
+    }
+  }
+}
 
+async function writeZip(job: ExportJob, lease: JobLease, disposable: DisposableDocuments, beat: Heartbeat, deps: ExportDeps, resume: ExportCheckpoint | null): Promise<ExportJob> {
+  const { tenantId } = job;
   const zip = new ExportZip();
   const archivePrint = new Fingerprint();
+  if (resume) {
+    // node:crypto's running hash cannot be saved: the ZIP's bytes so far are read back and hashed again (one read of
+    // the blob, not one of every document), and must be the ones the checkpoint sealed.
+    try {
+      const prefix = await deps.exportBlobs.read(tenantId, resume.blobName, { offset: 0, count: resume.offset });
+      for await (const chunk of prefix.stream) {
+        archivePrint.add(Buffer.from(chunk as Uint8Array));
+        beat.moved();
+      }
+    } catch (err) {
+      throw new ResumeRefused(`the ZIP's bytes could not be read back (${err instanceof Error ? err.message : String(err)})`);
+    }
+    const sofar = archivePrint.sofar();
+    if (sofar.size !== resume.offset || sofar.sha256 !== resume.prefixSha256) throw new ResumeRefused('the ZIP\'s bytes are not the ones it sealed');
+    zip.resume(resume.offset, resume.files);
+  }
   const counted = new Transform({
     transform(chunk: Buffer, _enc, cb) {
       beat.moved();
@@ -363,19 +431,39 @@ async function writeBeating(job: ExportJob, lease: JobLease, disposable: Disposa
     zipFailure.error = err instanceof Error ? err : new Error(String(err));
     counted.destroy(zipFailure.error);
   });
-  const upload = deps.exportBlobs.upload(tenantId, job.blobName, output);
+  const sink = new BlockSink(deps, tenantId, job.blobName, job.attempts, resume);
+  const upload = pipeline(output, sink);
   upload.catch(() => undefined); // awaited below; a failure here surfaces there
 
   const names = new ExportNames();
   const spool = new ManifestSpool();
   // Real time, not the archive's clock: the witness compares it with the store's own write times.
   const walkBegan = new Date();
-  // By the archive's clock, as the sweep dates its disposal entries (loggedAsDisposed).
-  const walkFrom = deps.clock.now();
+  // By the archive's clock, as the sweep dates its disposal entries (loggedAsDisposed): from the walk that wrote the
+  // checkpoint's files, whose bytes this attempt does not read again.
+  const walkFrom = resume ? new Date(Math.min(Date.parse(resume.walkFrom), deps.clock.now().getTime())) : deps.clock.now();
   const walked = new Set<string>();
+  // The files in the ZIP, as a checkpoint states them; the resumed ones first.
+  const inZip: CheckpointFile[] = resume ? [...resume.files] : [];
+  const skip = resume?.files.length ?? 0;
+  let checkpointed = false;
+  let since = { files: 0, bytes: 0 };
+  const checkpoint = async () => {
+    // At a file's end: yazl has written every file added (data descriptors too) and the sink has them all.
+    await sink.until(() => zip.quiet() && sink.received === zip.cursor);
+    const blocks = await sink.commit();
+    const written = zip.writtenEntries();
+    written.forEach((e, i) => Object.assign(inZip[i]!, e));
+    const sofar = archivePrint.sofar();
+    await saveCheckpoint({ format: 'export-checkpoint/1', tenantId, exportId: job.id, requestId: job.requestId, createdAt: job.createdAt, attempt: job.attempts, blobName: job.blobName, blocks, offset: sofar.size, prefixSha256: sofar.sha256, walkFrom: walkFrom.toISOString(), files: inZip }, deps);
+    checkpointed = true;
+    await beat.advanced();
+    since = { files: 0, bytes: 0 };
+  };
   let manifestJson: FileFingerprint;
   try {
-    const queue: { planned: PlannedFile; read: Promise<BlobRead | null> }[] = [];
+    const queue: { planned: PlannedFile; read: Promise<BlobRead | null> | null }[] = [];
+    let plannedFiles = 0;
     const pending = plan(job, deps, names, (doc, sealedUntil) => {
       disposable.add(doc, sealedUntil);
       walked.add(doc.id);
@@ -387,8 +475,9 @@ async function writeBeating(job: ExportJob, lease: JobLease, disposable: Disposa
         if (next.done) return;
         const p = next.value;
         if ('doc' in p && 'file' in p) {
-          const read = deps.blobs.readIfExists(tenantId, p.file.blobName);
-          read.catch(() => undefined);
+          // A file the checkpoint holds is not read again.
+          const read = plannedFiles++ < skip ? null : deps.blobs.readIfExists(tenantId, p.file.blobName);
+          read?.catch(() => undefined);
           queue.push({ planned: p, read });
         } else {
           await spool.add(p.manifest);
@@ -396,8 +485,10 @@ async function writeBeating(job: ExportJob, lease: JobLease, disposable: Disposa
       }
     };
     await fill();
+    let at = 0;
     while (queue.length > 0) {
       const { planned, read } = queue.shift()!;
+      const index = at++;
       await fill();
       // A catalog item whose file names a blob outside its own folder (another document's: a catalog written behind the
       // archive's back, its sha256 and size copied too) would put that document's bytes into the ZIP under this one's
@@ -406,32 +497,50 @@ async function writeBeating(job: ExportJob, lease: JobLease, disposable: Disposa
         deps.log.error(FIXITY_MISMATCH, { tenantId: planned.doc.tenantId, documentId: planned.doc.id, exportId: job.id, mismatched: [planned.file.blobName], missing: [] });
         throw new ArchiveError('export_fixity_mismatch', { detail: `Document ${planned.doc.id}: ${planned.entry.path} names a file outside the document's folder.` });
       }
-      const blob = (await read) ?? (await gone(planned, job, deps));
-      const hash = createHash('sha256');
-      const hashing = new Transform({
-        transform(chunk: Buffer, _enc, cb) {
-          hash.update(chunk);
-          beat.moved();
-          cb(null, chunk);
-        },
-      });
-      blob.stream.on('error', (err) => hashing.destroy(err));
-      blob.stream.pipe(hashing);
-      zip.addReadStream(hashing, planned.entry.path, { compress: false, size: planned.file.size, mtime: new Date(planned.doc.createdAt) });
-      await finished(hashing);
-      zip.settle(); // the files written so far are set aside: yazl scanned them all again for each file (zip-writer.ts)
-      // The hash before the ZIP's own failure: a file of another length is refused by the ZIP too, and is the same damage.
-      const sha256 = hash.digest('hex');
-      if (sha256 !== planned.file.sha256) {
-        // Damage to an archived document, found here rather than by the fixity timer: the operators' fixity alert fires for it too.
-        deps.log.error(FIXITY_MISMATCH, { tenantId: planned.doc.tenantId, documentId: planned.doc.id, exportId: job.id, mismatched: [planned.file.blobName], missing: [] });
-        throw new ArchiveError('export_fixity_mismatch', { detail: `Document ${planned.doc.id}: ${planned.entry.path} does not match its archived SHA-256.` });
+      if (read === null) {
+        // In the ZIP already, if the walk names it as the checkpoint does: the same file (its catalog checksums, judged by
+        // this walk's witnesses), at the same place. A document changed, gone or added since (a disposal, a correction)
+        // makes the walk another one, and the attempt starts from the first document, as before there were checkpoints.
+        const held = resume!.files[index]!;
+        if (held.path !== planned.entry.path || held.size !== planned.file.size || held.sha256 !== planned.file.sha256 || held.mtime !== new Date(planned.doc.createdAt).toISOString()) {
+          throw new ResumeRefused(`the walk no longer names the files it holds (at ${planned.doc.id})`);
+        }
+        // Its manifest gone (a disposal under way): its file decides, as when a new attempt reads it (gone()).
+        if (!planned.witnessed && !(await deps.blobs.exists(tenantId, planned.file.blobName))) await gone(planned, job, deps);
+      } else {
+        const blob = (await read) ?? (await gone(planned, job, deps));
+        const hash = createHash('sha256');
+        const hashing = new Transform({
+          transform(chunk: Buffer, _enc, cb) {
+            hash.update(chunk);
+            beat.moved();
+            cb(null, chunk);
+          },
+        });
+        blob.stream.on('error', (err) => hashing.destroy(err));
+        blob.stream.pipe(hashing);
+        zip.addReadStream(hashing, planned.entry.path, { compress: false, size: planned.file.size, mtime: new Date(planned.doc.createdAt) });
+        await finished(hashing);
+        zip.settle(); // the files written so far are set aside: yazl scanned them all again for each file (zip-writer.ts)
+        // The hash before the ZIP's own failure: a file of another length is refused by the ZIP too, and is the same damage.
+        const sha256 = hash.digest('hex');
+        if (sha256 !== planned.file.sha256) {
+          // Damage to an archived document, found here rather than by the fixity timer: the operators' fixity alert fires for it too.
+          deps.log.error(FIXITY_MISMATCH, { tenantId: planned.doc.tenantId, documentId: planned.doc.id, exportId: job.id, mismatched: [planned.file.blobName], missing: [] });
+          throw new ArchiveError('export_fixity_mismatch', { detail: `Document ${planned.doc.id}: ${planned.entry.path} does not match its archived SHA-256.` });
+        }
+        if (zipFailure.error) throw zipFailure.error;
+        inZip.push({ path: planned.entry.path, size: planned.file.size, sha256, mtime: new Date(planned.doc.createdAt).toISOString(), crc32: 0, offset: 0 });
+        since = { files: since.files + 1, bytes: since.bytes + planned.file.size };
       }
-      if (zipFailure.error) throw zipFailure.error;
       job.progress.files++;
       job.progress.bytes += planned.file.size;
       if (planned.entry.role === 'rendition') job.progress.documents++;
       beat.check(); // the beat saves the progress (the job's progress is the beat's, counted in place)
+      // Each checkpoint states every file so far: one at least an eighth as many files again as the ZIP holds, so that a
+      // year of 100,000 documents writes a few of its final checkpoint's size in all, not one per thousand files.
+      const due = since.files >= EXPORT_CHECKPOINT.files || since.bytes >= EXPORT_CHECKPOINT.bytes;
+      if (due && since.files * 8 >= inZip.length) await checkpoint();
     }
     while (true) {
       const rest = await pending.next();
@@ -439,6 +548,7 @@ async function writeBeating(job: ExportJob, lease: JobLease, disposable: Disposa
       if (rest.done) break;
       if (!('file' in rest.value)) await spool.add(rest.value.manifest);
     }
+    if (at < skip) throw new ResumeRefused('the walk names fewer files than it holds');
     await witnessWalk(job, walkBegan, walked, deps);
     beat.moved();
 
@@ -473,7 +583,7 @@ async function writeBeating(job: ExportJob, lease: JobLease, disposable: Disposa
   } catch (err) {
     counted.destroy();
     await upload.catch(() => undefined);
-    await deps.exportBlobs.delete(tenantId, job.blobName).catch(() => undefined);
+    await dropAttempt(job, err, resume !== null || checkpointed, deps);
     throw err;
   } finally {
     await spool.dispose();
@@ -496,15 +606,29 @@ async function writeBeating(job: ExportJob, lease: JobLease, disposable: Disposa
     const completed = await sealExportCompletion({ ...job, ...recorded, status: 'completed', completedAt, heartbeatAt: completedAt, archive, manifestJson }, deps.audit.chainKeys);
     // The audit log keeps what was handed out for as long as it keeps the entry: an export folder is proven against it years later.
     const handedOut = `manifest-json-sha256=${manifestJson.sha256};manifest-json-size=${manifestJson.size};zip-sha256=${archive.sha256};zip-size=${archive.size}`;
-    return await saveWithEntry(workerEntry(deps, completed, 'export.completed', 'success', 200, handedOut), (outbox) => lease.save(completed, judge, outbox), () => true, deps);
+    const saved = await saveWithEntry(workerEntry(deps, completed, 'export.completed', 'success', 200, handedOut), (outbox) => lease.save(completed, judge, outbox), () => true, deps);
+    // Done: nothing to go on from (an expiry or withdrawal deletes it too).
+    await deps.exportBlobs.delete(tenantId, exportCheckpointName(job.id)).catch(() => undefined);
+    return saved;
   } catch (err) {
     // Lost the job while uploading: the ZIP and list this attempt wrote are nobody's result.
     if (err instanceof Superseded) {
-      await deps.exportBlobs.delete(tenantId, job.blobName).catch(() => undefined);
+      if (!(resume !== null || checkpointed)) await deps.exportBlobs.delete(tenantId, job.blobName).catch(() => undefined);
       await deps.exportBlobs.delete(tenantId, exportDisposableListName(job.id, job.attempts)).catch(() => undefined);
     }
     throw err;
   }
+}
+
+/**
+ * A failed attempt's ZIP and checkpoint are deleted: the job fails (or is withdrawn), and a refused resume starts over.
+ * One that lost its job to another attempt leaves a ZIP a checkpoint names (`shared`): that attempt may be going on
+ * from it (an expiry or a withdrawal deletes every attempt's blobs).
+ */
+async function dropAttempt(job: ExportJob, err: unknown, shared: boolean, deps: ExportDeps): Promise<void> {
+  if (err instanceof Superseded && shared) return;
+  await deps.exportBlobs.delete(job.tenantId, job.blobName).catch(() => undefined);
+  if (!(err instanceof Superseded || err instanceof ResumeRefused)) await deps.exportBlobs.delete(job.tenantId, exportCheckpointName(job.id)).catch(() => undefined);
 }
 
 /**
@@ -663,11 +787,11 @@ async function* plan(job: ExportJob, deps: ExportDeps, names: ExportNames, held:
       }
       const paths = names.paths(doc, job.includeOriginals);
       const files: PlannedFile[] = [
-        { doc, file: doc.rendition, entry: { path: paths.rendition, role: 'rendition', mediaType: doc.rendition.mediaType, size: doc.rendition.size, sha256: doc.rendition.sha256, validation: manifestValidation(doc) } },
+        { doc, file: doc.rendition, entry: { path: paths.rendition, role: 'rendition', mediaType: doc.rendition.mediaType, size: doc.rendition.size, sha256: doc.rendition.sha256, validation: manifestValidation(doc) }, witnessed: manifest !== null },
       ];
       paths.originals.forEach((path, i) => {
         const o = doc.originals[i]!;
-        files.push({ doc, file: o, entry: { path, role: 'original', mediaType: o.mediaType, size: o.size, sha256: o.sha256 } });
+        files.push({ doc, file: o, entry: { path, role: 'original', mediaType: o.mediaType, size: o.size, sha256: o.sha256 }, witnessed: manifest !== null });
       });
       yield* files;
       held(doc, manifest === null ? undefined : retainUntilIn(manifest));

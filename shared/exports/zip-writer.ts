@@ -3,9 +3,34 @@ import { ZipFile } from 'yazl';
 /** yazl's entry states (index.js `Entry.*`): an entry at or past FILE_DATA_DONE has its bytes and data descriptor written. */
 const FILE_DATA_DONE = 3;
 
+interface YazlEntry {
+  state: number;
+  crc32: number | null;
+  compressedSize: number | null;
+  relativeOffsetOfLocalHeader?: number;
+}
+
 interface YazlInternals {
-  entries: { state: number }[];
+  entries: YazlEntry[];
   ended: boolean;
+  outputStreamCursor: number;
+}
+
+/** A file the ZIP holds, as a resumed attempt takes it from a checkpoint (export-checkpoint.ts). */
+export interface ZipEntryState {
+  path: string;
+  size: number;
+  /** ISO time, the entry's mtime as added. */
+  mtime: string;
+  crc32: number;
+  offset: number;
+}
+
+/** yazl's Entry constructor (not exported by yazl): taken from an entry of a ZIP no one reads. */
+function entryClass(): new (path: string, isDirectory: boolean, options: object) => YazlEntry {
+  const probe = new ZipFile();
+  probe.addEmptyDirectory('probe/');
+  return (probe as unknown as YazlInternals).entries[0]!.constructor as new (path: string, isDirectory: boolean, options: object) => YazlEntry;
 }
 
 /**
@@ -18,7 +43,7 @@ interface YazlInternals {
  * yazl would have written it. What yazl writes is unchanged byte for byte.
  */
 export class ExportZip extends ZipFile {
-  private readonly written: { state: number }[] = [];
+  private readonly written: YazlEntry[] = [];
 
   private get internals(): YazlInternals {
     return this as unknown as YazlInternals;
@@ -31,6 +56,41 @@ export class ExportZip extends ZipFile {
     while (done < entries.length && entries[done]!.state >= FILE_DATA_DONE) done++;
     if (done === 0) return;
     for (const entry of entries.splice(0, done)) this.written.push(entry);
+  }
+
+  /** How many bytes yazl has written to its output so far. */
+  get cursor(): number {
+    return this.internals.outputStreamCursor;
+  }
+
+  /** Whether every file added is written out (its data descriptor too): a point a checkpoint can describe. */
+  quiet(): boolean {
+    this.settle();
+    return this.internals.entries.length === 0;
+  }
+
+  /** The files written so far, in order: their CRC-32 and where their local header starts. */
+  writtenEntries(): { crc32: number; offset: number }[] {
+    return this.written.map((e) => ({ crc32: e.crc32 ?? 0, offset: e.relativeOffsetOfLocalHeader ?? 0 }));
+  }
+
+  /**
+   * A ZIP whose first `offset` bytes, holding `entries`, were written by an earlier attempt: yazl goes on from there, and
+   * its central directory lists them first, as it would have had it written them itself (each built as addReadStream
+   * builds it: stored, size known, streamed with a data descriptor). Before anything is added.
+   */
+  resume(offset: number, entries: ZipEntryState[]): void {
+    if (this.internals.entries.length > 0 || this.written.length > 0 || this.cursor !== 0) throw new Error('a ZIP is resumed before anything is added');
+    const Entry = entryClass();
+    for (const e of entries) {
+      const entry = new Entry(e.path, false, { compress: false, size: e.size, mtime: new Date(e.mtime) });
+      entry.crc32 = e.crc32;
+      entry.compressedSize = e.size;
+      entry.relativeOffsetOfLocalHeader = e.offset;
+      entry.state = FILE_DATA_DONE;
+      this.written.push(entry);
+    }
+    this.internals.outputStreamCursor = offset;
   }
 
   override end(...args: Parameters<ZipFile['end']>): void {

@@ -39,6 +39,8 @@ export interface ExportJob {
   /** Last sign of life of the worker (each progress save); a stale running job is claimed again by the maintenance timer. */
   heartbeatAt: string;
   attempts: number;
+  /** How many of the attempts went on (saved a checkpoint of their own, exports/export-checkpoint.ts): see attemptsUsedUp. */
+  attemptsAdvanced?: number;
   progress: { total: number; documents: number; files: number; bytes: number };
   /** Blob in the tenant's export container: the current attempt's (exportBlobName). */
   blobName: string;
@@ -102,6 +104,12 @@ export const exportBlobName = (id: string, attempt: number): string => (attempt 
 /** The attempt's list of the held documents a disposal can reach, one id a line, beside its ZIP. */
 export const exportDisposableListName = (id: string, attempt: number): string => (attempt <= 1 ? `${id}.disposable.txt` : `${id}.${attempt}.disposable.txt`);
 
+/**
+ * The job's resume point (export-checkpoint.ts): one per job, rewritten by each attempt, beside the ZIP it describes.
+ * Named from the job's id, as every export blob is (maintenance finds a blob's job by the name's first part).
+ */
+export const exportCheckpointName = (id: string): string => `${id}.checkpoint.json`;
+
 /** The most attempts at a job any deployment allows (the bound of ARCHIVE_EXPORT_MAX_ATTEMPTS, shared/config): a worker claims one only below it. */
 export const EXPORT_ATTEMPTS_LIMIT = 20;
 
@@ -116,11 +124,26 @@ export function attemptsMade(job: Pick<ExportJob, 'attempts'>): number | null {
   return typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= EXPORT_ATTEMPTS_LIMIT ? n : null;
 }
 
+/**
+ * Whether a running job has no attempt left: `max` (ARCHIVE_EXPORT_MAX_ATTEMPTS) attempts that went nowhere, or
+ * EXPORT_ATTEMPTS_LIMIT in all. An attempt that saved a checkpoint of its own is not counted: a large tenant's year, cut
+ * each time the platform recycles its instance, goes on while each attempt moves it on. Attempts stored as no count are used up.
+ */
+export function attemptsUsedUp(job: Pick<ExportJob, 'attempts' | 'attemptsAdvanced'>, max: number): boolean {
+  const made = attemptsMade(job);
+  if (made === null || made >= EXPORT_ATTEMPTS_LIMIT) return true;
+  const a: unknown = job.attemptsAdvanced;
+  // Unsealed (a job's running fields are): one edited up in Cosmos DB gets the job at most EXPORT_ATTEMPTS_LIMIT attempts.
+  const advanced = typeof a === 'number' && Number.isInteger(a) && a > 0 ? Math.min(a, made) : 0;
+  return made - advanced >= max;
+}
+
 /** Every blob the job's attempts may have written (an expiry or a withdrawal deletes them all); of every attempt possible when it is no count. */
 export function exportBlobNames(job: Pick<ExportJob, 'id' | 'attempts'>): string[] {
   const names: string[] = [];
   const made = attemptsMade(job) ?? EXPORT_ATTEMPTS_LIMIT;
   for (let attempt = 1; attempt <= Math.max(1, made); attempt++) names.push(exportBlobName(job.id, attempt), exportDisposableListName(job.id, attempt));
+  names.push(exportCheckpointName(job.id));
   return names;
 }
 

@@ -457,6 +457,15 @@ export interface ExportBlobsPort {
   ensureContainer(tenantId: string): Promise<void>;
   /** Content type application/zip unless given. Into the tenant's export container as it is: one missing is an error, never created. */
   upload(tenantId: string, blobName: string, source: Readable, contentType?: string): Promise<void>;
+  /**
+   * A block of the blob, staged (not readable, not part of the blob) until a commit names it. Ids are base64, one
+   * length per blob. The export's ZIP is written this way, so that a cut attempt's committed blocks can be resumed.
+   */
+  stageBlock(tenantId: string, blobName: string, blockId: string, bytes: Buffer): Promise<void>;
+  /** Makes the blob exactly these blocks, in this order (each staged, or committed before); the rest are discarded. */
+  commitBlocks(tenantId: string, blobName: string, blockIds: string[], contentType?: string): Promise<void>;
+  /** The blob's committed blocks, in order ([] when there is no blob). */
+  committedBlocks(tenantId: string, blobName: string): Promise<{ id: string; size: number }[]>;
   read(tenantId: string, blobName: string, range?: { offset: number; count?: number }): Promise<BlobRead>;
   /** As `read`; null when the blob is not (or no longer) stored. */
   readIfExists(tenantId: string, blobName: string, range?: { offset: number; count?: number }): Promise<BlobRead | null>;

@@ -230,6 +230,26 @@ describe('POST /exports', () => {
   });
 });
 
+it('the export store stages blocks, commits them, lists the committed ones and commits a list going on from them (a resumed export)', async () => {
+  const store = archive.host.deps.exportBlobs;
+  const name = `${uuidv7()}.zip`;
+  const id = (n: number) => Buffer.from(`01-${String(n).padStart(8, '0')}`).toString('base64');
+  await store.ensureContainer(tenant); // POST /exports's, the worker's role creates none
+  expect(await store.committedBlocks(tenant, name)).toEqual([]);
+  await store.stageBlock(tenant, name, id(0), Buffer.from('first '));
+  await store.stageBlock(tenant, name, id(1), Buffer.from('second '));
+  await store.commitBlocks(tenant, name, [id(0), id(1)]);
+  expect(await store.committedBlocks(tenant, name)).toEqual([{ id: id(0), size: 6 }, { id: id(1), size: 7 }]);
+  await store.stageBlock(tenant, name, id(2), Buffer.from('third'));
+  await store.commitBlocks(tenant, name, [id(0), id(1), id(2)]);
+  const read = await store.read(tenant, name);
+  const chunks: Buffer[] = [];
+  for await (const c of read.stream) chunks.push(c as Buffer);
+  expect(Buffer.concat(chunks).toString()).toBe('first second third');
+  await store.delete(tenant, name);
+  expect(await store.committedBlocks(tenant, name)).toEqual([]);
+});
+
 describe('an export of a fiscal year with disposed documents', () => {
   it('counts what it holds: a tombstone of that year is neither in the ZIP nor in its total; a document without a date is in both', async () => {
     const { runExport } = await import('../../shared/exports/run-export');

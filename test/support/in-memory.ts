@@ -774,12 +774,46 @@ export class InMemoryExportBlobs implements ExportBlobsPort {
   async ensureContainer(tenantId: string): Promise<void> {
     this.containers.add(tenantId);
   }
-  async upload(tenantId: string, blobName: string, source: Readable, _contentType?: string): Promise<void> {
+  private containerThere(tenantId: string): void {
     if (!this.containers.has(tenantId)) throw new Error(`export container ${blobLayout.exportsContainer(tenantId)} does not exist: POST /exports creates it, the export worker cannot`);
+  }
+  async upload(tenantId: string, blobName: string, source: Readable, _contentType?: string): Promise<void> {
+    this.containerThere(tenantId);
     const chunks: Buffer[] = [];
     for await (const chunk of source) chunks.push(Buffer.from(chunk as Uint8Array));
     this.blobs.set(`${tenantId}/${blobName}`, Buffer.concat(chunks));
     this.createdOn.set(`${tenantId}/${blobName}`, this.now().toISOString());
+    this.committed.delete(`${tenantId}/${blobName}`);
+  }
+  /** Staged blocks by blob, then id; and each blob's committed blocks (a blob set in `blobs` by a test has none). */
+  readonly staged = new Map<string, Map<string, Buffer>>();
+  readonly committed = new Map<string, { id: string; bytes: Buffer }[]>();
+  async stageBlock(tenantId: string, blobName: string, blockId: string, bytes: Buffer): Promise<void> {
+    this.containerThere(tenantId);
+    const key = `${tenantId}/${blobName}`;
+    if (!this.staged.has(key)) this.staged.set(key, new Map());
+    this.staged.get(key)!.set(blockId, Buffer.from(bytes));
+  }
+  /** As storage's Put Block List (`Latest`): a staged block first, else the committed one; an id of neither is refused. */
+  async commitBlocks(tenantId: string, blobName: string, blockIds: string[], _contentType?: string): Promise<void> {
+    this.containerThere(tenantId);
+    const key = `${tenantId}/${blobName}`;
+    const staged = this.staged.get(key) ?? new Map<string, Buffer>();
+    const before = new Map((this.committed.get(key) ?? []).map((b) => [b.id, b.bytes]));
+    const blocks = blockIds.map((id) => {
+      const bytes = staged.get(id) ?? before.get(id);
+      if (!bytes) throw new Error(`InvalidBlockList: no block ${id} of ${blobName}`);
+      return { id, bytes };
+    });
+    this.staged.delete(key);
+    this.committed.set(key, blocks);
+    this.blobs.set(key, Buffer.concat(blocks.map((b) => b.bytes)));
+    if (!this.createdOn.has(key)) this.createdOn.set(key, this.now().toISOString());
+  }
+  async committedBlocks(tenantId: string, blobName: string): Promise<{ id: string; size: number }[]> {
+    const key = `${tenantId}/${blobName}`;
+    if (!this.blobs.has(key)) return [];
+    return (this.committed.get(key) ?? []).map((b) => ({ id: b.id, size: b.bytes.length }));
   }
   async read(tenantId: string, blobName: string, range?: { offset: number; count?: number }): Promise<BlobRead> {
     const bytes = this.blobs.get(`${tenantId}/${blobName}`);
@@ -794,6 +828,8 @@ export class InMemoryExportBlobs implements ExportBlobsPort {
   async delete(tenantId: string, blobName: string): Promise<void> {
     this.blobs.delete(`${tenantId}/${blobName}`);
     this.createdOn.delete(`${tenantId}/${blobName}`);
+    this.staged.delete(`${tenantId}/${blobName}`);
+    this.committed.delete(`${tenantId}/${blobName}`);
   }
   /** In key order; the cursor is the key listed last. */
   async unsafeListStored(cursor: string | null, limit: number): Promise<{ items: StoredExportBlob[]; next: string | null }> {

@@ -48,6 +48,34 @@ export class ExportBlobs implements ExportBlobsPort {
     }
   }
 
+  /** Not in a container that is not there: created by POST /exports (ensureContainer), never by the worker (see `upload`). */
+  async stageBlock(tenantId: string, blobName: string, blockId: string, bytes: Buffer): Promise<void> {
+    await this.noContainerSaid(tenantId, () => this.container(tenantId).getBlockBlobClient(blobName).stageBlock(blockId, bytes, bytes.length));
+  }
+
+  async commitBlocks(tenantId: string, blobName: string, blockIds: string[], contentType = 'application/zip'): Promise<void> {
+    await this.noContainerSaid(tenantId, () => this.container(tenantId).getBlockBlobClient(blobName).commitBlockList(blockIds, { blobHTTPHeaders: { blobContentType: contentType } }));
+  }
+
+  async committedBlocks(tenantId: string, blobName: string): Promise<{ id: string; size: number }[]> {
+    try {
+      const list = await this.container(tenantId).getBlockBlobClient(blobName).getBlockList('committed');
+      return (list.committedBlocks ?? []).map((b) => ({ id: b.name, size: b.size }));
+    } catch (err) {
+      if (err instanceof RestError && err.statusCode === 404) return [];
+      throw err;
+    }
+  }
+
+  private async noContainerSaid(tenantId: string, write: () => Promise<unknown>): Promise<void> {
+    try {
+      await write();
+    } catch (err) {
+      if (err instanceof RestError && err.statusCode === 404 && err.code === 'ContainerNotFound') throw new Error(`export container ${ExportBlobs.containerName(tenantId)} does not exist: POST /exports creates it, the export worker cannot (${err.code})`);
+      throw err;
+    }
+  }
+
   async read(tenantId: string, blobName: string, range?: { offset: number; count?: number }): Promise<BlobRead> {
     const res = await this.container(tenantId).getBlobClient(blobName).download(range?.offset ?? 0, range?.count);
     const total = res.contentRange ? Number(res.contentRange.split('/')[1]) : Number(res.contentLength ?? 0);

@@ -5,8 +5,8 @@
  * MANIFEST_PREFETCH; and the checks still come in the walk's order, so the first failing document decides the export,
  * whatever order the reads come back in, and nothing of a later document is read as a file or reaches the ZIP.
  */
-import type { Readable } from 'node:stream';
 import { MANIFEST_PREFETCH, runExport } from '../../../shared/exports/run-export';
+import { EXPORT_CHECKPOINT } from '../../../shared/exports/export-checkpoint';
 import { startExport } from '../../../shared/exports/start-export';
 import { sealedManifest } from '../../../shared/documents/manifest';
 import { blobLayout } from '../../../shared/kernel/blob-layout';
@@ -48,18 +48,21 @@ class HeldWitnessReads {
   }
 }
 
-/** The export blob's bytes as they arrive (the worker deletes the ZIP of a failed export). */
+/**
+ * The export blob's bytes as they arrive (the worker deletes the ZIP of a failed export): its staged blocks, one a file
+ * (a checkpoint after each file stages what the file wrote).
+ */
 class TappedExportBlobs extends InMemoryExportBlobs {
   readonly received: Buffer[] = [];
-  override async upload(tenantId: string, blobName: string, source: Readable): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of source) {
-      chunks.push(Buffer.from(chunk as Uint8Array));
-      this.received.push(Buffer.from(chunk as Uint8Array));
-    }
-    this.blobs.set(`${tenantId}/${blobName}`, Buffer.concat(chunks));
+  override async stageBlock(tenantId: string, blobName: string, blockId: string, bytes: Buffer): Promise<void> {
+    this.received.push(Buffer.from(bytes));
+    await super.stageBlock(tenantId, blobName, blockId, bytes);
   }
 }
+
+const checkpointEvery = { ...EXPORT_CHECKPOINT };
+beforeAll(() => void (EXPORT_CHECKPOINT.files = 1));
+afterAll(() => void Object.assign(EXPORT_CHECKPOINT, checkpointEvery));
 
 /** N documents in walk order, each with its manifest; every third corrected once, with its kept correction. */
 async function world(n: number) {
