@@ -4,6 +4,7 @@ import type { ArchivedDocument, StoredFile } from '../kernel/document';
 import { ArchiveError } from '../kernel/errors';
 import type { StoredFileRef } from '../ports';
 import { getDocument } from './get-document';
+import { validationReportName } from '../kernel/validation';
 import { FIXITY_MISMATCH, type KeptManifestRead, manifestWitness, readManifest } from '../retention/fixity';
 
 /** `validation`: veraPDF's stored report on the rendition (JSON). */
@@ -36,6 +37,10 @@ export async function documentFile(r: DocumentFileRequest, deps: Pick<Deps, 'cat
       throw new ArchiveError('validation_pending', { detail: `The rendition of document ${doc.id} is queued for validation; its report is not stored yet.` });
     }
     file = { mediaType: 'application/json', ...doc.validation.report };
+    // Broke: the manifest names no report, so one the catalog named anywhere in the folder (planted by a storage role,
+    // named on the item with its SHA-256 by a writer of Cosmos DB) went out as the archive's. The archive writes one
+    // name only (create-only, locked): a report named otherwise is not sent.
+    if (file.blobName !== validationReportName(doc.id)) throw damaged(r, file, deps, "names a validation report the archive does not write");
     name = `${(doc.original.fileName ?? doc.id).replace(/\.[^.]*$/, '')}.validation.json`;
   } else {
     const original = doc.originals[r.part - 1];

@@ -209,7 +209,16 @@ async function record(
   if (state === 'different') {
     // An earlier delivery stored a report and stopped before recording it: that report is the evidence.
     report = await deps.blobs.readAll(doc.tenantId, blobName);
-    outcome = deps.validator.readReport(report);
+    const stated = deps.validator.readReport(report);
+    // Broke: whatever it stated was recorded. One planted under the report's name while the validation was pending (a
+    // storage role creates blobs) had a rendition veraPDF failed recorded as PDF/A. Taken only where it states what
+    // veraPDF found now; else retried, then poisoned, and alerted as damage.
+    const rules = (o: { failedRules: string[] }) => JSON.stringify([...o.failedRules].sort());
+    if (stated.passed !== found.passed || rules(stated) !== rules(found)) {
+      deps.log.error(FIXITY_MISMATCH, { tenantId: doc.tenantId, documentId: doc.id, mismatched: [blobName], missing: [], found: 'validation: the report stored states another outcome than the rendition has' });
+      throw new Error(`the validation report stored for document ${doc.id} states another outcome than veraPDF found`);
+    }
+    outcome = stated;
   }
   if (state !== 'created') {
     // Stored by an earlier delivery, with the retain-until and hold the document had then: brought up to now
