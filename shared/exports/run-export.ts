@@ -626,9 +626,19 @@ async function writeZip(job: ExportJob, lease: JobLease, disposable: DisposableD
  * from it (an expiry or a withdrawal deletes every attempt's blobs).
  */
 async function dropAttempt(job: ExportJob, err: unknown, shared: boolean, deps: ExportDeps): Promise<void> {
-  if (err instanceof Superseded && shared) return;
+  // Broke: only a Superseded failure spared a shared ZIP. An attempt that lost its job while hung (a read that ends in a
+  // timeout, a file's damage) failed after the later attempt went on in the same blob, and deleted that attempt's ZIP
+  // (completed: its download answered 410) and checkpoint (test/unit/faults/round22-resume.test.ts). A shared blob
+  // goes only while the job is still this attempt's; not known (the store did not answer): left to the job's end.
+  if (shared && (err instanceof Superseded || !(await stillTheAttempt(job, deps)))) return;
   await deps.exportBlobs.delete(job.tenantId, job.blobName).catch(() => undefined);
   if (!(err instanceof Superseded || err instanceof ResumeRefused)) await deps.exportBlobs.delete(job.tenantId, exportCheckpointName(job.id)).catch(() => undefined);
+}
+
+/** Whether the stored job is still this attempt's (or gone); false when the store does not answer. */
+async function stillTheAttempt(job: ExportJob, deps: ExportDeps): Promise<boolean> {
+  const stored = await deps.exportJobs.get(job.tenantId, job.id).catch(() => undefined);
+  return stored === null || stored?.attempts === job.attempts;
 }
 
 /**

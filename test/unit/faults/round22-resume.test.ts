@@ -1,0 +1,98 @@
+/**
+ * Round 22a: attacks on the checkpointed export resume (a cut attempt goes on from its sealed checkpoint, in the ZIP
+ * blob the attempt that checkpointed wrote). Each case is an attack that broke, with the fix it got; see each block's
+ * comment.
+ */
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { EXPORT_CHECKPOINT } from '../../../shared/exports/export-checkpoint';
+import { restartExport, runExport } from '../../../shared/exports/run-export';
+import { startExport } from '../../../shared/exports/start-export';
+import { exportCheckpointName } from '../../../shared/kernel/export';
+import type { Principal } from '../../../shared/kernel/principal';
+import type { BlobRead } from '../../../shared/ports';
+import { FakeClock } from '../../support/fake-clock';
+import { inMemoryDeps, type InMemoryExportBlobs, ListingCatalog } from '../../support/in-memory';
+import { keepManifest, seedMany } from '../../support/seed';
+
+const T = 'acme';
+const N = 6;
+const K = 3;
+
+const every = { ...EXPORT_CHECKPOINT };
+beforeAll(() => void (EXPORT_CHECKPOINT.files = 1));
+afterAll(() => void Object.assign(EXPORT_CHECKPOINT, every));
+
+const principal = { tenantId: T, subject: 'accountant', kind: 'user', rightsSet: 'accountant', permissions: new Set() } as unknown as Principal;
+
+async function setUp() {
+  const clock = new FakeClock('2025-03-01T12:00:00Z');
+  const deps = { ...inMemoryDeps(), catalog: new ListingCatalog(), clock };
+  const docs = await seedMany(deps, T, Array.from({ length: N }, (_, i) => ({ metadata: { documentDate: `2024-0${i + 1}-01`, kind: 'invoice' as const, reference: `INV-${i}` } })));
+  for (const doc of docs) await keepManifest(deps, doc);
+  const { job } = await startExport(principal, { fiscalYear: 2024, includeOriginals: false }, 'req-1', deps);
+  return { deps, docs, job, store: deps.exportBlobs as InMemoryExportBlobs };
+}
+type World = Awaited<ReturnType<typeof setUp>>;
+
+/** Turns of the event loop until `ready` (no timers: the attempt under test moves on its own I/O). */
+async function until(ready: () => boolean): Promise<void> {
+  for (let i = 0; i < 10_000 && !ready(); i++) await new Promise((r) => setImmediate(r));
+  expect(ready()).toBe(true);
+}
+
+/**
+ * An attempt whose copy of rendition `at` (0-based) hangs (a storage read that stops answering) until `fail` ends it
+ * with an error, as a read's timeout does: a live attempt, silent long enough for maintenance to hand its job on.
+ */
+function hungAttempt(w: World, at: number) {
+  const renditions = w.docs.map((d) => d.rendition.blobName);
+  const state = { hung: false, fail: (_e: Error) => undefined as void };
+  const blobs = new Proxy(w.deps.blobs, {
+    get: (target, prop, receiver) =>
+      prop === 'readIfExists'
+        ? async (tenantId: string, name: string): Promise<BlobRead | null> => {
+            const found = await target.readIfExists(tenantId, name);
+            if (name !== renditions[at] || !found) return found;
+            const stream = new Readable({
+              read() {
+                state.hung = true;
+                state.fail = (e) => void this.destroy(e);
+              },
+            });
+            return { ...found, stream };
+          }
+        : Reflect.get(target, prop, receiver),
+  });
+  return { deps: { ...w.deps, blobs }, state };
+}
+
+/**
+ * Broke: an attempt that lost its job to a later one, which went on from its checkpoint in the same ZIP blob, deleted
+ * that blob (and the checkpoint) when it then failed on its own, other than by losing its job: a hung read ending in a
+ * timeout, a file's damage. dropAttempt spared the shared blob only for Superseded. The later attempt's completed ZIP
+ * was gone (its download answered 410 as withdrawn), or a later attempt still running failed at its last commit.
+ * Now a shared blob is deleted only while the job is still the failing attempt's.
+ */
+describe('an attempt superseded while hung fails after a later attempt went on in its ZIP', () => {
+  it("leaves the later attempt's completed ZIP as it was handed out", async () => {
+    const w = await setUp();
+    const a = hungAttempt(w, K);
+    const first = runExport(T, w.job.id, a.deps);
+    await until(() => a.state.hung);
+    // The hung attempt saved a checkpoint after each file before it (EXPORT_CHECKPOINT.files = 1).
+    expect(w.store.blobs.has(`${T}/${exportCheckpointName(w.job.id)}`)).toBe(true);
+
+    w.deps.clock.advance((w.deps.config.ARCHIVE_EXPORT_STALE_SECONDS + 1) * 1000);
+    expect(await restartExport((await w.deps.exportJobs.getVersioned(T, w.job.id))!, w.deps)).toBe(true);
+    const done = (await w.deps.exportJobs.get(T, w.job.id))!;
+    expect(done).toMatchObject({ status: 'completed', attempts: 2, progress: { documents: N } });
+
+    a.state.fail(new Error('read timed out'));
+    await first;
+    const zip = w.store.blobs.get(`${T}/${done.blobName}`);
+    expect(zip).toBeDefined();
+    expect(createHash('sha256').update(zip!).digest('hex')).toBe(done.archive!.sha256);
+    expect(await w.deps.exportJobs.get(T, w.job.id)).toMatchObject({ status: 'completed', archive: done.archive });
+  });
+});
