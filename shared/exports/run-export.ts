@@ -15,7 +15,7 @@ import { ExportZip } from './zip-writer';
 import { deleteExportBlobs, disposedAmong, logWithdrawal, saveWithEntry, saveWithSystemEntry, withdrawal, withdrawnJob } from './withdraw-exports';
 import { exportSealHolds, sealExportCompletion } from './export-seal';
 import { disposableFilter } from './disposable-filter';
-import { BlockSink, type CheckpointFile, EXPORT_CHECKPOINT, EXPORT_CHECKPOINT_REFUSED, type ExportCheckpoint, resumableCheckpoint, saveCheckpoint } from './export-checkpoint';
+import { BlockSink, type CheckpointFile, ExportBlobTaken, EXPORT_CHECKPOINT, EXPORT_CHECKPOINT_REFUSED, type ExportCheckpoint, resumableCheckpoint, saveCheckpoint } from './export-checkpoint';
 import { detailsWitnessDiffers, FIXITY_MISMATCH, manifestDescribes } from '../retention/fixity';
 import { keptManifestOf, manifestByArchive, readManifestBytes } from '../documents/manifest';
 import { readKeptBlob } from '../kept-blobs';
@@ -112,10 +112,15 @@ async function claimAndRun(found: Versioned<ExportJob>, deps: ExportDeps): Promi
       }
     }
     const e = toArchiveError(err);
-    if (e.code === 'internal') deps.log.error('export failed', { tenantId, exportId, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
+    const logged = () => e.code === 'internal' && deps.log.error('export failed', { tenantId, exportId, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
+    // Its blob written by another: most often the later attempt that took its job, and then no failure of the export's.
+    const taken = err instanceof ExportBlobTaken;
+    if (!taken) logged();
     try {
       const failed: ExportJob = { ...lease.job, status: 'failed', error: e.code === 'internal' ? 'internal' : `${e.code}: ${e.message}`, heartbeatAt: deps.clock.now().toISOString() };
-      return await saveWithEntry(workerEntry(deps, failed, 'export.failed', 'failed', deps.errorStatus(e.code), e.code), (outbox) => lease.save(failed, undefined, outbox), () => true, deps);
+      const saved = await saveWithEntry(workerEntry(deps, failed, 'export.failed', 'failed', deps.errorStatus(e.code), e.code), (outbox) => lease.save(failed, undefined, outbox), () => true, deps);
+      if (taken) logged();
+      return saved;
     } catch (saveErr) {
       if (saveErr instanceof Superseded) return superseded(lease, deps);
       throw saveErr;
@@ -403,11 +408,14 @@ async function writeZip(job: ExportJob, lease: JobLease, disposable: DisposableD
   const { tenantId } = job;
   const zip = new ExportZip();
   const archivePrint = new Fingerprint();
+  // The version of the ZIP the resume hashed: the attempt commits over it only (BlockSink).
+  let resumedEtag = '';
   if (resume) {
     // node:crypto's running hash cannot be saved: the ZIP's bytes so far are read back and hashed again (one read of
     // the blob, not one of every document), and must be the ones the checkpoint sealed.
     try {
       const prefix = await deps.exportBlobs.read(tenantId, resume.blobName, { offset: 0, count: resume.offset });
+      resumedEtag = prefix.etag;
       for await (const chunk of prefix.stream) {
         archivePrint.add(Buffer.from(chunk as Uint8Array));
         beat.moved();
@@ -431,7 +439,7 @@ async function writeZip(job: ExportJob, lease: JobLease, disposable: DisposableD
     zipFailure.error = err instanceof Error ? err : new Error(String(err));
     counted.destroy(zipFailure.error);
   });
-  const sink = new BlockSink(deps, tenantId, job.blobName, job.attempts, resume);
+  const sink = new BlockSink(deps, tenantId, job.blobName, job.attempts, resume && { ...resume, etag: resumedEtag });
   const upload = pipeline(output, sink);
   upload.catch(() => undefined); // awaited below; a failure here surfaces there
 

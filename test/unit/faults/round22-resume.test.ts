@@ -12,7 +12,7 @@ import { exportCheckpointName } from '../../../shared/kernel/export';
 import type { Principal } from '../../../shared/kernel/principal';
 import type { BlobRead } from '../../../shared/ports';
 import { FakeClock } from '../../support/fake-clock';
-import { inMemoryDeps, type InMemoryExportBlobs, ListingCatalog } from '../../support/in-memory';
+import { inMemoryDeps, type InMemoryExportBlobs, ListingCatalog, type RecordingLogger } from '../../support/in-memory';
 import { keepManifest, seedMany } from '../../support/seed';
 
 const T = 'acme';
@@ -47,17 +47,25 @@ async function until(ready: () => boolean): Promise<void> {
  */
 function hungAttempt(w: World, at: number) {
   const renditions = w.docs.map((d) => d.rendition.blobName);
-  const state = { hung: false, fail: (_e: Error) => undefined as void };
+  const state = { hung: false, fail: (_e: Error) => undefined as void, answer: () => undefined as void };
   const blobs = new Proxy(w.deps.blobs, {
     get: (target, prop, receiver) =>
       prop === 'readIfExists'
         ? async (tenantId: string, name: string): Promise<BlobRead | null> => {
             const found = await target.readIfExists(tenantId, name);
             if (name !== renditions[at] || !found) return found;
+            const chunks: Buffer[] = [];
+            for await (const c of found.stream) chunks.push(Buffer.from(c as Uint8Array));
             const stream = new Readable({
               read() {
+                if (state.hung) return;
                 state.hung = true;
                 state.fail = (e) => void this.destroy(e);
+                // The read answers after all, late: the file's bytes.
+                state.answer = () => {
+                  this.push(Buffer.concat(chunks));
+                  this.push(null);
+                };
               },
             });
             return { ...found, stream };
@@ -94,5 +102,66 @@ describe('an attempt superseded while hung fails after a later attempt went on i
     expect(zip).toBeDefined();
     expect(createHash('sha256').update(zip!).digest('hex')).toBe(done.archive!.sha256);
     expect(await w.deps.exportJobs.get(T, w.job.id)).toMatchObject({ status: 'completed', archive: done.archive });
+  });
+});
+
+/**
+ * Broke: the same attempt, its read answering late instead of failing, wrote on into the ZIP blob the later attempt had
+ * gone on in and completed: it finished its file before its next beat found the job lost, and its checkpoint's commit
+ * made the blob its own blocks (the later attempt's staged ones discarded). The completed export's ZIP was no longer
+ * the one its SHA-256 names (its download refused it as damaged); a later attempt still running failed at its commit.
+ * Now every commit after an attempt's first (or after its resume's read of the ZIP) is made only over the blob's version
+ * it last wrote or read (ETag): an attempt whose blob another wrote since stops there. The same holds against a storage
+ * role that commits other blocks between the resumed attempt's read of the ZIP and its commit.
+ */
+describe('an attempt superseded while hung, its read answering late', () => {
+  it("does not write into the later attempt's completed ZIP", async () => {
+    const w = await setUp();
+    const a = hungAttempt(w, K);
+    // Its beat's saves wait (Cosmos DB slow to answer): it does not learn it lost its job before its file's end.
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (open = r));
+    const jobs = new Proxy(w.deps.exportJobs, {
+      get: (target, prop, receiver) => {
+        const value = Reflect.get(target, prop, receiver) as unknown;
+        if (prop !== 'replace' || typeof value !== 'function') return value;
+        return async (...args: unknown[]) => {
+          if (a.state.hung) await gate;
+          return (value as (...x: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    let commits = 0;
+    const exportBlobs = new Proxy(w.store, {
+      get: (target, prop, receiver) => {
+        const value = Reflect.get(target, prop, receiver) as unknown;
+        if (prop !== 'commitBlocks' || typeof value !== 'function') return value;
+        return async (...args: unknown[]) => {
+          try {
+            return await (value as (...x: unknown[]) => Promise<unknown>).apply(target, args);
+          } finally {
+            if (a.state.hung) commits++;
+          }
+        };
+      },
+    });
+    const first = runExport(T, w.job.id, { ...a.deps, exportJobs: jobs, exportBlobs });
+    await until(() => a.state.hung);
+
+    w.deps.clock.advance((w.deps.config.ARCHIVE_EXPORT_STALE_SECONDS + 1) * 1000);
+    expect(await restartExport((await w.deps.exportJobs.getVersioned(T, w.job.id))!, w.deps)).toBe(true);
+    const done = (await w.deps.exportJobs.get(T, w.job.id))!;
+    expect(done).toMatchObject({ status: 'completed', attempts: 2 });
+
+    a.state.answer();
+    await until(() => commits > 0);
+    const zip = w.store.blobs.get(`${T}/${done.blobName}`);
+    expect(zip && createHash('sha256').update(zip).digest('hex')).toBe(done.archive!.sha256);
+    open();
+    await first;
+    expect(await w.deps.exportJobs.get(T, w.job.id)).toMatchObject({ status: 'completed', archive: done.archive });
+    expect(createHash('sha256').update(w.store.blobs.get(`${T}/${done.blobName}`)!).digest('hex')).toBe(done.archive!.sha256);
+    // The superseded attempt stopped without a failure of the export's to alert.
+    expect((w.deps.log as RecordingLogger).lines.filter((l) => l.message === 'export failed')).toEqual([]);
   });
 });
