@@ -194,3 +194,31 @@ describe("a block staged under a checkpoint's id between attempts", () => {
     await first;
   });
 });
+
+/**
+ * Broke: a checkpoint the next attempt would not go on from (not sealed, not readable, its blocks not the blob's) was
+ * passed over, and that attempt wrote a ZIP of its own: the earlier attempt's ZIP, its blocks committed (readable, with
+ * the copies of every document it held), stayed in storage until the export expired, and nothing withdrew it once one of
+ * those documents was disposed of (the completed export, which no longer held it, was not withdrawn). Now an attempt
+ * that starts from the first document deletes the earlier attempts' blobs and the checkpoint once its claim holds.
+ */
+describe('a checkpoint the next attempt does not go on from', () => {
+  it("leaves no earlier attempt's ZIP behind the one handed out", async () => {
+    const w = await setUp();
+    const a = hungAttempt(w, K);
+    const first = runExport(T, w.job.id, a.deps);
+    await until(() => a.state.hung);
+    const name = `${T}/${exportCheckpointName(w.job.id)}`;
+    const c = JSON.parse(w.store.blobs.get(name)!.toString('utf8')) as { files: { sha256: string }[] };
+    c.files[0]!.sha256 = '0'.repeat(64);
+    w.store.blobs.set(name, Buffer.from(JSON.stringify(c))); // no longer the archive's seal
+
+    w.deps.clock.advance((w.deps.config.ARCHIVE_EXPORT_STALE_SECONDS + 1) * 1000);
+    expect(await restartExport((await w.deps.exportJobs.getVersioned(T, w.job.id))!, w.deps)).toBe(true);
+    a.state.fail(new Error('read timed out'));
+    await first;
+    const done = (await w.deps.exportJobs.get(T, w.job.id))!;
+    expect(done).toMatchObject({ status: 'completed', attempts: 2, blobName: exportBlobName(w.job.id, 2) });
+    expect([...w.store.blobs.keys()]).toEqual([`${T}/${done.blobName}`]);
+  });
+});
