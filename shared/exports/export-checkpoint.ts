@@ -109,17 +109,20 @@ export class BlockSink extends Writable {
   private waiters: (() => void)[] = [];
   /** The bytes the blob holds once committed: the resumed ones and every one written to this sink. */
   received: number;
+  /** The blob's version as this attempt last read (its resume) or committed it; null before either. */
+  private etag: string | null;
 
   constructor(
     private readonly deps: Pick<Deps, 'exportBlobs'>,
     private readonly tenantId: string,
     private readonly blobName: string,
     private readonly attempt: number,
-    resumed: { blocks: { id: string; size: number }[]; offset: number } | null,
+    resumed: { blocks: { id: string; size: number }[]; offset: number; etag: string } | null,
   ) {
     super();
     this.blocks = resumed ? [...resumed.blocks] : [];
     this.received = resumed?.offset ?? 0;
+    this.etag = resumed?.etag ?? null;
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
@@ -158,7 +161,13 @@ export class BlockSink extends Writable {
     if (this.pendingSize > 0) this.stage();
     await Promise.all(this.inFlight);
     if (this.failure) throw this.failure;
-    await this.deps.exportBlobs.commitBlocks(this.tenantId, this.blobName, this.blocks.map((b) => b.id));
+    // Broke: committed whoever wrote the blob since. An attempt that lost its job while hung went on writing into the
+    // blob the later attempt had resumed in (the same blob) and made it its own blocks, the later one's completed ZIP
+    // replaced (test/unit/faults/round22-resume.test.ts); a storage role's commit after the resume's read was built on.
+    // Over the version this attempt last read or committed: one written since by another is not this attempt's to go on.
+    const committed = await this.deps.exportBlobs.commitBlocks(this.tenantId, this.blobName, this.blocks.map((b) => b.id), this.etag === null ? {} : { ifMatch: this.etag });
+    if (committed === 'conflict') throw new ExportBlobTaken(this.blobName);
+    this.etag = committed.etag;
     return [...this.blocks];
   }
 
@@ -181,5 +190,13 @@ export class BlockSink extends Writable {
     });
     const tracked = staged.finally(() => this.inFlight.delete(tracked));
     this.inFlight.add(tracked);
+  }
+}
+
+/** The export's blob was written by another since this attempt last read or committed it (another attempt, a storage role). */
+export class ExportBlobTaken extends Error {
+  constructor(blobName: string) {
+    super(`the export blob ${blobName} was written by another since this attempt last wrote it`);
+    this.name = 'ExportBlobTaken';
   }
 }

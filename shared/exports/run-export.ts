@@ -15,7 +15,7 @@ import { ExportZip } from './zip-writer';
 import { deleteExportBlobs, disposedAmong, logWithdrawal, saveWithEntry, saveWithSystemEntry, withdrawal, withdrawnJob } from './withdraw-exports';
 import { exportSealHolds, sealExportCompletion } from './export-seal';
 import { disposableFilter } from './disposable-filter';
-import { BlockSink, type CheckpointFile, EXPORT_CHECKPOINT, EXPORT_CHECKPOINT_REFUSED, type ExportCheckpoint, resumableCheckpoint, saveCheckpoint } from './export-checkpoint';
+import { BlockSink, type CheckpointFile, ExportBlobTaken, EXPORT_CHECKPOINT, EXPORT_CHECKPOINT_REFUSED, type ExportCheckpoint, resumableCheckpoint, saveCheckpoint } from './export-checkpoint';
 import { detailsWitnessDiffers, FIXITY_MISMATCH, manifestDescribes } from '../retention/fixity';
 import { keptManifestOf, manifestByArchive, readManifestBytes } from '../documents/manifest';
 import { readKeptBlob } from '../kept-blobs';
@@ -99,6 +99,11 @@ async function claimAndRun(found: Versioned<ExportJob>, deps: ExportDeps): Promi
     return null;
   }
   const lease = new JobLease(claim, claimed.etag, jobs);
+  // Broke: a checkpoint passed over (not sealed, not readable, its blocks not the blob's) left the ZIP it named, its
+  // blocks committed, in storage until the export expired: a copy of every document it held, one disposed of since
+  // withdrawn by nothing (test/unit/faults/round22-resume.test.ts). This attempt starts from the first document in its
+  // own blob, so the earlier attempts' are nobody's; deleted once its claim holds (not before: another's resume).
+  if (!resume && made > 0) for (const name of [...Array.from({ length: made }, (_, i) => exportBlobName(exportId, i + 1)), exportCheckpointName(exportId)]) await deps.exportBlobs.delete(tenantId, name).catch(() => undefined);
   try {
     return await writeArchive(lease, deps, resume);
   } catch (err) {
@@ -112,10 +117,15 @@ async function claimAndRun(found: Versioned<ExportJob>, deps: ExportDeps): Promi
       }
     }
     const e = toArchiveError(err);
-    if (e.code === 'internal') deps.log.error('export failed', { tenantId, exportId, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
+    const logged = () => e.code === 'internal' && deps.log.error('export failed', { tenantId, exportId, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
+    // Its blob written by another: most often the later attempt that took its job, and then no failure of the export's.
+    const taken = err instanceof ExportBlobTaken;
+    if (!taken) logged();
     try {
       const failed: ExportJob = { ...lease.job, status: 'failed', error: e.code === 'internal' ? 'internal' : `${e.code}: ${e.message}`, heartbeatAt: deps.clock.now().toISOString() };
-      return await saveWithEntry(workerEntry(deps, failed, 'export.failed', 'failed', deps.errorStatus(e.code), e.code), (outbox) => lease.save(failed, undefined, outbox), () => true, deps);
+      const saved = await saveWithEntry(workerEntry(deps, failed, 'export.failed', 'failed', deps.errorStatus(e.code), e.code), (outbox) => lease.save(failed, undefined, outbox), () => true, deps);
+      if (taken) logged();
+      return saved;
     } catch (saveErr) {
       if (saveErr instanceof Superseded) return superseded(lease, deps);
       throw saveErr;
@@ -403,11 +413,19 @@ async function writeZip(job: ExportJob, lease: JobLease, disposable: DisposableD
   const { tenantId } = job;
   const zip = new ExportZip();
   const archivePrint = new Fingerprint();
+  // The version of the ZIP the resume hashed: the attempt commits over it only (BlockSink).
+  let resumedEtag = '';
   if (resume) {
     // node:crypto's running hash cannot be saved: the ZIP's bytes so far are read back and hashed again (one read of
     // the blob, not one of every document), and must be the ones the checkpoint sealed.
     try {
+      // Broke: a block staged under one of the checkpoint's ids (a storage role's, or a cut attempt's numbered alike) is
+      // not in the committed bytes read back, and the attempt's commit (Put Block List's `Latest`: a staged block before
+      // the committed one) took it: the ZIP held bytes never hashed, under the SHA-256 of those that were
+      // (test/unit/faults/round22-resume.test.ts). Committed again first: the bytes hashed are the ones the list holds.
+      await deps.exportBlobs.commitBlocks(tenantId, resume.blobName, resume.blocks.map((b) => b.id));
       const prefix = await deps.exportBlobs.read(tenantId, resume.blobName, { offset: 0, count: resume.offset });
+      resumedEtag = prefix.etag;
       for await (const chunk of prefix.stream) {
         archivePrint.add(Buffer.from(chunk as Uint8Array));
         beat.moved();
@@ -431,7 +449,7 @@ async function writeZip(job: ExportJob, lease: JobLease, disposable: DisposableD
     zipFailure.error = err instanceof Error ? err : new Error(String(err));
     counted.destroy(zipFailure.error);
   });
-  const sink = new BlockSink(deps, tenantId, job.blobName, job.attempts, resume);
+  const sink = new BlockSink(deps, tenantId, job.blobName, job.attempts, resume && { ...resume, etag: resumedEtag });
   const upload = pipeline(output, sink);
   upload.catch(() => undefined); // awaited below; a failure here surfaces there
 
@@ -626,9 +644,19 @@ async function writeZip(job: ExportJob, lease: JobLease, disposable: DisposableD
  * from it (an expiry or a withdrawal deletes every attempt's blobs).
  */
 async function dropAttempt(job: ExportJob, err: unknown, shared: boolean, deps: ExportDeps): Promise<void> {
-  if (err instanceof Superseded && shared) return;
+  // Broke: only a Superseded failure spared a shared ZIP. An attempt that lost its job while hung (a read that ends in a
+  // timeout, a file's damage) failed after the later attempt went on in the same blob, and deleted that attempt's ZIP
+  // (completed: its download answered 410) and checkpoint (test/unit/faults/round22-resume.test.ts). A shared blob
+  // goes only while the job is still this attempt's; not known (the store did not answer): left to the job's end.
+  if (shared && (err instanceof Superseded || !(await stillTheAttempt(job, deps)))) return;
   await deps.exportBlobs.delete(job.tenantId, job.blobName).catch(() => undefined);
   if (!(err instanceof Superseded || err instanceof ResumeRefused)) await deps.exportBlobs.delete(job.tenantId, exportCheckpointName(job.id)).catch(() => undefined);
+}
+
+/** Whether the stored job is still this attempt's (or gone); false when the store does not answer. */
+async function stillTheAttempt(job: ExportJob, deps: ExportDeps): Promise<boolean> {
+  const stored = await deps.exportJobs.get(job.tenantId, job.id).catch(() => undefined);
+  return stored === null || stored?.attempts === job.attempts;
 }
 
 /**

@@ -462,8 +462,12 @@ export interface ExportBlobsPort {
    * length per blob. The export's ZIP is written this way, so that a cut attempt's committed blocks can be resumed.
    */
   stageBlock(tenantId: string, blobName: string, blockId: string, bytes: Buffer): Promise<void>;
-  /** Makes the blob exactly these blocks, in this order (each staged, or committed before); the rest are discarded. */
-  commitBlocks(tenantId: string, blobName: string, blockIds: string[], contentType?: string): Promise<void>;
+  /**
+   * Makes the blob exactly these blocks, in this order (each staged, or committed before); the rest are discarded. With
+   * `ifMatch` (the blob's ETag as last read or committed), only over that version: 'conflict' when another wrote it
+   * since (or deleted it). The blob's new ETag. Content type application/zip unless given.
+   */
+  commitBlocks(tenantId: string, blobName: string, blockIds: string[], options?: { contentType?: string; ifMatch?: string }): Promise<{ etag: string } | 'conflict'>;
   /** The blob's committed blocks, in order ([] when there is no blob). */
   committedBlocks(tenantId: string, blobName: string): Promise<{ id: string; size: number }[]>;
   read(tenantId: string, blobName: string, range?: { offset: number; count?: number }): Promise<BlobRead>;

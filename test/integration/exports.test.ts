@@ -241,6 +241,13 @@ it('the export store stages blocks, commits them, lists the committed ones and c
   await store.commitBlocks(tenant, name, [id(0), id(1)]);
   expect(await store.committedBlocks(tenant, name)).toEqual([{ id: id(0), size: 6 }, { id: id(1), size: 7 }]);
   await store.stageBlock(tenant, name, id(2), Buffer.from('third'));
+  const first = await store.commitBlocks(tenant, name, [id(0), id(1)]);
+  expect(first).not.toBe('conflict');
+  // Over the version the attempt last wrote only: one written since by another is refused (BlockSink).
+  const { etag } = first as { etag: string };
+  expect(await store.commitBlocks(tenant, name, [id(0), id(1)], { ifMatch: etag })).not.toBe('conflict');
+  expect(await store.commitBlocks(tenant, name, [id(0), id(1), id(2)], { ifMatch: etag })).toBe('conflict');
+  await store.stageBlock(tenant, name, id(2), Buffer.from('third'));
   await store.commitBlocks(tenant, name, [id(0), id(1), id(2)]);
   const read = await store.read(tenant, name);
   const chunks: Buffer[] = [];

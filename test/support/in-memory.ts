@@ -784,6 +784,7 @@ export class InMemoryExportBlobs implements ExportBlobsPort {
     this.blobs.set(`${tenantId}/${blobName}`, Buffer.concat(chunks));
     this.createdOn.set(`${tenantId}/${blobName}`, this.now().toISOString());
     this.committed.delete(`${tenantId}/${blobName}`);
+    this.written(`${tenantId}/${blobName}`);
   }
   /** Staged blocks by blob, then id; and each blob's committed blocks (a blob set in `blobs` by a test has none). */
   readonly staged = new Map<string, Map<string, Buffer>>();
@@ -795,9 +796,10 @@ export class InMemoryExportBlobs implements ExportBlobsPort {
     this.staged.get(key)!.set(blockId, Buffer.from(bytes));
   }
   /** As storage's Put Block List (`Latest`): a staged block first, else the committed one; an id of neither is refused. */
-  async commitBlocks(tenantId: string, blobName: string, blockIds: string[], _contentType?: string): Promise<void> {
+  async commitBlocks(tenantId: string, blobName: string, blockIds: string[], options: { contentType?: string; ifMatch?: string } = {}): Promise<{ etag: string } | 'conflict'> {
     this.containerThere(tenantId);
     const key = `${tenantId}/${blobName}`;
+    if (options.ifMatch !== undefined && this.etagOf(key) !== options.ifMatch) return 'conflict';
     const staged = this.staged.get(key) ?? new Map<string, Buffer>();
     const before = new Map((this.committed.get(key) ?? []).map((b) => [b.id, b.bytes]));
     const blocks = blockIds.map((id) => {
@@ -809,6 +811,19 @@ export class InMemoryExportBlobs implements ExportBlobsPort {
     this.committed.set(key, blocks);
     this.blobs.set(key, Buffer.concat(blocks.map((b) => b.bytes)));
     if (!this.createdOn.has(key)) this.createdOn.set(key, this.now().toISOString());
+    return { etag: this.written(key) };
+  }
+  /** Each blob's ETag, new at each write (one a test sets in `blobs` has none until then: its length stands in). */
+  private readonly etags = new Map<string, string>();
+  private etagCount = 0;
+  private written(key: string): string {
+    const etag = `"w${++this.etagCount}"`;
+    this.etags.set(key, etag);
+    return etag;
+  }
+  private etagOf(key: string): string | undefined {
+    const bytes = this.blobs.get(key);
+    return bytes ? (this.etags.get(key) ?? `"${bytes.length}"`) : undefined;
   }
   async committedBlocks(tenantId: string, blobName: string): Promise<{ id: string; size: number }[]> {
     const key = `${tenantId}/${blobName}`;
@@ -818,18 +833,19 @@ export class InMemoryExportBlobs implements ExportBlobsPort {
   async read(tenantId: string, blobName: string, range?: { offset: number; count?: number }): Promise<BlobRead> {
     const bytes = this.blobs.get(`${tenantId}/${blobName}`);
     if (!bytes) throw new Error(`no export blob ${blobName}`);
-    return readOf(bytes, 'application/zip', range);
+    return readOf(bytes, 'application/zip', range, null, this.etagOf(`${tenantId}/${blobName}`));
   }
   /** One read, as the adapter's single GET (not a look then a read another writer could come between). */
   async readIfExists(tenantId: string, blobName: string, range?: { offset: number; count?: number }): Promise<BlobRead | null> {
     const bytes = this.blobs.get(`${tenantId}/${blobName}`);
-    return bytes ? readOf(bytes, 'application/zip', range) : null;
+    return bytes ? readOf(bytes, 'application/zip', range, null, this.etagOf(`${tenantId}/${blobName}`)) : null;
   }
   async delete(tenantId: string, blobName: string): Promise<void> {
     this.blobs.delete(`${tenantId}/${blobName}`);
     this.createdOn.delete(`${tenantId}/${blobName}`);
     this.staged.delete(`${tenantId}/${blobName}`);
     this.committed.delete(`${tenantId}/${blobName}`);
+    this.etags.delete(`${tenantId}/${blobName}`);
   }
   /** In key order; the cursor is the key listed last. */
   async unsafeListStored(cursor: string | null, limit: number): Promise<{ items: StoredExportBlob[]; next: string | null }> {

@@ -53,8 +53,16 @@ export class ExportBlobs implements ExportBlobsPort {
     await this.noContainerSaid(tenantId, () => this.container(tenantId).getBlockBlobClient(blobName).stageBlock(blockId, bytes, bytes.length));
   }
 
-  async commitBlocks(tenantId: string, blobName: string, blockIds: string[], contentType = 'application/zip'): Promise<void> {
-    await this.noContainerSaid(tenantId, () => this.container(tenantId).getBlockBlobClient(blobName).commitBlockList(blockIds, { blobHTTPHeaders: { blobContentType: contentType } }));
+  async commitBlocks(tenantId: string, blobName: string, blockIds: string[], options: { contentType?: string; ifMatch?: string } = {}): Promise<{ etag: string } | 'conflict'> {
+    const { contentType = 'application/zip', ifMatch } = options;
+    try {
+      const res = await this.noContainerSaid(tenantId, () => this.container(tenantId).getBlockBlobClient(blobName).commitBlockList(blockIds, { blobHTTPHeaders: { blobContentType: contentType }, ...(ifMatch ? { conditions: { ifMatch } } : {}) }));
+      return { etag: res.etag ?? '' };
+    } catch (err) {
+      // Written (or deleted) by another since the version the caller holds.
+      if (ifMatch && err instanceof RestError && (err.statusCode === 412 || (err.statusCode === 404 && err.code === 'BlobNotFound'))) return 'conflict';
+      throw err;
+    }
   }
 
   async committedBlocks(tenantId: string, blobName: string): Promise<{ id: string; size: number }[]> {
@@ -67,9 +75,9 @@ export class ExportBlobs implements ExportBlobsPort {
     }
   }
 
-  private async noContainerSaid(tenantId: string, write: () => Promise<unknown>): Promise<void> {
+  private async noContainerSaid<R>(tenantId: string, write: () => Promise<R>): Promise<R> {
     try {
-      await write();
+      return await write();
     } catch (err) {
       if (err instanceof RestError && err.statusCode === 404 && err.code === 'ContainerNotFound') throw new Error(`export container ${ExportBlobs.containerName(tenantId)} does not exist: POST /exports creates it, the export worker cannot (${err.code})`);
       throw err;
