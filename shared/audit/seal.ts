@@ -128,7 +128,6 @@ export async function sealPartition(tenantId: string, month: string, now: Date, 
   const names = listed.slice(0, AUDIT_SEAL_FOLDER_LISTED).map((b) => b.name).filter((n) => /\/\d+\.json$/.test(n)).sort().reverse();
   const whole = listed.length <= AUDIT_SEAL_FOLDER_LISTED;
   const walk = { looks: AUDIT_SEAL_LOOKS_MAX, exhausted: false };
-  if (!whole) deps.log.error(AUDIT_SEAL_UNSEALED, { tenantId, month, blob: folder, reason: `more blobs in the seal folder than a sealing run lists (${AUDIT_SEAL_FOLDER_LISTED}): the archive's last seal is looked for by number` });
   const reads: SealRead[] = [];
   for (const side of [names.filter((n) => seqOf(n) > end.seq), whole ? names.filter((n) => seqOf(n) <= end.seq) : sealNamesDownFrom(tenantId, month, end.seq, deps, walk)]) {
     let n = 0;
@@ -138,10 +137,9 @@ export async function sealPartition(tenantId: string, month: string, now: Date, 
       if (r.sealed || ++n >= SEAL_READS_MAX) break;
     }
   }
-  if (walk.exhausted && !reads.some((r) => r.sealed)) {
-    deps.log.error(AUDIT_SEAL_UNSEALED, { tenantId, month, blob: folder, reason: `the archive's last seal not found in ${AUDIT_SEAL_LOOKS_MAX} looks down from the chain's end: the month is not sealed this run` });
-    return null;
-  }
+  const unfound = walk.exhausted && !reads.some((r) => r.sealed);
+  if (!whole) deps.log.error(AUDIT_SEAL_UNSEALED, { tenantId, month, blob: folder, reason: `more blobs in the seal folder than a sealing run lists (${AUDIT_SEAL_FOLDER_LISTED}): ${unfound ? `the archive's last seal not found in ${AUDIT_SEAL_LOOKS_MAX} looks down from the chain's end, the month is not sealed this run` : "the archive's last seal looked for by number"}` });
+  if (unfound) return null;
   const lowestSealed = Math.min(...reads.filter((r) => r.sealed).map((r) => r.seq));
   // One without the archive's MAC counts (from before seals were sealed) only below every sealed one read, at a number the
   // chain has reached, and fixing the hash the chain holds there (a point read each, newest first, until one counts): a
