@@ -43,6 +43,21 @@ const SEAL_PURPOSE = 'audit-seal';
 const SEAL_READS_MAX = 16;
 
 /**
+ * Blobs of a month's seal folder a sealing run lists at once, at most: above the 8,928 seals a 31-day month holds at the
+ * default schedule (AUDIT_SEAL_SCHEDULE). Broke: the folder was listed whole every run, so a storage role (no Key Vault)
+ * planting millions of blobs in one tenant's folder made the timer, which serves every tenant, list them all each time.
+ */
+export const AUDIT_SEAL_FOLDER_LISTED = 10_000;
+
+/**
+ * Past AUDIT_SEAL_FOLDER_LISTED the archive's last seal is looked for by number, down from the chain's end: requests a
+ * run makes at most (each a listing of one block of numbers, at most AUDIT_SEAL_BLOCK_LISTED names, or a point look at
+ * one number), whatever is planted. Past them the month is not sealed that run (AUDIT_SEAL_UNSEALED).
+ */
+export const AUDIT_SEAL_LOOKS_MAX = 40;
+const AUDIT_SEAL_BLOCK_LISTED = 100;
+
+/**
  * The most of a seal blob read: a seal is a few hundred bytes. Verification reads every blob of a month's seal folder,
  * where a storage role can put any number of blobs; read at once to KEPT_BLOB_MAX_BYTES each, a few hundred 4 MiB blobs
  * took the instance's memory on a request's path. Also read SEAL_READS_AT_ONCE at a time.
@@ -89,9 +104,8 @@ const legacySeal = (r: SealRead, lowestSealed: number): boolean => r.seal !== nu
 export async function sealPartition(tenantId: string, month: string, now: Date, deps: SealDeps): Promise<AuditSeal | null> {
   const end = await deps.audit.end(tenantId, month);
   if (end.seq === 0) return null;
-  const names = (await deps.blobs.blobNames(tenantId, `${SEAL_PREFIX}/${month}/`)).filter((n) => /\/\d+\.json$/.test(n)).sort().reverse();
   const atEnd = sealBlobName(month, end.seq);
-  if (names.includes(atEnd)) {
+  if (await deps.blobs.exists(tenantId, atEnd)) {
     // A month whose chain no longer grows keeps its last seal unread (every partition, every run). In the months it grows
     // in, the blob under the number the chain has reached is read: a storage role can take the numbers ahead of the
     // chain, and the run, finding the name, sealed nothing of the month and said nothing.
@@ -105,15 +119,27 @@ export async function sealPartition(tenantId: string, month: string, now: Date, 
   // The archive's last seal, newest first: a sealed one, or (none sealed among those read) the newest from before seals
   // were sealed. Those not the archive's are logged, each run they are met. Above the chain's end first (a restore or a
   // cut put it behind the last seal), then at or below it, each up to SEAL_READS_MAX.
+  // The folder is listed up to AUDIT_SEAL_FOLDER_LISTED; one holding more (only a storage role fills it so) is walked
+  // down by number from the chain's end instead, and said so once a run. Seals above the chain's end are then looked
+  // for only among the names listed (verification still reports a chain behind its seal).
   const seqOf = (blob: string) => Number(/\/(\d+)\.json$/.exec(blob)![1]);
+  const folder = `${SEAL_PREFIX}/${month}/`;
+  const listed = await deps.blobs.listedBlobs(tenantId, folder, AUDIT_SEAL_FOLDER_LISTED + 1);
+  const names = listed.slice(0, AUDIT_SEAL_FOLDER_LISTED).map((b) => b.name).filter((n) => /\/\d+\.json$/.test(n)).sort().reverse();
+  const whole = listed.length <= AUDIT_SEAL_FOLDER_LISTED;
+  const walk = { looks: AUDIT_SEAL_LOOKS_MAX, exhausted: false };
   const reads: SealRead[] = [];
-  for (const side of [names.filter((n) => seqOf(n) > end.seq), names.filter((n) => seqOf(n) <= end.seq)]) {
-    for (const blob of side.slice(0, SEAL_READS_MAX)) {
+  for (const side of [names.filter((n) => seqOf(n) > end.seq), whole ? names.filter((n) => seqOf(n) <= end.seq) : sealNamesDownFrom(tenantId, month, end.seq, deps, walk)]) {
+    let n = 0;
+    for await (const blob of side) {
       const r = await readSealBlob(tenantId, month, blob, deps);
       reads.push(r);
-      if (r.sealed) break;
+      if (r.sealed || ++n >= SEAL_READS_MAX) break;
     }
   }
+  const unfound = walk.exhausted && !reads.some((r) => r.sealed);
+  if (!whole) deps.log.error(AUDIT_SEAL_UNSEALED, { tenantId, month, blob: folder, reason: `more blobs in the seal folder than a sealing run lists (${AUDIT_SEAL_FOLDER_LISTED}): ${unfound ? `the archive's last seal not found in ${AUDIT_SEAL_LOOKS_MAX} looks down from the chain's end, the month is not sealed this run` : "the archive's last seal looked for by number"}` });
+  if (unfound) return null;
   const lowestSealed = Math.min(...reads.filter((r) => r.sealed).map((r) => r.seq));
   // One without the archive's MAC counts (from before seals were sealed) only below every sealed one read, at a number the
   // chain has reached, and fixing the hash the chain holds there (a point read each, newest first, until one counts): a
@@ -151,6 +177,42 @@ export async function sealPartition(tenantId: string, month: string, now: Date, 
   await deps.blobs.prepareTenant(tenantId);
   await deps.blobs.putCreateOnly(tenantId, sealBlobName(month, end.seq), Buffer.from(JSON.stringify(seal)), 'application/json', { retainUntil: retainUntil.toISOString(), legalHold: false }, {});
   return seal;
+}
+
+/**
+ * Names of a month's seal folder named as seals at or below `endSeq`, highest first, without listing the folder: names
+ * are the 12-digit zero-padded number (entryId), listed in ascending order only, so the numbers below the chain's end are
+ * taken in blocks sharing a prefix, highest block first (the 10 numbers beside the end, then blocks of 10, 100, ...
+ * below it), each listed to AUDIT_SEAL_BLOCK_LISTED; a block holding more is taken as its ten smaller blocks, and a
+ * single number looked at by name (a flood of names sharing its digits cannot hide it). Each listing or look costs one
+ * of `walk.looks`; with none left it stops, `walk.exhausted`.
+ */
+async function* sealNamesDownFrom(tenantId: string, month: string, endSeq: number, deps: Pick<Deps, 'blobs'>, walk: { looks: number; exhausted: boolean }): AsyncGenerator<string> {
+  const folder = `${SEAL_PREFIX}/${month}/`;
+  const id = entryId(endSeq);
+  // A stack: the block beside the end on top, then the lower ones, each level's highest first.
+  const blocks: string[] = [];
+  for (let l = 0; l < id.length - 1; l++) for (let c = 0; c < Number(id[l]); c++) blocks.push(id.slice(0, l) + String(c));
+  blocks.push(id.slice(0, -1));
+  while (blocks.length > 0) {
+    const block = blocks.pop()!;
+    if (block.length === id.length && Number(block) > endSeq) continue;
+    if (walk.looks-- <= 0) {
+      walk.exhausted = true;
+      return;
+    }
+    if (block.length === id.length) {
+      if (await deps.blobs.exists(tenantId, `${folder}${block}.json`)) yield `${folder}${block}.json`;
+      continue;
+    }
+    const listed = await deps.blobs.listedBlobs(tenantId, folder + block, AUDIT_SEAL_BLOCK_LISTED + 1);
+    if (listed.length > AUDIT_SEAL_BLOCK_LISTED) {
+      for (let c = 0; c <= 9; c++) blocks.push(block + String(c));
+      continue;
+    }
+    const named = listed.map((b) => b.name).filter((n) => /^\d{12}\.json$/.test(n.slice(folder.length)) && Number(n.slice(folder.length, -5)) <= endSeq);
+    yield* named.sort().reverse();
+  }
 }
 
 /**

@@ -208,9 +208,13 @@ export class BlobArchive implements BlobArchivePort {
   async listedBlobs(tenantId: string, prefix: string, max = Infinity): Promise<ListedBlob[]> {
     const blobs: ListedBlob[] = [];
     try {
-      for await (const b of this.container(tenantId).listBlobsFlat({ prefix })) {
+      // Pages no larger than asked for: a bounded look (a sealing run's block of 101 names) fetched 5,000 names a page.
+      pages: for await (const page of this.container(tenantId).listBlobsFlat({ prefix }).byPage({ maxPageSize: Math.min(max, 5000) })) {
+        for (const b of page.segment.blobItems) {
+          if (blobs.length >= max) break pages;
+          blobs.push({ name: b.name, etag: b.properties.etag });
+        }
         if (blobs.length >= max) break;
-        blobs.push({ name: b.name, etag: b.properties.etag });
       }
     } catch (err) {
       if (err instanceof RestError && err.statusCode === 404) return [];

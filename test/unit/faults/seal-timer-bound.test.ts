@@ -1,0 +1,93 @@
+/**
+ * The sealing timer (seal.ts sealPartition, every grown partition every 5 minutes) listed a month's whole seal folder
+ * to find the archive's last seal: a storage role (no Key Vault) planting millions of blobs in one tenant's folder made
+ * every run list them all, for every tenant the timer serves. Now it lists AUDIT_SEAL_FOLDER_LISTED at most; past that
+ * it walks down by number from the chain's end within AUDIT_SEAL_LOOKS_MAX, sealing when it finds the archive's last
+ * seal, and otherwise not sealing that run, said as AUDIT_SEAL_UNSEALED.
+ */
+import { AUDIT_SEAL_FOLDER_LISTED, AUDIT_SEAL_LOOKS_MAX, AUDIT_SEAL_UNSEALED, sealBlobName, sealPartition } from '../../../shared/audit/seal';
+import { inMemoryDeps, type InMemoryDeps, type RecordingLogger } from '../../support/in-memory';
+
+const T = 'acme';
+
+const plant = (deps: InMemoryDeps, name: string, body = 'x') => deps.blobs.putCreateOnly(T, name, Buffer.from(body), 'application/json', { retainUntil: null, legalHold: false }, {});
+
+async function grow(deps: InMemoryDeps, n: number): Promise<void> {
+  for (let i = 0; i < n; i++) await deps.audit.append({ tenantId: T, at: deps.clock.now().toISOString(), actor: { subject: 'u', kind: 'user' }, action: 'document.read', target: 'd', outcome: 'success', status: 200, requestId: `r${Math.random()}`, clientIp: null, userAgent: null });
+}
+
+/** Counts, from now on, the most rows a listing returned, listings and point looks, listings asking no bound, and blob reads. */
+function counted(deps: InMemoryDeps): { rows: number; looks: number; unbounded: number; reads: number } {
+  const seen = { rows: 0, looks: 0, unbounded: 0, reads: 0 };
+  const list = deps.blobs.listedBlobs.bind(deps.blobs);
+  deps.blobs.listedBlobs = async (tenantId: string, prefix: string, max?: number) => {
+    const listed = await list(tenantId, prefix, max);
+    seen.rows = Math.max(seen.rows, listed.length);
+    seen.looks++;
+    if (max === undefined) seen.unbounded++;
+    return listed;
+  };
+  const names = deps.blobs.blobNames.bind(deps.blobs);
+  deps.blobs.blobNames = async (tenantId: string, prefix: string) => {
+    seen.unbounded++;
+    return names(tenantId, prefix);
+  };
+  const exists = deps.blobs.exists.bind(deps.blobs);
+  deps.blobs.exists = async (tenantId: string, name: string) => {
+    seen.looks++;
+    return exists(tenantId, name);
+  };
+  const read = deps.blobs.readIfExists.bind(deps.blobs);
+  deps.blobs.readIfExists = async (tenantId: string, name: string) => {
+    seen.reads++;
+    return read(tenantId, name);
+  };
+  return seen;
+}
+
+const fakeSeal = (month: string, seq: number) => JSON.stringify({ partition: `${T}:${month}`, seq, hash: 'f'.repeat(64), sealedAt: '2026-01-01T00:00:00.000Z' });
+// Junk names sharing the digits of the numbers 10*d..10*d+9: they fill that block's listing, never a seal's own name.
+const flood = (month: string, blocks: number[], each: number) => blocks.flatMap((d) => Array.from({ length: each }, (_, i) => `audit-seals/${month}/0000000000${d}z${i}`));
+
+// [what, entries after the archive's seal at 2, blobs planted (besides a fake seal at 3), sealed this run]
+const CASES = [
+  ['a few blobs planted in a genuine month (control)', 3, (m: string) => [`audit-seals/${m}/notes.txt`, sealBlobName(m, 9)], true],
+  ['more blobs than a run lists, the last seal near the end', 3, (m: string) => flood(m, [0], AUDIT_SEAL_FOLDER_LISTED + 1), true],
+  ['more blobs than a run lists, every block above the last seal flooded', 93, (m: string) => flood(m, [1, 2, 3, 4, 5, 6, 7, 8, 9], Math.ceil((AUDIT_SEAL_FOLDER_LISTED + 1) / 9)), false],
+] as const;
+
+describe("the sealing timer lists and reads a bounded part of a month's seal folder", () => {
+  it.each(CASES)('%s', async (_what, more, planted, seals) => {
+    const deps = inMemoryDeps();
+    await grow(deps, 2);
+    const month = deps.clock.now().toISOString().slice(0, 7);
+    expect((await sealPartition(T, month, deps.clock.now(), deps))?.seq).toBe(2);
+    await grow(deps, more);
+    const end = 2 + more;
+    await plant(deps, sealBlobName(month, 3), fakeSeal(month, 3));
+    for (const name of planted(month)) await plant(deps, name, name.endsWith('.json') ? fakeSeal(month, Number(/(\d+)\.json$/.exec(name)![1])) : 'x');
+    const log = deps.log as RecordingLogger;
+    log.lines.length = 0;
+    const seen = counted(deps);
+    const seal = await sealPartition(T, month, deps.clock.now(), deps);
+    expect(seen.unbounded).toBe(0);
+    expect(seen.rows).toBeLessThanOrEqual(AUDIT_SEAL_FOLDER_LISTED + 1);
+    // The look at the end's name, the folder's listing, then the walk's.
+    expect(seen.looks).toBeLessThanOrEqual(2 + AUDIT_SEAL_LOOKS_MAX);
+    expect(seen.reads).toBeLessThanOrEqual(32);
+    const unsealed = log.lines.filter((l) => l.message === AUDIT_SEAL_UNSEALED).map((l) => l.fields?.blob);
+    // A flooded folder is said once a run, the folder named; a genuine one not.
+    expect(unsealed.filter((b) => b === `audit-seals/${month}/`)).toHaveLength(planted(month).length > AUDIT_SEAL_FOLDER_LISTED ? 1 : 0);
+    if (seals) {
+      expect(seal?.seq).toBe(end);
+      expect(await deps.blobs.exists(T, sealBlobName(month, end))).toBe(true);
+      // The fake under a number passed since the last seal is named, never counted; the archive's seal at 2 is found.
+      expect(unsealed).toContain(sealBlobName(month, 3));
+      expect(seen.reads).toBeLessThanOrEqual(3);
+    } else {
+      expect(seal).toBeNull();
+      expect(await deps.blobs.exists(T, sealBlobName(month, end))).toBe(false);
+    }
+    expect(log.lines.filter((l) => l.message === 'audit chain behind its seal')).toEqual([]);
+  });
+});
