@@ -9,7 +9,7 @@ import { parseValidationMessage, RenditionValidator, ValidationRecord, Validatio
 import { MAX_DEQUEUE_COUNT, QueuedMessage } from '../ports';
 import { auditOutboxItem } from '../kernel/audit';
 import { readVeraPdfReport } from './verapdf';
-import { FIXITY_MISMATCH, manifestWitness } from '../retention/fixity';
+import { FIXITY_MISMATCH, logManifestNotKept, manifestWitness } from '../retention/fixity';
 
 export const VALIDATION_ACTOR: Actor = { subject: 'system:rendition-validator', kind: 'system' };
 /** Logged (error) for a rendition that claims PDF/A-2b and fails; the infra alert rule matches this exact phrase. */
@@ -180,8 +180,7 @@ async function folderWitnessed(doc: ArchivedDocument, deps: Pick<Deps, 'blobs' |
   const found = await manifestWitness(doc, deps);
   if (found === null) return 'kept';
   if (found === 'missing' && (await deps.catalog.get(doc.tenantId, doc.id))?.status !== 'active') return 'disposed';
-  const name = blobLayout.manifest(doc.id);
-  deps.log.error(FIXITY_MISMATCH, { tenantId: doc.tenantId, documentId: doc.id, mismatched: found === 'mismatched' ? [name] : [], missing: found === 'missing' ? [name] : [], found: "validation: the manifest is not the archive's" });
+  logManifestNotKept(doc, found, 'validation', deps.log);
   return 'not-kept';
 }
 
