@@ -648,7 +648,8 @@ async function writeZip(job: ExportJob, lease: JobLease, disposable: DisposableD
     await deps.exportBlobs.delete(tenantId, exportCheckpointName(job.id)).catch(() => undefined);
     return saved;
   } catch (err) {
-    // Lost the job while uploading: the ZIP and list this attempt wrote are nobody's result.
+    // Lost the job while uploading: the ZIP and list this attempt wrote are nobody's result (a ZIP a checkpoint names
+    // is left: the attempt that took the job may be going on in it).
     if (err instanceof Superseded) {
       if (!(resume !== null || checkpointed)) await deps.exportBlobs.delete(tenantId, job.blobName).catch(() => undefined);
       await deps.exportBlobs.delete(tenantId, exportDisposableListName(job.id, job.attempts)).catch(() => undefined);

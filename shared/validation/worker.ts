@@ -105,15 +105,16 @@ async function validateChunk(
         await done(delivery, 'done');
         continue;
       }
-      // A rendition outside the document's own folder is another document's (a catalog item rewritten behind the
-      // archive's back, that rendition's sha256 copied too, and a requeued request naming it): its bytes would match and
-      // their verdict be recorded as this document's. Refused as a checksum mismatch is, before it is read.
+      // Only a folder whose manifest the archive kept (folderWitnessed).
       const witnessed = await folderWitnessed(doc, deps);
       if (witnessed !== 'kept') {
         if (witnessed === 'disposed') result.unchanged++;
         await done(delivery, witnessed === 'disposed' ? 'done' : 'retry');
         continue;
       }
+      // A rendition outside the document's own folder is another document's (a catalog item rewritten behind the
+      // archive's back, that rendition's sha256 copied too, and a requeued request naming it): its bytes would match and
+      // their verdict be recorded as this document's. Refused as a checksum mismatch is, before it is read.
       const own = blobLayout.inFolder(doc.id, doc.rendition.blobName);
       const bytes = own ? await deps.blobs.readAll(doc.tenantId, doc.rendition.blobName) : null;
       // Only the rendition the catalog vouches for is validated; anything else is retried, then poisoned.
