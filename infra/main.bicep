@@ -2560,8 +2560,8 @@ resource exportAuditAccess 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignm
 }
 
 // What the export worker does on the archive account (run-export.ts through export-store.ts and blobs.ts), nothing more:
-// read every document's blobs (Get Blob; List Blobs is blobs/read too), and in exports-<tenant> write the ZIP and its list
-// of disposable ids (Put Block, Put Block List), delete them and their versions (a failed or withdrawn attempt). It signs
+// read every document's blobs (Get Blob; List Blobs is blobs/read too), and in exports-<tenant> write the ZIP, its checkpoint
+// and its list of disposable ids (Put Block, Put Block List), delete them and their versions (a failed or withdrawn attempt). It signs
 // no link (POST /exports and downloads run in the main app), puts no immutability policy or legal hold and reads no
 // container's properties: no delegation key, no runAsSuperUser, no containers/read. Broke: it held Archive writer, whose
 // assignment condition binds data actions only, so the role's actions (a user delegation key, container writes) applied

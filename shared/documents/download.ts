@@ -5,7 +5,7 @@ import { ArchiveError } from '../kernel/errors';
 import type { StoredFileRef } from '../ports';
 import { getDocument } from './get-document';
 import { validationReportName } from '../kernel/validation';
-import { FIXITY_MISMATCH, type KeptManifestRead, manifestWitness, readManifest } from '../retention/fixity';
+import { FIXITY_MISMATCH, type KeptManifestRead, logManifestNotKept, manifestWitness, readManifest } from '../retention/fixity';
 
 /** `validation`: veraPDF's stored report on the rendition (JSON). */
 export type Representation = 'original' | 'rendition' | 'validation';
@@ -107,8 +107,7 @@ async function keptByArchive(doc: ArchivedDocument, r: DocumentFileRequest, read
   if (found === null) return;
   // The sweep disposing of it since the item was read (the manifest goes last): answered as that disposal (410).
   if (found === 'missing') await activeDocument(r, deps);
-  const name = blobLayout.manifest(doc.id);
-  deps.log.error(FIXITY_MISMATCH, { tenantId: r.tenantId, documentId: r.documentId, mismatched: found === 'mismatched' ? [name] : [], missing: found === 'missing' ? [name] : [], found: "download: the manifest is not the archive's" });
+  logManifestNotKept(doc, found, 'download', deps.log);
   throw new ArchiveError('file_damaged', { detail: `The stored files of document ${r.documentId} are not witnessed by the manifest the archive kept: nothing is sent. The archive's operators have been alerted.` });
 }
 

@@ -212,6 +212,8 @@ class Heartbeat {
   private lost: Superseded | HoldsDisposed | null = null;
   private movedAt = Date.now();
   private advancedOnce = false;
+  /** The blob the attempt writes, where it started over in its own (startedOver); null: the claim's. */
+  private blobName: string | null = null;
   private readonly claimed: ExportJob;
 
   constructor(
@@ -233,7 +235,7 @@ class Heartbeat {
   private async beat(): Promise<void> {
     if (this.lost || Date.now() - this.movedAt > this.deps.config.ARCHIVE_EXPORT_STALE_SECONDS * 1000) return;
     try {
-      this.job = await this.lease.save(this.withAdvance({ ...this.job, heartbeatAt: this.deps.clock.now().toISOString() }), this.onMarked);
+      this.job = await this.lease.save(this.asAttempt({ ...this.job, heartbeatAt: this.deps.clock.now().toISOString() }), this.onMarked);
     } catch (err) {
       if (err instanceof Superseded || err instanceof HoldsDisposed) this.lost = err;
       // A store that did not answer this once: the next beat tries again (the worker's own next save throws if it still fails).
@@ -249,11 +251,20 @@ class Heartbeat {
     await (this.saving ??= this.beat().finally(() => (this.saving = null)));
   }
 
-  /** The job with this attempt counted as one that went on, once it is (set on every save: a beat in flight saved the job before). */
-  private withAdvance(job: ExportJob): ExportJob {
-    if (!this.advancedOnce) return job;
+  /** A refused resume started over in the attempt's own blob: every save from now on names it. */
+  startedOver(blobName: string): void {
+    this.blobName = blobName;
+  }
+
+  /**
+   * The job as this attempt has it: in the blob it writes, and counted as one that went on once it is (set on every
+   * save: a beat in flight saved the job before).
+   */
+  private asAttempt(job: ExportJob): ExportJob {
+    const own = this.blobName === null ? job : { ...job, blobName: this.blobName };
+    if (!this.advancedOnce) return own;
     const before: unknown = this.claimed.attemptsAdvanced;
-    return { ...job, attemptsAdvanced: (typeof before === 'number' && Number.isInteger(before) && before > 0 ? before : 0) + 1 };
+    return { ...own, attemptsAdvanced: (typeof before === 'number' && Number.isInteger(before) && before > 0 ? before : 0) + 1 };
   }
 
   /** Between files: a lost lease (or a disposed document held) ends the attempt now, not after the last file. */
@@ -266,7 +277,7 @@ class Heartbeat {
     clearInterval(this.timer);
     await this.saving;
     if (this.lost) throw this.lost;
-    return this.withAdvance(this.job);
+    return this.asAttempt(this.job);
   }
 }
 
@@ -400,7 +411,15 @@ async function writeBeating(job: ExportJob, lease: JobLease, disposable: { curre
     } catch (err) {
       if (!(err instanceof ResumeRefused) || resume === null) throw err;
       deps.log.warn(EXPORT_CHECKPOINT_REFUSED, { tenantId, exportId: job.id, why: err.message });
+      // Broke: it started over in the blob the checkpoint named, its first commit made over whatever that blob held: an
+      // attempt that lost its job while reading the ZIP back made the later attempt's completed ZIP its own first files
+      // (test/unit/faults/round22-resume.test.ts). Only while the job is still this attempt's, and in its own blob, as a
+      // new attempt: the one given up and the checkpoint are deleted.
+      if (!(await stillTheAttempt(job, deps))) throw new Superseded();
+      await deps.exportBlobs.delete(tenantId, resume.blobName).catch(() => undefined);
       await deps.exportBlobs.delete(tenantId, exportCheckpointName(job.id));
+      job.blobName = exportBlobName(job.id, job.attempts);
+      beat.startedOver(job.blobName);
       // From the first document, as a new attempt: its own walk's bookkeeping, none of the one given up.
       disposable.current = new DisposableDocuments(job.expiresAt);
       Object.assign(job.progress, { documents: 0, files: 0, bytes: 0 });
@@ -629,7 +648,8 @@ async function writeZip(job: ExportJob, lease: JobLease, disposable: DisposableD
     await deps.exportBlobs.delete(tenantId, exportCheckpointName(job.id)).catch(() => undefined);
     return saved;
   } catch (err) {
-    // Lost the job while uploading: the ZIP and list this attempt wrote are nobody's result.
+    // Lost the job while uploading: the ZIP and list this attempt wrote are nobody's result (a ZIP a checkpoint names
+    // is left: the attempt that took the job may be going on in it).
     if (err instanceof Superseded) {
       if (!(resume !== null || checkpointed)) await deps.exportBlobs.delete(tenantId, job.blobName).catch(() => undefined);
       await deps.exportBlobs.delete(tenantId, exportDisposableListName(job.id, job.attempts)).catch(() => undefined);
@@ -639,7 +659,8 @@ async function writeZip(job: ExportJob, lease: JobLease, disposable: DisposableD
 }
 
 /**
- * A failed attempt's ZIP and checkpoint are deleted: the job fails (or is withdrawn), and a refused resume starts over.
+ * A failed attempt's ZIP and checkpoint are deleted: the job fails (or is withdrawn). A refused resume's are deleted by
+ * writeBeating, which starts over.
  * One that lost its job to another attempt leaves a ZIP a checkpoint names (`shared`): that attempt may be going on
  * from it (an expiry or a withdrawal deletes every attempt's blobs).
  */
@@ -648,9 +669,10 @@ async function dropAttempt(job: ExportJob, err: unknown, shared: boolean, deps: 
   // timeout, a file's damage) failed after the later attempt went on in the same blob, and deleted that attempt's ZIP
   // (completed: its download answered 410) and checkpoint (test/unit/faults/round22-resume.test.ts). A shared blob
   // goes only while the job is still this attempt's; not known (the store did not answer): left to the job's end.
-  if (shared && (err instanceof Superseded || !(await stillTheAttempt(job, deps)))) return;
+  // A refused resume: writeBeating deletes the ZIP given up and the checkpoint while the job is still this attempt's.
+  if (err instanceof ResumeRefused || (shared && (err instanceof Superseded || !(await stillTheAttempt(job, deps))))) return;
   await deps.exportBlobs.delete(job.tenantId, job.blobName).catch(() => undefined);
-  if (!(err instanceof Superseded || err instanceof ResumeRefused)) await deps.exportBlobs.delete(job.tenantId, exportCheckpointName(job.id)).catch(() => undefined);
+  if (!(err instanceof Superseded)) await deps.exportBlobs.delete(job.tenantId, exportCheckpointName(job.id)).catch(() => undefined);
 }
 
 /** Whether the stored job is still this attempt's (or gone); false when the store does not answer. */

@@ -42,7 +42,7 @@ export interface ExportJob {
   /** How many of the attempts went on (saved a checkpoint of their own, exports/export-checkpoint.ts): see attemptsUsedUp. */
   attemptsAdvanced?: number;
   progress: { total: number; documents: number; files: number; bytes: number };
-  /** Blob in the tenant's export container: the current attempt's (exportBlobName). */
+  /** Blob in the tenant's export container: the ZIP the current attempt writes, its own (exportBlobName) or the one of the checkpoint it went on from. */
   blobName: string;
   archive?: { size: number; sha256: string };
   /**

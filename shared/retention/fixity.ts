@@ -70,6 +70,12 @@ export async function manifestWitness(doc: ArchivedDocument, deps: Pick<Deps, 'b
   return (await manifestByArchive(doc.tenantId, name, keptManifestOf(read.bytes, read.createdOn, name, read.etag), deps)) ? null : 'mismatched';
 }
 
+/** A folder whose manifest is not the archive's (manifestWitness), alerted as the fixity check alerts it; `by`: who found it. */
+export function logManifestNotKept(doc: Pick<ArchivedDocument, 'tenantId' | 'id'>, found: 'missing' | 'mismatched', by: string, log: Deps['log']): void {
+  const name = blobLayout.manifest(doc.id);
+  log.error(FIXITY_MISMATCH, { tenantId: doc.tenantId, documentId: doc.id, mismatched: found === 'mismatched' ? [name] : [], missing: found === 'missing' ? [name] : [], found: `${by}: the manifest is not the archive's` });
+}
+
 /** A kept correction blob still holds this correction of this document, in this tenant. */
 function correctionDescribes(bytes: Buffer, doc: ArchivedDocument, correction: MetadataCorrection): boolean {
   try {

@@ -9,7 +9,7 @@ import { parseValidationMessage, RenditionValidator, ValidationRecord, Validatio
 import { MAX_DEQUEUE_COUNT, QueuedMessage } from '../ports';
 import { auditOutboxItem } from '../kernel/audit';
 import { readVeraPdfReport } from './verapdf';
-import { FIXITY_MISMATCH, manifestWitness } from '../retention/fixity';
+import { FIXITY_MISMATCH, logManifestNotKept, manifestWitness } from '../retention/fixity';
 
 export const VALIDATION_ACTOR: Actor = { subject: 'system:rendition-validator', kind: 'system' };
 /** Logged (error) for a rendition that claims PDF/A-2b and fails; the infra alert rule matches this exact phrase. */
@@ -105,15 +105,16 @@ async function validateChunk(
         await done(delivery, 'done');
         continue;
       }
-      // A rendition outside the document's own folder is another document's (a catalog item rewritten behind the
-      // archive's back, that rendition's sha256 copied too, and a requeued request naming it): its bytes would match and
-      // their verdict be recorded as this document's. Refused as a checksum mismatch is, before it is read.
+      // Only a folder whose manifest the archive kept (folderWitnessed).
       const witnessed = await folderWitnessed(doc, deps);
       if (witnessed !== 'kept') {
         if (witnessed === 'disposed') result.unchanged++;
         await done(delivery, witnessed === 'disposed' ? 'done' : 'retry');
         continue;
       }
+      // A rendition outside the document's own folder is another document's (a catalog item rewritten behind the
+      // archive's back, that rendition's sha256 copied too, and a requeued request naming it): its bytes would match and
+      // their verdict be recorded as this document's. Refused as a checksum mismatch is, before it is read.
       const own = blobLayout.inFolder(doc.id, doc.rendition.blobName);
       const bytes = own ? await deps.blobs.readAll(doc.tenantId, doc.rendition.blobName) : null;
       // Only the rendition the catalog vouches for is validated; anything else is retried, then poisoned.
@@ -180,8 +181,7 @@ async function folderWitnessed(doc: ArchivedDocument, deps: Pick<Deps, 'blobs' |
   const found = await manifestWitness(doc, deps);
   if (found === null) return 'kept';
   if (found === 'missing' && (await deps.catalog.get(doc.tenantId, doc.id))?.status !== 'active') return 'disposed';
-  const name = blobLayout.manifest(doc.id);
-  deps.log.error(FIXITY_MISMATCH, { tenantId: doc.tenantId, documentId: doc.id, mismatched: found === 'mismatched' ? [name] : [], missing: found === 'missing' ? [name] : [], found: "validation: the manifest is not the archive's" });
+  logManifestNotKept(doc, found, 'validation', deps.log);
   return 'not-kept';
 }
 

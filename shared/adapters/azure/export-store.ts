@@ -40,15 +40,10 @@ export class ExportBlobs implements ExportBlobsPort {
    * a control-plane action no assignment condition binds: it could create a container of any name.
    */
   async upload(tenantId: string, blobName: string, source: Readable, contentType = 'application/zip'): Promise<void> {
-    try {
-      await this.container(tenantId).getBlockBlobClient(blobName).uploadStream(source, 4 * 1024 * 1024, 4, { blobHTTPHeaders: { blobContentType: contentType } });
-    } catch (err) {
-      if (err instanceof RestError && err.statusCode === 404) throw new Error(`export container ${ExportBlobs.containerName(tenantId)} does not exist: POST /exports creates it, the export worker cannot (${err.code ?? err.message})`);
-      throw err;
-    }
+    await this.noContainerSaid(tenantId, () => this.container(tenantId).getBlockBlobClient(blobName).uploadStream(source, 4 * 1024 * 1024, 4, { blobHTTPHeaders: { blobContentType: contentType } }));
   }
 
-  /** Not in a container that is not there: created by POST /exports (ensureContainer), never by the worker (see `upload`). */
+  /** Not in a container that is not there (see `upload`). */
   async stageBlock(tenantId: string, blobName: string, blockId: string, bytes: Buffer): Promise<void> {
     await this.noContainerSaid(tenantId, () => this.container(tenantId).getBlockBlobClient(blobName).stageBlock(blockId, bytes, bytes.length));
   }
@@ -75,6 +70,7 @@ export class ExportBlobs implements ExportBlobsPort {
     }
   }
 
+  /** A write into a container that is not there says so: POST /exports creates it (ensureContainer), never the worker. */
   private async noContainerSaid<R>(tenantId: string, write: () => Promise<R>): Promise<R> {
     try {
       return await write();

@@ -188,10 +188,12 @@ describe("a block staged under a checkpoint's id between attempts", () => {
     w.deps.clock.advance((w.deps.config.ARCHIVE_EXPORT_STALE_SECONDS + 1) * 1000);
     expect(await restartExport((await w.deps.exportJobs.getVersioned(T, w.job.id))!, w.deps)).toBe(true);
     const done = (await w.deps.exportJobs.get(T, w.job.id))!;
-    expect(done).toMatchObject({ status: 'completed', attempts: 2, progress: { documents: N } });
+    expect(done).toMatchObject({ status: 'completed', attempts: 2, progress: { documents: N }, blobName: exportBlobName(w.job.id, 2) });
     expect(createHash('sha256').update(w.store.blobs.get(`${T}/${done.blobName}`)!).digest('hex')).toBe(done.archive!.sha256);
     a.state.fail(new Error('read timed out'));
     await first;
+    // Started over in a ZIP of its own: the one it gave up and the checkpoint are gone.
+    expect([...w.store.blobs.keys()]).toEqual([`${T}/${done.blobName}`]);
   });
 });
 
@@ -220,5 +222,71 @@ describe('a checkpoint the next attempt does not go on from', () => {
     const done = (await w.deps.exportJobs.get(T, w.job.id))!;
     expect(done).toMatchObject({ status: 'completed', attempts: 2, blobName: exportBlobName(w.job.id, 2) });
     expect([...w.store.blobs.keys()]).toEqual([`${T}/${done.blobName}`]);
+  });
+});
+
+/**
+ * Broke (review): an attempt whose resume was refused (the ZIP's bytes not read back, or the walk not as stated) started
+ * over in the ZIP blob the checkpoint named, its first commit made over whatever that blob held. One that lost its job
+ * while it read the ZIP back (hung) made the later attempt's completed ZIP its own first files. Now a refused resume
+ * starts over in the attempt's own blob, as a new attempt does, and only while the job is still the attempt's.
+ */
+describe('an attempt superseded while reading the ZIP back, its resume then refused', () => {
+  it("does not write into the later attempt's completed ZIP", async () => {
+    const w = await setUp();
+    const a = hungAttempt(w, K);
+    const first = runExport(T, w.job.id, a.deps);
+    await until(() => a.state.hung);
+
+    const zipName = exportBlobName(w.job.id, 1);
+    const reading = { hung: false, failed: false, fail: (_e: Error) => undefined as void };
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (open = r));
+    let commits = 0;
+    const exportBlobs = new Proxy(w.store, {
+      get: (target, prop, receiver) => {
+        const value = Reflect.get(target, prop, receiver) as unknown;
+        if (typeof value !== 'function') return value;
+        const call = (args: unknown[]) => (value as (...x: unknown[]) => Promise<unknown>).apply(target, args);
+        // Its read of the ZIP stops answering, then fails as a read's timeout does.
+        if (prop === 'read') return (...args: unknown[]) => (args[1] === zipName && !reading.hung ? new Promise((_r, reject) => Object.assign(reading, { hung: true, fail: reject })) : call(args));
+        if (prop === 'commitBlocks') return async (...args: unknown[]) => ((commits += reading.failed ? 1 : 0), call(args));
+        return value;
+      },
+    });
+    // Its beat's saves wait (Cosmos DB slow to answer): it does not learn it lost its job by them.
+    let looked = false;
+    const exportJobs = new Proxy(w.deps.exportJobs, {
+      get: (target, prop, receiver) => {
+        const value = Reflect.get(target, prop, receiver) as unknown;
+        if ((prop !== 'replace' && prop !== 'get') || typeof value !== 'function') return value;
+        return async (...args: unknown[]) => {
+          if (prop === 'get') looked ||= reading.failed;
+          else if (reading.hung) await gate;
+          return (value as (...x: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    w.deps.clock.advance((w.deps.config.ARCHIVE_EXPORT_STALE_SECONDS + 1) * 1000);
+    const second = restartExport((await w.deps.exportJobs.getVersioned(T, w.job.id))!, { ...w.deps, exportBlobs, exportJobs });
+    await until(() => reading.hung);
+
+    w.deps.clock.advance((w.deps.config.ARCHIVE_EXPORT_STALE_SECONDS + 1) * 1000);
+    expect(await restartExport((await w.deps.exportJobs.getVersioned(T, w.job.id))!, w.deps)).toBe(true);
+    const done = (await w.deps.exportJobs.get(T, w.job.id))!;
+    expect(done).toMatchObject({ status: 'completed', attempts: 3, progress: { documents: N } });
+
+    reading.failed = true;
+    reading.fail(new Error('read timed out'));
+    // It commits the files it starts over with, or looks whose the job is first.
+    await until(() => commits > 0 || looked);
+    const zip = w.store.blobs.get(`${T}/${done.blobName}`);
+    expect(zip && createHash('sha256').update(zip).digest('hex')).toBe(done.archive!.sha256);
+    open();
+    await second;
+    a.state.fail(new Error('read timed out'));
+    await first;
+    expect(await w.deps.exportJobs.get(T, w.job.id)).toMatchObject({ status: 'completed', archive: done.archive });
+    expect(createHash('sha256').update(w.store.blobs.get(`${T}/${done.blobName}`)!).digest('hex')).toBe(done.archive!.sha256);
   });
 });
