@@ -10,6 +10,7 @@ import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.security.MessageDigest;
 import java.time.Clock;
+import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.HexFormat;
 import java.util.Optional;
@@ -53,6 +54,8 @@ public final class ValidateRendition {
   private static final Pattern SHA256 = Pattern.compile("^[0-9a-f]{64}$");
   /** Starts the line logged for a dropped request (with tenant and document ids and why). */
   static final String DROPPED = "validation request dropped";
+  /** Logged (severe) for a report found stored that states another verdict than veraPDF's now: not signed, the message fails. */
+  static final String REPORT_DIFFERS = "validation report stored states another outcome than veraPDF found";
 
   static {
     VeraGreenfieldFoundryProvider.initialise();
@@ -138,7 +141,8 @@ public final class ValidateRendition {
     // is not a disposal: a warning, not an alert; the fixity check alerts on a stored rendition that changed.
     if (!expected.equals(actual)) return drop(log, Level.WARNING, tenantId, documentId, "rendition is not the one requested: SHA-256 " + actual + ", requested " + expected);
 
-    byte[] bytes = validator.report(documentId + "/rendition.pdf", pdf);
+    byte[] produced = validator.report(documentId + "/rendition.pdf", pdf);
+    byte[] bytes = produced;
 
     // Disposed of while veraPDF ran: no report beside a tombstone (the reconciler would list it as orphaned blobs).
     if (!store.renditionExists(tenantId, documentId)) return drop(log, Level.INFO, tenantId, documentId, "rendition deleted while veraPDF ran: the document was disposed of");
@@ -147,6 +151,13 @@ public final class ValidateRendition {
     bytes = stored.get();
 
     Outcome verdict = outcome(bytes);
+    // Broke: a report found stored (create-only: an earlier delivery's) was signed as it stood. One a storage role planted
+    // while the validation was pending ("compliant") was then announced under the validator's signature and recorded.
+    // Signed only where it states what veraPDF found now, as the Node worker takes a found report (worker.ts record).
+    if (!Arrays.equals(bytes, produced) && !verdict.equals(outcome(produced))) {
+      log.severe(REPORT_DIFFERS + " (tenant " + tenantId + ", document " + documentId + "): stored " + verdict + ", veraPDF " + outcome(produced));
+      throw new IllegalStateException(REPORT_DIFFERS + ": document " + documentId);
+    }
     ObjectNode outcome = JSON.createObjectNode();
     outcome.put("tenantId", tenantId).put("documentId", documentId).put("renditionSha256", expected);
     String reportBlobName = documentId + "/validation.json";

@@ -222,11 +222,25 @@ class ValidateRenditionTest {
   @Test
   void aReDeliveryPostsTheReportAnEarlierDeliveryStored() throws Exception {
     store.putRendition(TENANT, DOC, PDF);
-    byte[] earlier = "{\"report\":{\"jobs\":[{\"validationResult\":[{\"compliant\":false,\"details\":{\"ruleSummaries\":[]}}]}]}}".getBytes(StandardCharsets.UTF_8);
+    // An earlier run's report: other bytes (veraPDF's report carries its run's times), the same verdict.
+    byte[] earlier = "{\"report\":{\"jobs\":[{\"validationResult\":[{\"compliant\":true,\"details\":{\"ruleSummaries\":[]}}]}],\"run\":1}}".getBytes(StandardCharsets.UTF_8);
     store.blobs.put(TENANT + "/" + DOC + "/validation.json", earlier);
 
     assertEquals(new ValidateRendition.Handled(1, 0), app().handle(message(request(DOC, PDF)), lines.logger));
     assertEquals(sha256(earlier), JSON.readTree(outcomes.get(0)).path("reportSha256").asText());
+  }
+
+  @Test
+  void aStoredReportStatingAnotherVerdictThanVeraPdfFoundIsNotSigned() throws Exception {
+    // Planted by a storage role while the validation was pending: "compliant", where veraPDF fails the rendition. Signed
+    // as found, it was recorded PDF/A. Now the message fails (delivered again, then poisoned) and nothing is posted.
+    store.putRendition(TENANT, DOC, PDF);
+    store.blobs.put(TENANT + "/" + DOC + "/validation.json", REPORT);
+    byte[] failing = "{\"report\":{\"jobs\":[{\"validationResult\":[{\"compliant\":false,\"details\":{\"ruleSummaries\":[{\"status\":\"failed\",\"clause\":\"6.2.4.3\",\"testNumber\":2}]}}]}]}}".getBytes(StandardCharsets.UTF_8);
+
+    assertThrows(IllegalStateException.class, () -> app((name, pdf) -> failing).handle(message(request(DOC, PDF)), lines.logger));
+    assertTrue(outcomes.isEmpty());
+    assertTrue(lines.at(Level.SEVERE).stream().anyMatch((l) -> l.startsWith(ValidateRendition.REPORT_DIFFERS)));
   }
 
   @Test
