@@ -50,8 +50,11 @@ param cosmosAccountName string = ''
 @description('Where operational alerts go.')
 param alertEmail string
 
-@description('Write the two secrets below into Key Vault: true on the first deployment only. A later deployment with true adds a new version of each: a rotation of both (see README, "Rotate the API-key pepper" and "Rotate the audit chain key").')
+@description('Write the three secrets below into Key Vault: true on the first deployment only. A later deployment with true adds a new version of each: a rotation of all (see README, "Rotate the API-key pepper" and "Rotate the audit chain key").')
 param seedSecrets bool = false
+
+@description('Write only the validator outcome key (below) into Key Vault: true once, on the first deployment of a version that signs validation outcomes over a deployment seeded before it (README, "Deploy to Azure").')
+param seedValidatorOutcomeKey bool = false
 
 @description('Initial API-key pepper (with seedSecrets); rotate later in Key Vault (see README). The default is generated at deployment and never output.')
 @secure()
@@ -60,6 +63,10 @@ param apiKeyPepper string = newGuid()
 @description('Audit chain HMAC key, hex, at least 32 bytes (with seedSecrets); rotate later in Key Vault (see README, "Rotate the audit chain key"). The default is generated at deployment and never output.')
 @secure()
 param auditChainKey string = '${replace(newGuid(), '-', '')}${replace(newGuid(), '-', '')}'
+
+@description('The rendition validator\'s outcome key, hex, at least 32 bytes (with seedSecrets or seedValidatorOutcomeKey): the Java app signs each outcome with it, the main app records only outcomes that check. The default is generated at deployment and never output.')
+@secure()
+param validatorOutcomeKey string = '${replace(newGuid(), '-', '')}${replace(newGuid(), '-', '')}'
 
 @description('A deployment by a person with Owner (or User Access Administrator) on the resource group: true (the default). Only such a deployment writes what the CI identity cannot: the delete locks, the custom role definitions, the Cosmos DB data-plane roles and the CI identity\'s own roles. The workflow passes false (see README, "Deployment identity").')
 param privileged bool = true
@@ -433,6 +440,18 @@ resource chainKey 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (seedSecre
   }
 }
 
+// The rendition validator's own key: it signs each outcome it posts, and the main app records only what checks
+// (shared/kernel/outcome-signature.ts). Whoever can write the archive's blobs and queues holds no secret here, so cannot
+// announce a report of their own. Read by the validator (a Key Vault reference) and the main app, nobody else.
+resource validatorOutcomeKeySeed 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (seedSecrets || seedValidatorOutcomeKey) {
+  parent: vault
+  name: 'validator-outcome-key'
+  properties: {
+    value: validatorOutcomeKey
+    contentType: 'text/plain'
+  }
+}
+
 // ---------------------------------------------------------------- monitoring
 resource workspace 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
   name: '${namePrefix}-logs-${take(suffix, 6)}'
@@ -679,6 +698,11 @@ resource chainKeySecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' existing 
   name: 'audit-chain-key'
 }
 
+resource validatorOutcomeKeySecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' existing = {
+  parent: vault
+  name: 'validator-outcome-key'
+}
+
 resource pepperAccess 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   scope: pepperSecret
   name: guid(vault.id, 'api-key-pepper', app.id, roles.keyVaultSecretsUser)
@@ -702,6 +726,20 @@ resource chainKeyAccess 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   }
   dependsOn: [
     chainKey
+  ]
+}
+
+// The main app checks each validation outcome's signature with it (and refuses to start without it).
+resource validatorOutcomeKeyAccess 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: validatorOutcomeKeySecret
+  name: guid(vault.id, 'validator-outcome-key', app.id, roles.keyVaultSecretsUser)
+  properties: {
+    principalId: app.identity.principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsUser)
+  }
+  dependsOn: [
+    validatorOutcomeKeySeed
   ]
 }
 
@@ -2050,7 +2088,7 @@ resource secretsOutsideAppAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-
   name: '${namePrefix}-secrets-outside-app'
   location: location
   properties: {
-    description: 'An identity other than the archive app and its export app read, listed or changed a Key Vault secret (the API-key pepper or the audit chain key, with which the audit chain could be rewritten). Expected once per seeding or pepper rotation; otherwise find out who.'
+    description: 'An identity other than the archive app, its export app and the rendition validator read, listed or changed a Key Vault secret (the API-key pepper, the audit chain key, with which the audit chain could be rewritten, or the validator outcome key, with which a validation outcome could be forged). Expected once per seeding or pepper rotation; otherwise find out who.'
     severity: 1
     enabled: true
     scopes: [
@@ -2061,7 +2099,7 @@ resource secretsOutsideAppAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-
     criteria: {
       allOf: [
         {
-          query: 'AzureDiagnostics | where ResourceProvider == "MICROSOFT.KEYVAULT" and Resource =~ "${vaultName}" | where OperationName startswith "Secret" | where identity_claim_oid_g !in ("${app.identity.principalId}", "${exportApp.identity.principalId}")'
+          query: 'AzureDiagnostics | where ResourceProvider == "MICROSOFT.KEYVAULT" and Resource =~ "${vaultName}" | where OperationName startswith "Secret" | where identity_claim_oid_g !in ("${app.identity.principalId}", "${exportApp.identity.principalId}", "${validatorApp.identity.principalId}")'
           timeAggregation: 'Count'
           operator: 'GreaterThan'
           threshold: 0
@@ -2188,6 +2226,10 @@ resource validatorApp 'Microsoft.Web/sites@2023-12-01' = {
         { name: 'ArchiveStorage__queueServiceUri', value: archiveStorage.properties.primaryEndpoints.queue }
         { name: 'ArchiveStorage__credential', value: 'managedidentity' }
         { name: 'ARCHIVE_VALIDATION_QUEUE', value: validationQueue.name }
+        // The key it signs outcomes with, resolved by the platform with the app's identity (Secrets User on this one
+        // secret, validatorOutcomeKeyRead): no Key Vault SDK in the app that parses untrusted PDFs. No version: the
+        // current one, picked up within a day of a rotation or at a restart.
+        { name: 'ARCHIVE_VALIDATOR_OUTCOME_KEY', value: '@Microsoft.KeyVault(SecretUri=${vault.properties.vaultUri}secrets/validator-outcome-key/)' }
       ]
     }
     functionAppConfig: {
@@ -2318,6 +2360,21 @@ resource validatorOutcomeSend 'Microsoft.Authorization/roleAssignments@2022-04-0
 }
 
 // The Java host's own runtime storage (deployment package, leases): its own account, never the archive or the Node app's.
+// Secrets User on its own key alone (ARCHIVE_VALIDATOR_OUTCOME_KEY), not on the vault: the pepper and the audit chain
+// key stay out of reach of code that parses untrusted PDFs.
+resource validatorOutcomeKeyRead 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: validatorOutcomeKeySecret
+  name: guid(vault.id, 'validator-outcome-key', validatorApp.id, roles.keyVaultSecretsUser)
+  properties: {
+    principalId: validatorApp.identity.principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsUser)
+  }
+  dependsOn: [
+    validatorOutcomeKeySeed
+  ]
+}
+
 resource validatorRuntimeBlobAccess 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   scope: validatorRuntimeStorage
   name: guid(validatorRuntimeStorage.id, validatorApp.id, roles.storageBlobDataContributor)
@@ -2728,6 +2785,36 @@ resource exportWorkPoisonAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-1
   }
 }
 
+resource validationOutcomeForgedAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
+  name: '${namePrefix}-validation-outcome-forged'
+  location: location
+  properties: {
+    description: 'A validation outcome on rendition-validation-outcome was not signed by the rendition validator (no signature, another key, or another document\'s): someone who can send to the archive\'s queues announced a validation report of their own. Not recorded; the message ends in the outcome poison queue. Find out who sent it (storage queue logs) and delete the document\'s validation.json if it is not veraPDF\'s; the requeue timer asks for validation again.'
+    severity: 1
+    enabled: true
+    scopes: [
+      insights.id
+    ]
+    evaluationFrequency: 'PT15M'
+    windowSize: 'PT1H'
+    criteria: {
+      allOf: [
+        {
+          query: 'traces | where message has "validation outcome refused: not signed by the validator"'
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: 0
+        }
+      ]
+    }
+    actions: {
+      actionGroups: [
+        operators.id
+      ]
+    }
+  }
+}
+
 resource validationFailedAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
   name: '${namePrefix}-rendition-validation-failed'
   location: location
@@ -2833,6 +2920,7 @@ var exportAppAssignableRoles = [
 var validatorAssignableRoles = [
   validatorBlobRoleName
   roles.storageBlobDataContributor
+  roles.keyVaultSecretsUser
   roles.monitoringMetricsPublisher
   queueRoles.reader
   queueRoles.messageProcessor

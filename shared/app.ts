@@ -96,7 +96,10 @@ export async function buildDeps(config: Config, overrides: Partial<Pick<Deps, 'c
         [config.API_KEY_PEPPER_SECRET_NAME]: config.API_KEY_PEPPER ?? LOCAL_DEV_PEPPER,
         [config.AUDIT_CHAIN_KEY_SECRET_NAME]: config.AUDIT_CHAIN_KEY ?? LOCAL_DEV_AUDIT_CHAIN_KEY,
       }));
-  await assertUsableSecrets(secrets, { pepper: config.API_KEY_PEPPER_SECRET_NAME, chainKey: config.AUDIT_CHAIN_KEY_SECRET_NAME });
+  // The Java validator's outcome key: only the Azure main app records its outcomes (the export app is not given it;
+  // locally the Node worker validates and nothing is posted).
+  const recordsOutcomes = config.runtime === 'azure' && config.ARCHIVE_FUNCTIONS_ROLE !== 'export-worker';
+  await assertUsableSecrets(secrets, { pepper: config.API_KEY_PEPPER_SECRET_NAME, chainKey: config.AUDIT_CHAIN_KEY_SECRET_NAME, ...(recordsOutcomes ? { validatorOutcomeKey: config.VALIDATOR_OUTCOME_KEY_SECRET_NAME } : {}) });
   const cosmos = await openContainers(cosmosConnection, config.COSMOS_DATABASE, config.runtime === 'local');
   const log = overrides.log ?? consoleLogger;
   if (config.ARCHIVE_WORM === 'emulator') {

@@ -65,6 +65,11 @@ const ZConfig = z
     /** Key Vault secret holding the audit chain's HMAC key (hex, at least 32 bytes). */
     AUDIT_CHAIN_KEY_SECRET_NAME: z.string().min(1).default('audit-chain-key'),
     /**
+     * Key Vault secret the Java validator signs its outcomes with (hex, at least 32 bytes; shared/kernel/outcome-signature.ts):
+     * the main app records no outcome without it. Unused locally, where the Node worker validates.
+     */
+    VALIDATOR_OUTCOME_KEY_SECRET_NAME: z.string().min(1).default('validator-outcome-key'),
+    /**
      * Local only: the audit chain key itself, hex (in Azure it comes from Key Vault). Several, comma-separated and
      * oldest first, after a local rotation: versions `1`, `2`, …, the last current (adapters/azure/chain-keys.ts).
      */

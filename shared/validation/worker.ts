@@ -10,6 +10,7 @@ import { MAX_DEQUEUE_COUNT, QueuedMessage } from '../ports';
 import { auditOutboxItem } from '../kernel/audit';
 import { readVeraPdfReport } from './verapdf';
 import { FIXITY_MISMATCH, logManifestNotKept, manifestWitness } from '../retention/fixity';
+import { outcomeKey, signedByValidator } from '../kernel/outcome-signature';
 
 export const VALIDATION_ACTOR: Actor = { subject: 'system:rendition-validator', kind: 'system' };
 /** Logged (error) for a rendition that claims PDF/A-2b and fails; the infra alert rule matches this exact phrase. */
@@ -18,6 +19,11 @@ export const VALIDATION_FAILED = 'rendition validation failed';
 export const VALIDATION_POISONED = 'rendition validation message moved to the poison queue';
 /** Logged (info) for a request of a document disposed of meanwhile: completed, never retried or poisoned (as the Java app logs it). */
 export const VALIDATION_DROPPED = 'validation request dropped: the document was disposed of';
+/**
+ * Logged (error) for an outcome message the Java validator did not sign (no signature, another key's, or one over other
+ * fields): someone with the storage roles announcing a report of their own. Not recorded; retried, then poisoned.
+ */
+export const OUTCOME_FORGED = 'validation outcome refused: not signed by the validator';
 /** Logged (info) for an outcome the Java app posted of a document disposed of meanwhile: completed, never retried or poisoned. */
 export const OUTCOME_DROPPED = 'validation outcome dropped: the document was disposed of';
 
@@ -313,18 +319,29 @@ interface StoredOutcomeMessage {
   renditionSha256: string;
   reportBlobName: string;
   reportSha256: string;
+  /** The validator's HMAC over the fields above (outcome-signature.ts). */
+  signature: string;
 }
 
 /**
- * Azure: records one outcome the Java validator app posted. Trusts nothing but the stored report:
- * it must be this document's validation.json, of this rendition, with the SHA-256 announced.
+ * Azure: records one outcome the Java validator app posted. Signed by the validator (outcome-signature.ts), else
+ * refused (OUTCOME_FORGED); the stored report must be this document's validation.json, of this rendition, with the
+ * SHA-256 the signed message announced.
  * An outcome of a document disposed of meanwhile (or already recorded) is 'unchanged': the message is
  * completed, never retried or poisoned. A report the Java app stored beside the tombstone is left alone
  * (not locked to the tombstone's retention); the reconciler lists it as orphaned blobs.
  */
-export async function recordStoredOutcome(text: string, now: Date, deps: Pick<Deps, 'blobs' | 'catalog' | 'retention' | 'auditOutbox' | 'log' | 'audit'>): Promise<'recorded' | 'unchanged'> {
+export async function recordStoredOutcome(text: string, now: Date, deps: Pick<Deps, 'blobs' | 'catalog' | 'retention' | 'auditOutbox' | 'log' | 'audit' | 'secrets' | 'config'>): Promise<'recorded' | 'unchanged'> {
   const m = JSON.parse(text) as Partial<StoredOutcomeMessage>;
   if (typeof m.tenantId !== 'string' || typeof m.documentId !== 'string') throw new Error('malformed validation outcome');
+  // Broke: an outcome was taken from whoever could send to the queue. A storage role planted a "compliant" report while
+  // the document was pending and announced it with its SHA-256: a rendition veraPDF never passed was recorded PDF/A.
+  // Only one the validator signed, with the key only it and this app read, is looked at; a key that cannot be read throws.
+  const key = outcomeKey(await deps.secrets.get(deps.config.VALIDATOR_OUTCOME_KEY_SECRET_NAME));
+  if (!signedByValidator(m, m.signature, key)) {
+    deps.log.error(OUTCOME_FORGED, { tenantId: m.tenantId, documentId: m.documentId, signature: typeof m.signature === 'string' ? 'does not match' : 'missing' });
+    throw new Error('validation outcome not signed by the validator');
+  }
   const doc = await deps.catalog.get(m.tenantId, m.documentId);
   if (!doc || doc.status !== 'active') {
     deps.log.info(OUTCOME_DROPPED, { tenantId: m.tenantId, documentId: m.documentId, status: doc?.status ?? 'not in the catalog' });

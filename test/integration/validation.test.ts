@@ -16,6 +16,8 @@ import { requeuePendingValidations } from '../../shared/validation/request';
 import type { RenditionValidator, ValidatorBatch } from '../../shared/kernel/validation';
 import { resolveVeraPdf, VeraPdfValidator } from '../../shared/validation/verapdf';
 import { recordOutcome, recordStoredOutcome, validateRenditions, ValidationDeps, VALIDATION_FAILED } from '../../shared/validation/worker';
+import { outcomeKey, outcomeSignature } from '../../shared/kernel/outcome-signature';
+import { StaticSecretSource } from '../../shared/adapters/azure/secrets';
 import { call, rawUpload } from '../support/http';
 import { corpusFile, newTenant, startTestArchive, tenantState, TestArchive } from '../support/harness';
 import { sealedManifest } from '../../shared/documents/manifest';
@@ -167,17 +169,20 @@ describe('rendition validation by veraPDF', () => {
 
   it('Azure path: an outcome posted by the Java app is recorded only when the stored report matches its announced SHA-256', async () => {
     const doc = await upload('img2pdf/CMYK.jpg', 'image/jpeg');
-    const d = archive.host.deps;
+    // The key the Java app signs its outcomes with (Key Vault in Azure; the local host has none: its Node worker validates).
+    const key = 'cd'.repeat(32);
+    const d = { ...archive.host.deps, secrets: new StaticSecretSource({ [archive.host.deps.config.VALIDATOR_OUTCOME_KEY_SECRET_NAME]: key }) };
+    const signed = (m: { tenantId: string; documentId: string; renditionSha256: string; reportBlobName: string; reportSha256: string }) => JSON.stringify({ ...m, signature: outcomeSignature(m, outcomeKey(key)) });
     const stored = (await d.catalog.get(tenant, doc.id))!;
     // What validator/ (ValidateRendition.java) writes: veraPDF's JSON report of the one rendition (same processor and format), then the outcome message.
     const rendition = await d.blobs.readAll(tenant, stored.rendition.blobName);
     const report = (await validator.validate([{ name: stored.rendition.blobName, bytes: rendition }])).results[0]!.report;
     await d.blobs.putCreateOnly(tenant, `${doc.id}/validation.json`, report, 'application/json', { retainUntil: stored.retention.retainUntil, legalHold: false }, {});
     const message = { tenantId: tenant, documentId: doc.id, renditionSha256: stored.rendition.sha256, reportBlobName: `${doc.id}/validation.json`, validatedAt: new Date().toISOString() };
-    await expect(recordStoredOutcome(JSON.stringify({ ...message, reportSha256: 'ab'.repeat(32) }), new Date(), d)).rejects.toThrow(/checksum/);
+    await expect(recordStoredOutcome(signed({ ...message, reportSha256: 'ab'.repeat(32) }), new Date(), d)).rejects.toThrow(/checksum/);
     expect((await getDoc(doc.id)).validation).toEqual({ status: 'pending' });
-    expect(await recordStoredOutcome(JSON.stringify({ ...message, reportSha256: sha256(report) }), new Date(), d)).toBe('recorded');
-    expect(await recordStoredOutcome(JSON.stringify({ ...message, reportSha256: sha256(report) }), new Date(), d)).toBe('unchanged');
+    expect(await recordStoredOutcome(signed({ ...message, reportSha256: sha256(report) }), new Date(), d)).toBe('recorded');
+    expect(await recordStoredOutcome(signed({ ...message, reportSha256: sha256(report) }), new Date(), d)).toBe('unchanged');
     expect((await getDoc(doc.id)).validation).toMatchObject({ status: 'passed', validator: { name: 'veraPDF', version: '1.28.2' }, report: { sha256: sha256(report) } });
     expect((await call(`${archive.url}/documents/${doc.id}/validation`, { token })).bytes.equals(report)).toBe(true);
     await drain(); // its queued request now finds the outcome recorded

@@ -4,6 +4,7 @@ import type { SecretSource, SecretVersionInfo } from '../../ports';
 import { parseChainKey } from '../../kernel/audit-chain';
 import { ArchiveError } from '../../kernel/errors';
 import { splitChainKeys } from './chain-keys';
+import { outcomeKey } from '../../kernel/outcome-signature';
 
 /** Shortest API-key pepper accepted, as for API_KEY_PEPPER locally. */
 export const MIN_PEPPER_LENGTH = 32;
@@ -20,7 +21,7 @@ export class SecretsError extends Error {
  * checked, so a missing, empty or weak one stops the archive instead of letting it take documents
  * whose audit entries it cannot chain, or hash API keys with a guessable pepper.
  */
-export async function assertUsableSecrets(secrets: SecretSource, names: { pepper: string; chainKey: string }): Promise<void> {
+export async function assertUsableSecrets(secrets: SecretSource, names: { pepper: string; chainKey: string; validatorOutcomeKey?: string }): Promise<void> {
   const problems: string[] = [];
   const read = async (name: string): Promise<string | null> => {
     try {
@@ -61,6 +62,18 @@ export async function assertUsableSecrets(secrets: SecretSource, names: { pepper
           problems.push(`${names.chainKey}${keys.length > 1 ? ` key ${i + 1}` : ''}: ${err instanceof Error ? err.message : String(err)}`);
         }
       });
+    }
+  }
+  // The app that records the Java validator's outcomes (Azure, the main app): without the key it shares with the
+  // validator it could check none, and every outcome would go to the poison queue.
+  if (names.validatorOutcomeKey) {
+    const key = await read(names.validatorOutcomeKey);
+    if (key !== null) {
+      try {
+        outcomeKey(key);
+      } catch (err) {
+        problems.push(`${names.validatorOutcomeKey}: ${err instanceof Error ? err.message : String(err)}`);
+      }
     }
   }
   if (problems.length > 0) throw new SecretsError(problems);

@@ -109,7 +109,7 @@ describe('settings a production archive needs, unset, are named by the health re
     if (config.runtime !== 'azure') return; // the local host's start needs its emulators
     const log = new RecordingLogger();
     const regions = { storageRegion: async () => 'northeurope', cosmosRegions: async () => ['North Europe'], storageVersionLevelWorm: async () => true };
-    await buildDeps(config, { log, regions, secrets: new StaticSecretSource({ 'api-key-pepper': 'p'.repeat(36), 'audit-chain-key': 'ab'.repeat(32) }) });
+    await buildDeps(config, { log, regions, secrets: new StaticSecretSource({ 'api-key-pepper': 'p'.repeat(36), 'audit-chain-key': 'ab'.repeat(32), 'validator-outcome-key': 'cd'.repeat(32) }) });
     const warned = log.lines.filter((l) => l.message === SAFEGUARDS_UNSET);
     expect(warned.map((l) => l.fields)).toEqual(unset.length ? [{ settings: unset }] : []);
   });

@@ -144,7 +144,15 @@ describe('infra/main.bicep', () => {
       for (const name of ['api-key-pepper', 'audit-chain-key']) expect({ name, condition: named(name)?.condition }).toEqual({ name, condition: 'seedSecrets' });
     });
 
-    it('lets the app and its export app read those two secrets only, not every secret in the vault', () => {
+    it('creates the validator outcome key when seeding, or alone when asked (a deployment seeded before it), from a secure parameter of 32 bytes of hex', () => {
+      expect(named('validator-outcome-key')?.condition).toBe('seedSecrets || seedValidatorOutcomeKey');
+      expect(bicep).toMatch(/param seedValidatorOutcomeKey bool = false/);
+      const decl = /@secure\(\)\s*param validatorOutcomeKey string = (.+)$/m.exec(bicep)?.[1] ?? '';
+      expect(decl.match(/replace\(newGuid\(\), '-', ''\)/g)?.length).toBe(2);
+      expect(named('validator-outcome-key')!.body).toMatch(/value:\s*validatorOutcomeKey\b/);
+    });
+
+    it('lets the app and its export app read the pepper and the chain key, the app and the validator the validator outcome key, not every secret in the vault', () => {
       const readers = ofType('Microsoft.Authorization/roleAssignments').filter((r) => /roles\.keyVaultSecretsUser\b/.test(r.body));
       const scopes = readers.map((r) => /scope:\s*(\w+)/.exec(r.body)?.[1]);
       expect(scopes).not.toContain('vault');
@@ -152,9 +160,12 @@ describe('infra/main.bicep', () => {
         const r = all.find((x) => x.symbol === symbol && x.type === 'Microsoft.KeyVault/vaults/secrets');
         return r && /name:\s*'([^']+)'/.exec(r.body)?.[1];
       };
-      expect(scopes.map(secretOf).sort()).toEqual(['api-key-pepper', 'api-key-pepper', 'audit-chain-key', 'audit-chain-key']);
+      expect(scopes.map(secretOf).sort()).toEqual(['api-key-pepper', 'api-key-pepper', 'audit-chain-key', 'audit-chain-key', 'validator-outcome-key', 'validator-outcome-key']);
+      const readersOf = (secret: string) => readers.filter((r) => secretOf(/scope:\s*(\w+)/.exec(r.body)?.[1]) === secret).map((r) => /principalId:\s*(\w+)\.identity\.principalId/.exec(r.body)?.[1]).sort();
       // The export app starts with the same check of both (buildDeps), and keys its audit entries and seals with the chain key.
-      for (const r of readers) expect(r.body).toMatch(/principalId:\s*(app|exportApp)\.identity\.principalId/);
+      for (const secret of ['api-key-pepper', 'audit-chain-key']) expect(readersOf(secret)).toEqual(['app', 'exportApp']);
+      // The validator signs its outcomes, the main app checks them; the export app records none.
+      expect(readersOf('validator-outcome-key')).toEqual(['app', 'validatorApp']);
     });
 
     it('seeds the chain key as at least 32 bytes of hex, as the app checks, from a secure parameter', () => {
@@ -456,6 +467,9 @@ describe('infra/main.bicep', () => {
       expect(app).toMatch(/httpsOnly:\s*true/);
       expect(app).toMatch(/name:\s*'java'\s*version:\s*'17'/);
       expect(app).not.toMatch(/STORAGE_CONNECTION_STRING|AccountKey|COSMOS/i);
+      // The key it signs outcomes with: a Key Vault reference to its own secret (OutcomeSignature.java reads the setting).
+      expect(app).toContain("{ name: 'ARCHIVE_VALIDATOR_OUTCOME_KEY', value: '@Microsoft.KeyVault(SecretUri=${vault.properties.vaultUri}secrets/validator-outcome-key/)' }");
+      expect(fs.readFileSync(path.resolve(INFRA, '..', 'validator/src/main/java/archive/validator/OutcomeSignature.java'), 'utf8')).toContain('SETTING = "ARCHIVE_VALIDATOR_OUTCOME_KEY"');
     });
 
     it('has the queue, its poison queue and the outcome queues', () => {
@@ -473,7 +487,9 @@ describe('infra/main.bicep', () => {
       for (const a of assignments) {
         expect(a.type).toBe('Microsoft.Authorization/roleAssignments');
         // On the archive account and its queues: no broad role at all (the runtime account is the host's own).
-        if (!/scope:\s*(validatorRuntimeStorage|insights)\b/.test(a.body)) expect(a.body).not.toMatch(/roles\.|storageBlobDataOwner|Contributor/);
+        // Its own outcome key is the one secret it reads (Secrets User on that secret, not the vault).
+        if (/scope:\s*validatorOutcomeKeySecret\b/.test(a.body)) expect(a.body).toMatch(/roles\.keyVaultSecretsUser\)/);
+        else if (!/scope:\s*(validatorRuntimeStorage|insights)\b/.test(a.body)) expect(a.body).not.toMatch(/roles\.|storageBlobDataOwner|Contributor/);
       }
       const blob = assignments.find((a) => /validatorBlobRole\.id/.test(a.body))!.body;
       // ABAC: writes only to blobs named validation.json; reads stay allowed.

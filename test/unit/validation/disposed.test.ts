@@ -10,7 +10,8 @@ import { finishDisposals, prepareDisposal } from '../../../shared/retention/disp
 import { sha256 } from '../../../shared/ids';
 import { OUTCOME_DROPPED, recordStoredOutcome, validateRenditions, VALIDATION_DROPPED } from '../../../shared/validation/worker';
 import { readVeraPdfReport } from '../../../shared/validation/verapdf';
-import { InMemoryDeps, inMemoryDeps, RecordingLogger } from '../../support/in-memory';
+import { outcomeKey, outcomeSignature, type OutcomeFields } from '../../../shared/kernel/outcome-signature';
+import { InMemoryDeps, inMemoryDeps, RecordingLogger, staticSecrets } from '../../support/in-memory';
 import { seedDocument } from '../../support/seed';
 import { RedeliveringQueue } from '../../support/redelivering-queue';
 
@@ -30,6 +31,14 @@ async function dispose(deps: InMemoryDeps, doc: ArchivedDocument): Promise<void>
 }
 
 const lines = (deps: InMemoryDeps) => (deps.log as RecordingLogger).lines;
+
+/** The Java app's outcome message, signed with the validator's key (outcome-signature.test.ts: unsigned ones are refused). */
+const OUTCOME_KEY = 'cd'.repeat(32);
+function withOutcomeKey(deps: InMemoryDeps): InMemoryDeps {
+  deps.secrets = staticSecrets({ [deps.config.VALIDATOR_OUTCOME_KEY_SECRET_NAME]: OUTCOME_KEY });
+  return deps;
+}
+const signedOutcome = (fields: OutcomeFields) => JSON.stringify({ ...fields, signature: outcomeSignature(fields, outcomeKey(OUTCOME_KEY)), validatedAt: now.toISOString() });
 
 it('a validation request of a document disposed of before its delivery is completed and counted, never retried or poisoned', async () => {
   const deps = inMemoryDeps();
@@ -54,7 +63,7 @@ it('a validation request of a document disposed of before its delivery is comple
 });
 
 it('an outcome the Java app posted for a document disposed of since is completed quietly: nothing recorded, audited or locked', async () => {
-  const deps = inMemoryDeps();
+  const deps = withOutcomeKey(inMemoryDeps());
   const doc = await seedDocument(deps, T, { metadata: {} });
   await dispose(deps, doc);
   // The Java app stored its report after the sweep deleted the folder (it cannot see the catalog), then posted the outcome.
@@ -63,7 +72,7 @@ it('an outcome the Java app posted for a document disposed of since is completed
   await deps.blobs.putCreateOnly(T, reportName, report, 'application/json', storedWorm, {});
   const tombstone = await deps.catalog.get(T, doc.id);
   const audited = deps.audit.entries.length;
-  const outcome = JSON.stringify({ tenantId: T, documentId: doc.id, renditionSha256: doc.rendition.sha256, reportBlobName: reportName, reportSha256: sha256(report), validatedAt: now.toISOString() });
+  const outcome = signedOutcome({ tenantId: T, documentId: doc.id, renditionSha256: doc.rendition.sha256, reportBlobName: reportName, reportSha256: sha256(report) });
 
   // Resolves: the Functions queue trigger completes the message (a throw is a retry, the fifth the poison queue).
   await expect(recordStoredOutcome(outcome, now, deps)).resolves.toBe('unchanged');
@@ -80,9 +89,9 @@ it('an outcome the Java app posted for a document disposed of since is completed
 });
 
 it('an outcome of a document the catalog no longer has at all is completed quietly too', async () => {
-  const deps = inMemoryDeps();
+  const deps = withOutcomeKey(inMemoryDeps());
   const id = '01953c2e-8a40-7000-8000-000000000001';
-  const outcome = JSON.stringify({ tenantId: T, documentId: id, renditionSha256: 'ab'.repeat(32), reportBlobName: validationReportName(id), reportSha256: sha256(report), validatedAt: now.toISOString() });
+  const outcome = signedOutcome({ tenantId: T, documentId: id, renditionSha256: 'ab'.repeat(32), reportBlobName: validationReportName(id), reportSha256: sha256(report) });
 
   await expect(recordStoredOutcome(outcome, now, deps)).resolves.toBe('unchanged');
   expect(lines(deps)).toEqual([{ level: 'info', message: OUTCOME_DROPPED, fields: { tenantId: T, documentId: id, status: 'not in the catalog' } }]);

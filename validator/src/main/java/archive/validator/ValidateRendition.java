@@ -10,10 +10,12 @@ import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.security.MessageDigest;
 import java.time.Clock;
+import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.HexFormat;
 import java.util.Optional;
 import java.util.TreeSet;
+import java.util.function.Supplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import java.util.regex.Pattern;
@@ -33,9 +35,9 @@ import org.verapdf.processor.reports.ItemDetails;
 
 /**
  * Validates stored renditions with veraPDF (PDF/A-2B), the ones a queue message names. The identity may read
- * renditions and create validation.json, nothing else: the outcome goes to a queue and the Node
- * app records it (catalog item, hash-chained audit entry) after checking the report's SHA-256, so
- * the catalog and audit logic stay in one place.
+ * renditions and create validation.json, nothing else: the outcome goes to a queue, signed with the validator's own
+ * key (OutcomeSignature), and the Node app records it (catalog item, hash-chained audit entry) after checking the
+ * signature and the report's SHA-256, so the catalog and audit logic stay in one place.
  *
  * <p>A request whose rendition is gone (the document was disposed of since it was asked for) or is not the one
  * requested is dropped: logged, no report, no outcome, never retried, as the Node worker completes a request for a
@@ -52,6 +54,8 @@ public final class ValidateRendition {
   private static final Pattern SHA256 = Pattern.compile("^[0-9a-f]{64}$");
   /** Starts the line logged for a dropped request (with tenant and document ids and why). */
   static final String DROPPED = "validation request dropped";
+  /** Logged (severe) for a report found stored that states another verdict than veraPDF's now: not signed, the message fails. */
+  static final String REPORT_DIFFERS = "validation report stored states another outcome than veraPDF found";
 
   static {
     VeraGreenfieldFoundryProvider.initialise();
@@ -74,17 +78,19 @@ public final class ValidateRendition {
   private final Outcomes outcomes;
   private final Validator validator;
   private final Clock clock;
+  private final Supplier<OutcomeSignature> signature;
 
-  /** The Functions host's (an instance per invocation): the archive's storage account, its clients made once per worker, and veraPDF. */
+  /** The Functions host's (an instance per invocation): the archive's storage account, its clients and outcome key read once per worker, and veraPDF. */
   public ValidateRendition() {
-    this(AzureStorage.shared(), AzureStorage.shared(), ValidateRendition::report, Clock.systemUTC());
+    this(AzureStorage.shared(), AzureStorage.shared(), ValidateRendition::report, Clock.systemUTC(), OutcomeSignature::fromEnvironment);
   }
 
-  ValidateRendition(RenditionStore store, Outcomes outcomes, Validator validator, Clock clock) {
+  ValidateRendition(RenditionStore store, Outcomes outcomes, Validator validator, Clock clock, Supplier<OutcomeSignature> signature) {
     this.store = store;
     this.outcomes = outcomes;
     this.validator = validator;
     this.clock = clock;
+    this.signature = signature;
   }
 
   @FunctionName("validateRendition")
@@ -96,6 +102,8 @@ public final class ValidateRendition {
   /** One message. Dropped requests do not fail it; a failed one (storage, veraPDF, malformed) throws, so the host delivers it again. */
   Handled handle(String message, Logger log) throws Exception {
     // One message carries the requests of several uploads ({"requests":[…]}); a bare request is read too.
+    // Without the key nothing could be posted that the Node app records: the message fails before veraPDF runs.
+    OutcomeSignature signer = signature.get();
     JsonNode parsed = JSON.readTree(message);
     JsonNode requests = parsed.has("requests") ? parsed.path("requests") : JSON.createArrayNode().add(parsed);
     if (!requests.isArray() || requests.isEmpty()) throw new IllegalArgumentException("malformed validation request"); // retried, then poisoned
@@ -106,7 +114,7 @@ public final class ValidateRendition {
     int dropped = 0;
     for (JsonNode request : requests) {
       try {
-        if (validate(request, log)) posted++;
+        if (validate(request, signer, log)) posted++;
         else dropped++;
       } catch (Exception e) {
         log.warning("validation request failed; the message is delivered again: " + e);
@@ -118,7 +126,7 @@ public final class ValidateRendition {
   }
 
   /** True when an outcome was posted, false when the request was dropped. */
-  private boolean validate(JsonNode request, Logger log) throws Exception {
+  private boolean validate(JsonNode request, OutcomeSignature signer, Logger log) throws Exception {
     String tenantId = request.path("tenantId").asText();
     String documentId = request.path("documentId").asText();
     String expected = request.path("renditionSha256").asText();
@@ -133,7 +141,8 @@ public final class ValidateRendition {
     // is not a disposal: a warning, not an alert; the fixity check alerts on a stored rendition that changed.
     if (!expected.equals(actual)) return drop(log, Level.WARNING, tenantId, documentId, "rendition is not the one requested: SHA-256 " + actual + ", requested " + expected);
 
-    byte[] bytes = validator.report(documentId + "/rendition.pdf", pdf);
+    byte[] produced = validator.report(documentId + "/rendition.pdf", pdf);
+    byte[] bytes = produced;
 
     // Disposed of while veraPDF ran: no report beside a tombstone (the reconciler would list it as orphaned blobs).
     if (!store.renditionExists(tenantId, documentId)) return drop(log, Level.INFO, tenantId, documentId, "rendition deleted while veraPDF ran: the document was disposed of");
@@ -142,9 +151,20 @@ public final class ValidateRendition {
     bytes = stored.get();
 
     Outcome verdict = outcome(bytes);
+    // Broke: a report found stored (create-only: an earlier delivery's) was signed as it stood. One a storage role planted
+    // while the validation was pending ("compliant") was then announced under the validator's signature and recorded.
+    // Signed only where it states what veraPDF found now, as the Node worker takes a found report (worker.ts record).
+    if (!Arrays.equals(bytes, produced) && !verdict.equals(outcome(produced))) {
+      log.severe(REPORT_DIFFERS + " (tenant " + tenantId + ", document " + documentId + "): stored " + verdict + ", veraPDF " + outcome(produced));
+      throw new IllegalStateException(REPORT_DIFFERS + ": document " + documentId);
+    }
     ObjectNode outcome = JSON.createObjectNode();
     outcome.put("tenantId", tenantId).put("documentId", documentId).put("renditionSha256", expected);
-    outcome.put("reportBlobName", documentId + "/validation.json").put("reportSha256", sha256(bytes)).put("validatedAt", clock.instant().toString());
+    String reportBlobName = documentId + "/validation.json";
+    String reportSha256 = sha256(bytes);
+    outcome.put("reportBlobName", reportBlobName).put("reportSha256", reportSha256).put("validatedAt", clock.instant().toString());
+    // The Node app records only an outcome the validator signed: a storage role can plant a report and announce it too.
+    outcome.put("signature", signer.sign(tenantId, documentId, expected, reportBlobName, reportSha256));
     outcomes.post(JSON.writeValueAsString(outcome));
     // The alert phrase is logged by the Node recorder, which knows whether the rendition claims PDF/A-2b.
     log.info("veraPDF " + (verdict.compliant() ? "passed " : "failed ") + tenantId + "/" + documentId + " " + verdict.failedRules());

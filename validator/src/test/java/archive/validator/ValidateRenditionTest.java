@@ -39,6 +39,8 @@ class ValidateRenditionTest {
   private static final byte[] PDF = "%PDF-1.7 rendition".getBytes(StandardCharsets.US_ASCII);
   private static final byte[] REPORT = "{\"report\":{\"jobs\":[{\"validationResult\":[{\"compliant\":true,\"details\":{\"ruleSummaries\":[]}}]}]}}".getBytes(StandardCharsets.UTF_8);
   private static final Clock CLOCK = Clock.fixed(Instant.parse("2025-03-01T12:00:00Z"), ZoneOffset.UTC);
+  /** The validator outcome key of the shared test vector (test/unit/validation/outcome-signature.test.ts). */
+  private static final String KEY = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 
   /** One storage account's blobs, by "tenant/document/name"; `failure`, when set, is what every call throws. */
   static final class FakeStore implements RenditionStore {
@@ -108,7 +110,7 @@ class ValidateRenditionTest {
   private final Lines lines = new Lines();
 
   private ValidateRendition app(ValidateRendition.Validator validator) {
-    return new ValidateRendition(store, outcomes::add, validator, CLOCK);
+    return new ValidateRendition(store, outcomes::add, validator, CLOCK, () -> new OutcomeSignature(KEY));
   }
 
   private ValidateRendition app() {
@@ -183,6 +185,7 @@ class ValidateRenditionTest {
     assertEquals(OTHER + "/validation.json", outcome.path("reportBlobName").asText());
     assertEquals(sha256(REPORT), outcome.path("reportSha256").asText());
     assertEquals("2025-03-01T12:00:00Z", outcome.path("validatedAt").asText());
+    assertEquals(new OutcomeSignature(KEY).sign(TENANT, OTHER, sha256(PDF), OTHER + "/validation.json", sha256(REPORT)), outcome.path("signature").asText());
     assertEquals(new String(REPORT, StandardCharsets.UTF_8), new String(store.report(TENANT, OTHER), StandardCharsets.UTF_8));
   }
 
@@ -219,11 +222,47 @@ class ValidateRenditionTest {
   @Test
   void aReDeliveryPostsTheReportAnEarlierDeliveryStored() throws Exception {
     store.putRendition(TENANT, DOC, PDF);
-    byte[] earlier = "{\"report\":{\"jobs\":[{\"validationResult\":[{\"compliant\":false,\"details\":{\"ruleSummaries\":[]}}]}]}}".getBytes(StandardCharsets.UTF_8);
+    // An earlier run's report: other bytes (veraPDF's report carries its run's times), the same verdict.
+    byte[] earlier = "{\"report\":{\"jobs\":[{\"validationResult\":[{\"compliant\":true,\"details\":{\"ruleSummaries\":[]}}]}],\"run\":1}}".getBytes(StandardCharsets.UTF_8);
     store.blobs.put(TENANT + "/" + DOC + "/validation.json", earlier);
 
     assertEquals(new ValidateRendition.Handled(1, 0), app().handle(message(request(DOC, PDF)), lines.logger));
     assertEquals(sha256(earlier), JSON.readTree(outcomes.get(0)).path("reportSha256").asText());
+  }
+
+  @Test
+  void aStoredReportStatingAnotherVerdictThanVeraPdfFoundIsNotSigned() throws Exception {
+    // Planted by a storage role while the validation was pending: "compliant", where veraPDF fails the rendition. Signed
+    // as found, it was recorded PDF/A. Now the message fails (delivered again, then poisoned) and nothing is posted.
+    store.putRendition(TENANT, DOC, PDF);
+    store.blobs.put(TENANT + "/" + DOC + "/validation.json", REPORT);
+    byte[] failing = "{\"report\":{\"jobs\":[{\"validationResult\":[{\"compliant\":false,\"details\":{\"ruleSummaries\":[{\"status\":\"failed\",\"clause\":\"6.2.4.3\",\"testNumber\":2}]}}]}]}}".getBytes(StandardCharsets.UTF_8);
+
+    assertThrows(IllegalStateException.class, () -> app((name, pdf) -> failing).handle(message(request(DOC, PDF)), lines.logger));
+    assertTrue(outcomes.isEmpty());
+    assertTrue(lines.at(Level.SEVERE).stream().anyMatch((l) -> l.startsWith(ValidateRendition.REPORT_DIFFERS)));
+  }
+
+  @Test
+  void theSignatureIsTheOneTheNodeAppComputesForTheSameKeyAndFields() throws Exception {
+    // The same vector as test/unit/validation/outcome-signature.test.ts: the Node app records only outcomes that check.
+    String signature = new OutcomeSignature(KEY).sign("acme", DOC, "ab".repeat(32), DOC + "/validation.json", "cd".repeat(32));
+    assertEquals("3c7ee42d0ab4025665f7cee6d6edae22a8f8fae3e8aec50f4136fd6b3af2c41f", signature);
+  }
+
+  @Test
+  void withoutAUsableOutcomeKeyNothingIsValidatedOrPosted() {
+    // The Key Vault reference not resolved (its text is what the setting holds) or the setting missing: the message
+    // fails before veraPDF runs and is delivered again; nothing unsigned is posted.
+    store.putRendition(TENANT, DOC, PDF);
+    for (String setting : new String[] {null, "@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/validator-outcome-key/)", "ab".repeat(16)}) {
+      ValidateRendition unkeyed = new ValidateRendition(store, outcomes::add, (name, pdf) -> {
+        throw new AssertionError("veraPDF ran without a key to sign its outcome");
+      }, CLOCK, () -> new OutcomeSignature(setting));
+      assertThrows(IllegalStateException.class, () -> unkeyed.handle(message(request(DOC, PDF)), lines.logger));
+    }
+    assertTrue(outcomes.isEmpty());
+    assertNull(store.report(TENANT, DOC));
   }
 
   @Test
