@@ -6,7 +6,8 @@ import { validationReportName } from '../../../shared/kernel/validation';
 import { outcomeKey, outcomeSignature, type OutcomeFields } from '../../../shared/kernel/outcome-signature';
 import { sha256 } from '../../../shared/ids';
 import { recordStoredOutcome } from '../../../shared/validation/worker';
-import { inMemoryDeps, staticSecrets } from '../../support/in-memory';
+import { AUDIT_CHAIN_BEHIND_SEAL, sealBlobName, sealPartition } from '../../../shared/audit/seal';
+import { inMemoryDeps, type InMemoryDeps, type RecordingLogger, staticSecrets } from '../../support/in-memory';
 import { seedDocument } from '../../support/seed';
 
 const T = 'acme';
@@ -40,5 +41,39 @@ describe('a planted report the validator reads as failed and the recorder read a
     await recordStoredOutcome(message, now, deps);
 
     expect((await deps.catalog.get(T, doc.id))!.validation).toMatchObject({ status: 'failed', passed: false, failedRules: ['6.1.3-1'] });
+  });
+});
+
+/**
+ * The sealing timer took a month's seal folder's names as seals by `\d+.json` and read them newest first as text: a
+ * name not of 12 digits sorted apart from the archive's (`40.json` above `000000000050.json`). Someone who can write
+ * Cosmos DB cut the chain back behind the archive's last seal (50 to 45; the archive appends on from there); the next
+ * run read the seal at 50, found the chain no longer holds what it fixed, and alerted. Whoever holds the storage role
+ * copied the archive's genuine seal at 40 under `40.json`: read first, sealed, still fixing the chain at 40, it was
+ * taken as the last seal and the cut chain sealed without a word. Only the archive's names (entryId, 12 digits) count.
+ */
+describe('a chain cut behind its last seal, the seal before it copied under a shorter name', () => {
+  async function grow(deps: InMemoryDeps, n: number): Promise<void> {
+    for (let i = 0; i < n; i++) await deps.audit.append({ tenantId: T, at: deps.clock.now().toISOString(), actor: { subject: 'u', kind: 'user' }, action: 'document.read', target: 'd', outcome: 'success', status: 200, requestId: `r${Math.random()}`, clientIp: null, userAgent: null });
+  }
+  it.each([
+    ['nothing copied (control)', null],
+    ['copied as 40.json', (m: string) => `audit-seals/${m}/40.json`],
+    ['copied as 0040.json', (m: string) => `audit-seals/${m}/0040.json`],
+  ])('%s: the cut is alerted', async (_what, copyAs) => {
+    const deps = inMemoryDeps();
+    const month = deps.clock.now().toISOString().slice(0, 7);
+    await grow(deps, 40);
+    await sealPartition(T, month, deps.clock.now(), deps);
+    await grow(deps, 10);
+    expect((await sealPartition(T, month, deps.clock.now(), deps))?.seq).toBe(50);
+    deps.audit.entries.splice(45); // cut in Cosmos DB
+    await grow(deps, 10);
+    if (copyAs) await deps.blobs.putCreateOnly(T, copyAs(month), await deps.blobs.readAll(T, sealBlobName(month, 40)), 'application/json', { retainUntil: null, legalHold: false }, {});
+    (deps.log as RecordingLogger).lines.length = 0;
+
+    await sealPartition(T, month, deps.clock.now(), deps);
+
+    expect((deps.log as RecordingLogger).lines.filter((l) => l.message === AUDIT_CHAIN_BEHIND_SEAL)).toHaveLength(1);
   });
 });
