@@ -135,12 +135,18 @@ export async function sealPartition(tenantId: string, month: string, now: Date, 
   const whole = listed.length <= AUDIT_SEAL_FOLDER_LISTED;
   const walk = { looks: AUDIT_SEAL_LOOKS_MAX, exhausted: false };
   const reads: SealRead[] = [];
-  for (const side of [names.filter((n) => seqOf(n) > end.seq), whole ? names.filter((n) => seqOf(n) <= end.seq) : sealNamesDownFrom(tenantId, month, end.seq, deps, walk)]) {
+  // Whether the reads at or below the chain's end stopped at SEAL_READS_MAX before a sealed one: one may lie below.
+  let belowUnread = false;
+  for (const [side, blobs] of [names.filter((n) => seqOf(n) > end.seq), whole ? names.filter((n) => seqOf(n) <= end.seq) : sealNamesDownFrom(tenantId, month, end.seq, deps, walk)].entries()) {
     let n = 0;
-    for await (const blob of side) {
+    for await (const blob of blobs) {
       const r = await readSealBlob(tenantId, month, blob, deps);
       reads.push(r);
-      if (r.sealed || ++n >= SEAL_READS_MAX) break;
+      if (r.sealed) break;
+      if (++n >= SEAL_READS_MAX) {
+        belowUnread ||= side === 1;
+        break;
+      }
     }
   }
   const unfound = walk.exhausted && !reads.some((r) => r.sealed);
@@ -159,11 +165,14 @@ export async function sealPartition(tenantId: string, month: string, now: Date, 
       last = r.seal;
       break;
     }
-    if (r.seal !== null && r.reason === null && r.seq < lowestSealed && r.seq <= end.seq && (await deps.audit.hashAt(tenantId, month, r.seq)) === r.seal.hash) {
+    // Broke: whoever also reads Cosmos DB knows the hash the chain holds at any number. Sixteen unsealed seals so planted
+    // above the archive's last seal filled the reads, the newest counted, and a chain cut behind that seal and grown
+    // again was sealed without a word (test/unit/faults/round23-attacks.test.ts). Counted only with none unread below it.
+    if (r.seal !== null && r.reason === null && r.seq < lowestSealed && r.seq <= end.seq && !belowUnread && (await deps.audit.hashAt(tenantId, month, r.seq)) === r.seal.hash) {
       [last, legacy] = [r.seal, true];
       break;
     }
-    const why = r.reason ?? (r.seq > lowestSealed ? 'no seal of the archive, above one that has it' : r.seq > end.seq ? 'no seal of the archive, ahead of the chain' : 'no seal of the archive, and not the hash the chain holds at its number');
+    const why = r.reason ?? (r.seq > lowestSealed ? 'no seal of the archive, above one that has it' : r.seq > end.seq ? 'no seal of the archive, ahead of the chain' : belowUnread ? `no seal of the archive, and more below it than a sealing run reads (${SEAL_READS_MAX})` : 'no seal of the archive, and not the hash the chain holds at its number');
     deps.log.error(AUDIT_SEAL_UNSEALED, { tenantId, month, blob: r.blob, reason: why });
   }
   if (last && last.seq > end.seq) {

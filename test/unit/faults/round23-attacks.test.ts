@@ -6,7 +6,7 @@ import { validationReportName } from '../../../shared/kernel/validation';
 import { outcomeKey, outcomeSignature, type OutcomeFields } from '../../../shared/kernel/outcome-signature';
 import { sha256 } from '../../../shared/ids';
 import { recordStoredOutcome } from '../../../shared/validation/worker';
-import { AUDIT_CHAIN_BEHIND_SEAL, sealBlobName, sealPartition } from '../../../shared/audit/seal';
+import { AUDIT_CHAIN_BEHIND_SEAL, AUDIT_SEAL_UNSEALED, sealBlobName, sealPartition } from '../../../shared/audit/seal';
 import { inMemoryDeps, type InMemoryDeps, type RecordingLogger, staticSecrets } from '../../support/in-memory';
 import { seedDocument } from '../../support/seed';
 
@@ -75,5 +75,37 @@ describe('a chain cut behind its last seal, the seal before it copied under a sh
     await sealPartition(T, month, deps.clock.now(), deps);
 
     expect((deps.log as RecordingLogger).lines.filter((l) => l.message === AUDIT_CHAIN_BEHIND_SEAL)).toHaveLength(1);
+  });
+});
+
+/**
+ * A seal without the archive's MAC counted as one from before seals were sealed when it fixed the hash the chain holds
+ * at its number and no sealed seal was read: "a storage role cannot know that hash". Whoever also reads Cosmos DB does.
+ * The chain cut behind the archive's last seal (50 to 45) and grown again to 70; sixteen unsealed seals planted at 54 to
+ * 69, each with the hash the chain now holds there, filled the run's reads (SEAL_READS_MAX) above the archive's seal at
+ * 50: the one at 69 counted as the last seal, nothing was logged, the cut chain sealed. One counts now only where the
+ * run read everything below it; else it is logged as not the archive's.
+ */
+describe('a chain cut behind its last seal, sixteen unsealed seals planted with the hashes the chain holds', () => {
+  it('is alerted', async () => {
+    const deps = inMemoryDeps();
+    const month = deps.clock.now().toISOString().slice(0, 7);
+    const append = async (n: number) => {
+      for (let i = 0; i < n; i++) await deps.audit.append({ tenantId: T, at: deps.clock.now().toISOString(), actor: { subject: 'u', kind: 'user' }, action: 'document.read', target: 'd', outcome: 'success', status: 200, requestId: `r${Math.random()}`, clientIp: null, userAgent: null });
+    };
+    await append(50);
+    expect((await sealPartition(T, month, deps.clock.now(), deps))?.seq).toBe(50);
+    deps.audit.entries.splice(45); // cut in Cosmos DB
+    await append(25);
+    for (let seq = 54; seq <= 69; seq++) {
+      const seal = { partition: `${T}:${month}`, seq, hash: await deps.audit.hashAt(T, month, seq), sealedAt: deps.clock.now().toISOString() };
+      await deps.blobs.putCreateOnly(T, sealBlobName(month, seq), Buffer.from(JSON.stringify(seal)), 'application/json', { retainUntil: null, legalHold: false }, {});
+    }
+    const log = deps.log as RecordingLogger;
+    log.lines.length = 0;
+
+    await sealPartition(T, month, deps.clock.now(), deps);
+
+    expect(log.lines.filter((l) => l.message === AUDIT_CHAIN_BEHIND_SEAL || l.message === AUDIT_SEAL_UNSEALED).length).toBeGreaterThan(0);
   });
 });
