@@ -17,6 +17,12 @@ type SealDeps = Pick<Deps, 'audit' | 'auditOutbox' | 'blobs' | 'log' | 'refusals
 export const AUDIT_OUTBOX_DRAIN_MAX = 500;
 
 export const sealBlobName = (month: string, seq: number) => `${SEAL_PREFIX}/${month}/${entryId(seq)}.json`;
+/**
+ * A name the archive gives a seal (sealBlobName: 12 digits, so names sort by number). Broke: any `<digits>.json` was
+ * taken, read newest first as text: a genuine older seal copied under `40.json` sorted above the last one, was read
+ * first and taken as the last seal, so a chain cut behind its last seal was sealed without an alert.
+ */
+const SEAL_NAME = /\/\d{12}\.json$/;
 
 /** Operators are alerted on this exact phrase (infra/main.bicep, auditChainBehindSealAlert). */
 export const AUDIT_CHAIN_BEHIND_SEAL = 'audit chain behind its seal';
@@ -125,16 +131,22 @@ export async function sealPartition(tenantId: string, month: string, now: Date, 
   const seqOf = (blob: string) => Number(/\/(\d+)\.json$/.exec(blob)![1]);
   const folder = `${SEAL_PREFIX}/${month}/`;
   const listed = await deps.blobs.listedBlobs(tenantId, folder, AUDIT_SEAL_FOLDER_LISTED + 1);
-  const names = listed.slice(0, AUDIT_SEAL_FOLDER_LISTED).map((b) => b.name).filter((n) => /\/\d+\.json$/.test(n)).sort().reverse();
+  const names = listed.slice(0, AUDIT_SEAL_FOLDER_LISTED).map((b) => b.name).filter((n) => SEAL_NAME.test(n)).sort().reverse();
   const whole = listed.length <= AUDIT_SEAL_FOLDER_LISTED;
   const walk = { looks: AUDIT_SEAL_LOOKS_MAX, exhausted: false };
   const reads: SealRead[] = [];
-  for (const side of [names.filter((n) => seqOf(n) > end.seq), whole ? names.filter((n) => seqOf(n) <= end.seq) : sealNamesDownFrom(tenantId, month, end.seq, deps, walk)]) {
+  // Whether the reads at or below the chain's end stopped at SEAL_READS_MAX before a sealed one: one may lie below.
+  let belowUnread = false;
+  for (const [side, blobs] of [names.filter((n) => seqOf(n) > end.seq), whole ? names.filter((n) => seqOf(n) <= end.seq) : sealNamesDownFrom(tenantId, month, end.seq, deps, walk)].entries()) {
     let n = 0;
-    for await (const blob of side) {
+    for await (const blob of blobs) {
       const r = await readSealBlob(tenantId, month, blob, deps);
       reads.push(r);
-      if (r.sealed || ++n >= SEAL_READS_MAX) break;
+      if (r.sealed) break;
+      if (++n >= SEAL_READS_MAX) {
+        belowUnread ||= side === 1;
+        break;
+      }
     }
   }
   const unfound = walk.exhausted && !reads.some((r) => r.sealed);
@@ -153,11 +165,14 @@ export async function sealPartition(tenantId: string, month: string, now: Date, 
       last = r.seal;
       break;
     }
-    if (r.seal !== null && r.reason === null && r.seq < lowestSealed && r.seq <= end.seq && (await deps.audit.hashAt(tenantId, month, r.seq)) === r.seal.hash) {
+    // Broke: whoever also reads Cosmos DB knows the hash the chain holds at any number. Sixteen unsealed seals so planted
+    // above the archive's last seal filled the reads, the newest counted, and a chain cut behind that seal and grown
+    // again was sealed without a word (test/unit/faults/round23-attacks.test.ts). Counted only with none unread below it.
+    if (r.seal !== null && r.reason === null && r.seq < lowestSealed && r.seq <= end.seq && !belowUnread && (await deps.audit.hashAt(tenantId, month, r.seq)) === r.seal.hash) {
       [last, legacy] = [r.seal, true];
       break;
     }
-    const why = r.reason ?? (r.seq > lowestSealed ? 'no seal of the archive, above one that has it' : r.seq > end.seq ? 'no seal of the archive, ahead of the chain' : 'no seal of the archive, and not the hash the chain holds at its number');
+    const why = r.reason ?? (r.seq > lowestSealed ? 'no seal of the archive, above one that has it' : r.seq > end.seq ? 'no seal of the archive, ahead of the chain' : belowUnread ? `no seal of the archive, and more below it than a sealing run reads (${SEAL_READS_MAX})` : 'no seal of the archive, and not the hash the chain holds at its number');
     deps.log.error(AUDIT_SEAL_UNSEALED, { tenantId, month, blob: r.blob, reason: why });
   }
   if (last && last.seq > end.seq) {
@@ -281,7 +296,7 @@ export const AUDIT_SEAL_READS = 20_000;
 export async function readSeals(tenantId: string, month: string, deps: Pick<Deps, 'blobs' | 'audit'>): Promise<{ seals: AuditSeal[]; unreadable: string[]; unjudged: { unread: number; moreListed: boolean } | null }> {
   const listed = await deps.blobs.listedBlobs(tenantId, `${SEAL_PREFIX}/${month}/`, AUDIT_SEALS_LISTED + 1);
   const names = listed.slice(0, AUDIT_SEALS_LISTED).map((b) => b.name).sort();
-  const named = names.filter((n) => /\/\d+\.json$/.test(n));
+  const named = names.filter((n) => SEAL_NAME.test(n));
   const toRead = named.slice(0, AUDIT_SEAL_READS);
   const read: SealRead[] = [];
   for (let i = 0; i < toRead.length; i += SEAL_READS_AT_ONCE) read.push(...(await Promise.all(toRead.slice(i, i + SEAL_READS_AT_ONCE).map((blob) => readSealBlob(tenantId, month, blob, deps)))));
@@ -291,7 +306,7 @@ export async function readSeals(tenantId: string, month: string, deps: Pick<Deps
   const unread = named.length - toRead.length;
   return {
     seals: read.filter(counted).map((r) => r.seal!).sort((a, b) => a.seq - b.seq),
-    unreadable: [...names.filter((n) => !/\/\d+\.json$/.test(n)), ...read.filter((r) => !counted(r)).map((r) => r.blob)],
+    unreadable: [...names.filter((n) => !SEAL_NAME.test(n)), ...read.filter((r) => !counted(r)).map((r) => r.blob)],
     unjudged: moreListed || unread > 0 ? { unread, moreListed } : null,
   };
 }

@@ -154,8 +154,9 @@ interface VeraJsonReport {
 function outcomeOfJob(job: VeraJsonJob): { passed: boolean; failedRules: string[] } {
   const results = job.validationResult ?? [];
   const failedRules = results.flatMap((v) => (v.details?.ruleSummaries ?? []).filter((s) => s.status === 'failed').map((s) => `${s.clause}-${s.testNumber}`));
-  // No validation result (parse error, exception) is a failure, never a pass.
-  return { passed: results.length > 0 && results.every((v) => v.compliant), failedRules: [...new Set(failedRules)] };
+  // No validation result (parse error, exception) is a failure, never a pass. Broke: `compliant` was read by
+  // truthiness, so a planted report's "false" (a string: false to the Java validator, which signed it) passed here.
+  return { passed: results.length > 0 && results.every((v) => (v.compliant as unknown) === true), failedRules: [...new Set(failedRules)] };
 }
 
 function runAsync(cmd: string, args: string[], timeoutMs: number): Promise<string> {
