@@ -220,7 +220,8 @@ async function record(
     // storage role creates blobs) had a rendition veraPDF failed recorded as PDF/A. Taken only where it states what
     // veraPDF found now; else retried, then poisoned, and alerted as damage.
     const rules = (o: { failedRules: string[] }) => JSON.stringify([...o.failedRules].sort());
-    if (stated.passed !== found.passed || rules(stated) !== rules(found)) {
+    // The release too: it is recorded as the validator's version (red team 23: a planted report's own one stood).
+    if (stated.passed !== found.passed || rules(stated) !== rules(found) || stated.validator.version !== found.validator.version) {
       deps.log.error(FIXITY_MISMATCH, { tenantId: doc.tenantId, documentId: doc.id, mismatched: [blobName], missing: [], found: 'validation: the report stored states another outcome than the rendition has' });
       throw new Error(`the validation report stored for document ${doc.id} states another outcome than veraPDF found`);
     }

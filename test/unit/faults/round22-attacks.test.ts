@@ -53,23 +53,26 @@ describe('a validation report planted beside a genuine document', () => {
  * found now; else nothing is recorded (retried, then poisoned) and it is alerted as damage.
  */
 describe("a report planted under the report's name before the worker ran", () => {
-  const veraReport = (compliant: boolean) => Buffer.from(JSON.stringify({ report: { buildInformation: { releaseDetails: [{ id: 'core', version: '1.26.1' }] }, jobs: [{ itemDetails: { name: 'x', size: 1 }, validationResult: [{ compliant, profileName: 'PDF/A-2B', details: { ruleSummaries: compliant ? [] : [{ clause: '6.1.3', testNumber: 1, status: 'failed' }] } }] }] } }));
+  const veraReport = (compliant: boolean, version = '1.26.1') => Buffer.from(JSON.stringify({ report: { buildInformation: { releaseDetails: [{ id: 'core', version }] }, jobs: [{ itemDetails: { name: 'x', size: 1 }, validationResult: [{ compliant, profileName: 'PDF/A-2B', details: { ruleSummaries: compliant ? [] : [{ clause: '6.1.3', testNumber: 1, status: 'failed' }] } }] }] } }));
   const failsAll: RenditionValidator = {
     name: 'veraPDF',
     validate: async (renditions) => ({ validator: { name: 'veraPDF', version: '1.26.1' }, profile: 'PDF/A-2B', results: renditions.map(() => ({ passed: false, failedRules: ['6.1.3-1'], report: veraReport(false) })) }),
     readReport: readVeraPdfReport,
   };
   it.each([
-    ['an earlier delivery\'s report, stating the same (control)', false],
-    ['a planted report stating compliant', true],
-  ])('%s', async (_what, compliant) => {
+    ['an earlier delivery\'s report, stating the same (control)', false, '1.26.1'],
+    ['a planted report stating compliant', true, '1.26.1'],
+    // Red team 23: the verdict veraPDF finds, with a release of its own, which the record names as the validator's.
+    ['a planted report stating the same verdict under another release', false, '9.9.9'],
+  ])('%s', async (_what, compliant, version) => {
     const deps = inMemoryDeps();
     const [doc] = await seedMany(deps, TENANT, [{ metadata: { documentDate: '2024-06-01', kind: 'invoice', reference: 'R-2' } }]);
-    await deps.blobs.putCreateOnly(TENANT, validationReportName(doc!.id), veraReport(compliant), 'application/json', { retainUntil: null, legalHold: false }, {});
+    await deps.blobs.putCreateOnly(TENANT, validationReportName(doc!.id), veraReport(compliant, version), 'application/json', { retainUntil: null, legalHold: false }, {});
     const queue = new RedeliveringQueue();
     queue.waiting.push({ messageId: 'm1', popReceipt: 'p', dequeueCount: 0, text: validationMessageText([{ tenantId: TENANT, documentId: doc!.id, renditionSha256: doc!.rendition.sha256 }]) });
     await validateRenditions({ now: new Date('2025-03-01T12:00:00Z'), max: 16 }, { ...deps, validationQueue: queue, validator: failsAll });
-    expect((await deps.catalog.get(TENANT, doc!.id))!.validation?.status).toBe(compliant ? undefined : 'failed');
-    expect((deps.log as RecordingLogger).lines.filter((l) => l.message === FIXITY_MISMATCH)).toHaveLength(compliant ? 1 : 0);
+    const planted = compliant || version !== '1.26.1';
+    expect((await deps.catalog.get(TENANT, doc!.id))!.validation?.status).toBe(planted ? undefined : 'failed');
+    expect((deps.log as RecordingLogger).lines.filter((l) => l.message === FIXITY_MISMATCH)).toHaveLength(planted ? 1 : 0);
   });
 });

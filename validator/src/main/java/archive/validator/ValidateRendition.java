@@ -154,6 +154,8 @@ public final class ValidateRendition {
     // Broke: a report found stored (create-only: an earlier delivery's) was signed as it stood. One a storage role planted
     // while the validation was pending ("compliant") was then announced under the validator's signature and recorded.
     // Signed only where it states what veraPDF found now, as the Node worker takes a found report (worker.ts record).
+    // The release compared too: the Node app records it as the validator's version (red team 23: a planted report with
+    // the verdict veraPDF finds and a version of its own put that version on the record).
     if (!Arrays.equals(bytes, produced) && !verdict.equals(outcome(produced))) {
       log.severe(REPORT_DIFFERS + " (tenant " + tenantId + ", document " + documentId + "): stored " + verdict + ", veraPDF " + outcome(produced));
       throw new IllegalStateException(REPORT_DIFFERS + ": document " + documentId);
@@ -190,11 +192,17 @@ public final class ValidateRendition {
     return out.toByteArray();
   }
 
-  record Outcome(boolean compliant, TreeSet<String> failedRules) {}
+  /** `version`: veraPDF's core release the report names, which the Node app records as the validator's version. */
+  record Outcome(boolean compliant, TreeSet<String> failedRules, String version) {}
 
   /** Passed only when every validation result of the one job is compliant; failed rule ids as `clause-testNumber`. */
   static Outcome outcome(byte[] report) throws Exception {
-    JsonNode job = JSON.readTree(report).path("report").path("jobs").path(0);
+    JsonNode root = JSON.readTree(report).path("report");
+    JsonNode job = root.path("jobs").path(0);
+    String version = "";
+    for (JsonNode release : root.path("buildInformation").path("releaseDetails")) {
+      if ("core".equals(release.path("id").asText())) version = release.path("version").asText();
+    }
     boolean compliant = job.path("validationResult").size() > 0;
     TreeSet<String> failed = new TreeSet<>();
     for (JsonNode result : job.path("validationResult")) {
@@ -203,7 +211,7 @@ public final class ValidateRendition {
         if ("failed".equals(rule.path("status").asText())) failed.add(rule.path("clause").asText() + "-" + rule.path("testNumber").asText());
       }
     }
-    return new Outcome(compliant, failed);
+    return new Outcome(compliant, failed, version);
   }
 
   /** Smoke test without the Functions host: prints the report of a local file. */

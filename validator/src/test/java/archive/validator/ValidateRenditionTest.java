@@ -244,6 +244,19 @@ class ValidateRenditionTest {
   }
 
   @Test
+  void aStoredReportNamingAnotherVeraPdfReleaseIsNotSigned() throws Exception {
+    // Red team 23: the verdict veraPDF finds, planted with a release of its own, which the Node app records as the
+    // validator's version. Not signed: the message fails and nothing is posted.
+    String withRelease = "{\"report\":{\"buildInformation\":{\"releaseDetails\":[{\"id\":\"core\",\"version\":\"%s\"}]},\"jobs\":[{\"validationResult\":[{\"compliant\":true,\"details\":{\"ruleSummaries\":[]}}]}]}}";
+    store.putRendition(TENANT, DOC, PDF);
+    store.blobs.put(TENANT + "/" + DOC + "/validation.json", String.format(withRelease, "9.9.9").getBytes(StandardCharsets.UTF_8));
+    byte[] produced = String.format(withRelease, "1.28.2").getBytes(StandardCharsets.UTF_8);
+
+    assertThrows(IllegalStateException.class, () -> app((name, pdf) -> produced).handle(message(request(DOC, PDF)), lines.logger));
+    assertTrue(outcomes.isEmpty());
+  }
+
+  @Test
   void theSignatureIsTheOneTheNodeAppComputesForTheSameKeyAndFields() throws Exception {
     // The same vector as test/unit/validation/outcome-signature.test.ts: the Node app records only outcomes that check.
     String signature = new OutcomeSignature(KEY).sign("acme", DOC, "ab".repeat(32), DOC + "/validation.json", "cd".repeat(32));

@@ -44,6 +44,6 @@ class VeraPdfReportTest {
 
   @Test
   void aReportWithoutResultsIsNotAPass() throws Exception {
-    assertEquals(new ValidateRendition.Outcome(false, new java.util.TreeSet<>()), ValidateRendition.outcome("{\"report\":{\"jobs\":[{}]}}".getBytes(StandardCharsets.UTF_8)));
+    assertEquals(new ValidateRendition.Outcome(false, new java.util.TreeSet<>(), ""), ValidateRendition.outcome("{\"report\":{\"jobs\":[{}]}}".getBytes(StandardCharsets.UTF_8)));
   }
 }
