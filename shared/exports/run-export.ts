@@ -223,13 +223,18 @@ class Heartbeat {
     private readonly onMarked: (job: ExportJob) => Promise<void>,
   ) {
     this.claimed = job;
-    this.timer = setInterval(() => void (this.saving ??= this.beat().finally(() => (this.saving = null))), HEARTBEAT_MS);
+    this.timer = setInterval(() => void this.beatOnce(), HEARTBEAT_MS);
     this.timer.unref();
   }
 
   /** The attempt moved on (real time: a hung step is judged by how long it has not). */
   moved(): void {
     this.movedAt = Date.now();
+  }
+
+  /** One beat at a time: the one in flight, else a new one. */
+  private beatOnce(): Promise<void> {
+    return (this.saving ??= this.beat().finally(() => (this.saving = null)));
   }
 
   private async beat(): Promise<void> {
@@ -248,7 +253,7 @@ class Heartbeat {
     if (this.advancedOnce) return;
     this.advancedOnce = true;
     await this.saving; // one in flight was the job before
-    await (this.saving ??= this.beat().finally(() => (this.saving = null)));
+    await this.beatOnce();
   }
 
   /** A refused resume started over in the attempt's own blob: every save from now on names it. */

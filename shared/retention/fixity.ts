@@ -64,7 +64,8 @@ export function readManifest(tenantId: string, documentId: string, deps: Pick<De
  */
 export async function manifestWitness(doc: ArchivedDocument, deps: Pick<Deps, 'blobs' | 'audit' | 'log'>, read?: KeptManifestRead): Promise<'missing' | 'mismatched' | null> {
   const name = blobLayout.manifest(doc.id);
-  read ??= await readManifest(doc.tenantId, doc.id, deps);
+  // `read` null: read already, and not there (a second read would only repeat it).
+  if (read === undefined) read = await readManifest(doc.tenantId, doc.id, deps);
   if (read === null) return 'missing';
   if (!manifestDescribes(read.bytes, doc)) return 'mismatched';
   return (await manifestByArchive(doc.tenantId, name, keptManifestOf(read.bytes, read.createdOn, name, read.etag), deps)) ? null : 'mismatched';
@@ -163,11 +164,12 @@ export async function checkDocument(doc: ArchivedDocument, deps: Pick<Deps, 'blo
     if (c.version === doc.metadataVersion) current = kept;
   }
   const manifestName = blobLayout.manifest(doc.id);
-  const read = await readKeptBlob(deps.blobs, doc.tenantId, manifestName);
-  const manifest = read?.bytes ?? null;
-  if (manifest === null) missing.push(manifestName);
-  else if (!manifestDescribes(manifest, doc) || !(await manifestByArchive(doc.tenantId, manifestName, keptManifestOf(manifest, read!.createdOn, manifestName, read!.etag), deps))) mismatched.push(manifestName);
+  const read = await readManifest(doc.tenantId, doc.id, deps);
+  const witness = await manifestWitness(doc, deps, read);
+  if (witness === 'missing') missing.push(manifestName);
+  else if (witness === 'mismatched') mismatched.push(manifestName);
   else {
+    const manifest = read!.bytes;
     // The details the catalog serves (metadata, fiscal year, retention class) against their witness: a correction blob
     // of the current version the catalog's history has no entry for is read on its own.
     const differs = await detailsWitnessDiffers(doc, manifest, deps, now, (doc.metadataHistory ?? []).some((c) => c.version === doc.metadataVersion) ? current : undefined);
