@@ -225,7 +225,7 @@ async function* sealNamesDownFrom(tenantId: string, month: string, endSeq: numbe
       for (let c = 0; c <= 9; c++) blocks.push(block + String(c));
       continue;
     }
-    const named = listed.map((b) => b.name).filter((n) => /^\d{12}\.json$/.test(n.slice(folder.length)) && Number(n.slice(folder.length, -5)) <= endSeq);
+    const named = listed.map((b) => b.name).filter((n) => SEAL_NAME.test(n) && Number(n.slice(folder.length, -5)) <= endSeq);
     yield* named.sort().reverse();
   }
 }
