@@ -10,7 +10,8 @@ import { MAX_DEQUEUE_COUNT, QueuedMessage } from '../ports';
 import { auditOutboxItem } from '../kernel/audit';
 import { readVeraPdfReport } from './verapdf';
 import { FIXITY_MISMATCH, logManifestNotKept, manifestWitness } from '../retention/fixity';
-import { outcomeKey, signedByValidator } from '../kernel/outcome-signature';
+import { signedByValidator } from '../kernel/outcome-signature';
+import { signedWithOutcomeKey } from './outcome-keys';
 
 export const VALIDATION_ACTOR: Actor = { subject: 'system:rendition-validator', kind: 'system' };
 /** Logged (error) for a rendition that claims PDF/A-2b and fails; the infra alert rule matches this exact phrase. */
@@ -338,8 +339,8 @@ export async function recordStoredOutcome(text: string, now: Date, deps: Pick<De
   // Broke: an outcome was taken from whoever could send to the queue. A storage role planted a "compliant" report while
   // the document was pending and announced it with its SHA-256: a rendition veraPDF never passed was recorded PDF/A.
   // Only one the validator signed, with the key only it and this app read, is looked at; a key that cannot be read throws.
-  const key = outcomeKey(await deps.secrets.get(deps.config.VALIDATOR_OUTCOME_KEY_SECRET_NAME));
-  if (!signedByValidator(m, m.signature, key)) {
+  // Any version the validator may sign with during a rotation (outcome-keys.ts), the newest first.
+  if (!(await signedWithOutcomeKey(deps.secrets, deps.config.VALIDATOR_OUTCOME_KEY_SECRET_NAME, now, (key) => signedByValidator(m, m.signature, key)))) {
     deps.log.error(OUTCOME_FORGED, { tenantId: m.tenantId, documentId: m.documentId, signature: typeof m.signature === 'string' ? 'does not match' : 'missing' });
     throw new Error('validation outcome not signed by the validator');
   }

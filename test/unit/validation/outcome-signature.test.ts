@@ -71,3 +71,65 @@ it('without a usable outcome key nothing is recorded (the main app also refuses 
   await expect(recordStoredOutcome(message, now, deps)).rejects.toThrow(/at least 32 bytes/);
   expect((await deps.catalog.get(T, doc.id))!.validation).toBeUndefined(); // not recorded: still pending
 });
+
+describe("a rotation of the validator's key (outcome-keys.ts)", () => {
+  const HOUR = 3_600_000;
+  const K1 = KEY;
+  const K2 = 'aa'.repeat(32);
+  /** Key Vault as the adapter serves it: a listing kept until asked for fresh (its 5-minute cache). */
+  function vault(versions: { version: string; createdOn: number; enabled: boolean; value: string }[]) {
+    let listed = versions.map((v) => ({ ...v }));
+    const v = {
+      versions,
+      listings: 0,
+      source: {
+        get: async () => versions.at(-1)!.value,
+        versioned: async (_n: string, version?: string | null) => ({ value: versions.find((x) => x.version === version)!.value, version: version ?? null }),
+        versionsOf: async (_n: string, o?: { fresh?: boolean }) => {
+          v.listings++;
+          if (o?.fresh) listed = versions.map((x) => ({ ...x }));
+          return listed.map(({ version, createdOn, enabled }) => ({ version, createdOn, enabled }));
+        },
+      },
+    };
+    return v;
+  }
+  const signedWith = (fields: OutcomeFields, hex: string) => JSON.stringify({ ...fields, signature: outcomeSignature(fields, outcomeKey(hex)), validatedAt: now.toISOString() });
+
+  it.each([
+    ['the version before, its successor created an hour ago (the validator not yet refreshed)', 'recorded', 1, true],
+    ['the version before, its successor created 49 hours ago (past the platform refresh, twice)', 'refused', 49, true],
+    ['the version before, disabled in Key Vault (a leaked key)', 'refused', 1, false],
+  ] as const)('an outcome signed with %s is %s', async (_what, expected, hoursAgo, enabled) => {
+    const { deps, doc, fields } = await planted();
+    const kv = vault([
+      { version: 'v1', createdOn: now.getTime() - 400 * HOUR, enabled, value: K1 },
+      { version: 'v2', createdOn: now.getTime() - hoursAgo * HOUR, enabled: true, value: K2 },
+    ]);
+    deps.secrets = kv.source;
+    const answer = recordStoredOutcome(signedWith(fields, K1), now, deps);
+    if (expected === 'recorded') {
+      await expect(answer).resolves.toBe('recorded');
+      expect((await deps.catalog.get(T, doc.id))!.validation).toMatchObject({ status: 'passed' });
+    } else {
+      await expect(answer).rejects.toThrow(/not signed by the validator/);
+      expect((await deps.catalog.get(T, doc.id))!.validation).toBeUndefined();
+    }
+  });
+
+  it('a version created since the last listing is found by one fresh listing, and forged outcomes do not list again within the minute', async () => {
+    const { deps, doc, fields, otherFields } = await planted();
+    const kv = vault([{ version: 'v1', createdOn: now.getTime() - 400 * HOUR, enabled: true, value: K1 }]);
+    deps.secrets = kv.source;
+    await kv.source.versionsOf('x'); // listed before the rotation
+    kv.versions.push({ version: 'v2', createdOn: now.getTime() - 60_000, enabled: true, value: K2 });
+    kv.listings = 0;
+
+    await expect(recordStoredOutcome(signedWith(fields, K2), now, deps)).resolves.toBe('recorded');
+    expect((await deps.catalog.get(T, doc.id))!.validation).toMatchObject({ status: 'passed' });
+    expect(kv.listings).toBe(2); // the cached listing, then one fresh
+
+    for (let i = 0; i < 5; i++) await expect(recordStoredOutcome(signedWith(otherFields, 'ee'.repeat(32)), now, deps)).rejects.toThrow(/not signed by the validator/);
+    expect(kv.listings).toBe(2 + 5); // the cached listing each time, never a fresh one
+  });
+});
