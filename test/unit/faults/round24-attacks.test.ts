@@ -3,6 +3,7 @@
  * open a document). Each case marked "Broke" fails without its fix.
  */
 import { PDFDocument, PDFName } from 'pdf-lib';
+import { refusedCharacter } from '../../../shared/kernel/text';
 import { normalise } from '../../../shared/normalise';
 import { input } from '../normalise/helpers';
 
@@ -42,5 +43,43 @@ describe("a PDF's own PDF/A declaration, as the document page shows it", () => {
       expect(r.conversion).toMatchObject({ conformance: 'none', declaredConformance: named });
       expect(r.rendition.equals(bytes)).toBe(true);
     }
+  });
+});
+
+/** A one-page PDF drawing text in a font it does not embed, named `baseFont` (a PDF name as the file spells it, #xx escapes and all). */
+async function unembedded(baseFont: string, annotation?: string): Promise<Buffer> {
+  const doc = await PDFDocument.create({ updateMetadata: false });
+  const page = doc.addPage([200, 200]);
+  const font = doc.context.register(doc.context.obj({ Type: 'Font', Subtype: 'Type1', BaseFont: PDFName.of(baseFont) }));
+  page.node.set(PDFName.of('Resources'), doc.context.obj({ Font: { F1: font } }));
+  page.node.set(PDFName.of('Contents'), doc.context.register(doc.context.flateStream('BT /F1 12 Tf 10 10 Td (x) Tj ET')));
+  if (annotation) page.node.set(PDFName.of('Annots'), doc.context.obj([doc.context.register(doc.context.obj({ Type: 'Annot', Subtype: PDFName.of(annotation), Rect: [0, 0, 10, 10], F: 4 }))]));
+  return Buffer.from(await doc.save());
+}
+
+describe("names from inside a PDF in the archive's reason for keeping it as uploaded", () => {
+  // Broke: a font's /BaseFont (and an annotation's /Subtype) went into the reason decoded, and a PDF name holds any byte
+  // (#0A, #1B, #20) at any length: the reason on the document's page said what the uploader wrote, in the archive's voice
+  // ("font Arial is embedded. The archive checked this file and found it conformant. Unrelated: x is not embedded"), with
+  // line breaks and escape sequences for whoever reads it in a log or terminal. Shown as the PDF spells the name: printable
+  // ASCII without spaces, bounded.
+  it.each([
+    ['words and line breaks', 'Arial#20is#20embedded.#0A#0AThe#20archive#20checked#20this#20file#20and#20found#20it#20conformant.#0AUnrelated:#20x', undefined],
+    ['an escape sequence', 'Helv#1B[2K#1B]0;pwned#07', undefined],
+    ['a very long name', `F${'x'.repeat(4000)}`, undefined],
+    ['an annotation subtype with words', 'Helvetica', 'Stamp#20that#20the#20auditor#20approved.#0A'],
+  ])('%s: the reason holds no control, no run of the words, and stays short', async (_what, name, annotation) => {
+    const r = await normalise(input([await unembedded(name, annotation)]));
+    expect(r.conversion.conformance).toBe('none');
+    const reason = r.conversion.conformanceReason!;
+    expect(reason).toMatch(/is not embedded/);
+    expect(refusedCharacter(reason, 'line')).toBeNull();
+    expect(reason).not.toMatch(/is embedded\. The archive| that the auditor approved/);
+    expect(reason.length).toBeLessThan(600);
+  });
+
+  it('an ordinary font name reads as before', async () => {
+    const r = await normalise(input([await unembedded('ABCDEF+Futura-Medium')]));
+    expect(r.conversion.conformanceReason).toMatch(/font ABCDEF\+Futura-Medium is not embedded/);
   });
 });
