@@ -618,8 +618,15 @@ export function correctionText(id: string, r: CorrectionOutcome): string {
  */
 function safeName(name: string): string {
   const safe = printable(path.basename(name)).replace(/[\\/:*?"<>|]/g, '_') || 'document';
-  return /^(con|prn|aux|nul|com\d|lpt\d)(\.|$)/i.test(safe) ? `_${safe}` : safe;
+  return WINDOWS_DEVICE.test(safe) ? `_${safe}` : safe;
 }
+
+/**
+ * A name Windows opens as a device, whatever its extension: also COM¹–COM³ and LPT¹–LPT³ (superscript digits, which
+ * `\d` does not match), CONIN$ and CONOUT$, and a device name with spaces before its extension (Windows drops them).
+ * A scan the uploader named `COM¹.jpg` was written into the serial port's device.
+ */
+const WINDOWS_DEVICE = /^(con|prn|aux|nul|conin\$|conout\$|com[0-9¹²³]|lpt[0-9¹²³]) *(\.|$)/i;
 
 /** GET /exports/{id}'s answer, as the generated types describe it. */
 type ExportStatus = paths['/exports/{id}']['get']['responses'][200]['content']['application/json'];
@@ -758,7 +765,7 @@ function manifestOf(text: string, where: string): Manifest {
  * or `.` parts. yauzl itself refuses `..`, absolute paths and drive letters.
  */
 function unsafeEntryName(name: string): boolean {
-  return name.split('/').some((part) => part === '' || part === '.' || printable(part) !== part || /[<>:"|?*]/.test(part) || /[. ]$/.test(part) || /^(con|prn|aux|nul|com\d|lpt\d)(\.|$)/i.test(part));
+  return name.split('/').some((part) => part === '' || part === '.' || printable(part) !== part || /[<>:"|?*]/.test(part) || /[. ]$/.test(part) || WINDOWS_DEVICE.test(part));
 }
 
 /** CRC-32 (ZIP's): Node's own where it has one (20.15 and later), else table-driven. */
