@@ -6,6 +6,7 @@ import { PDFDocument, PDFName } from 'pdf-lib';
 import { refusedCharacter } from '../../../shared/kernel/text';
 import { normalise } from '../../../shared/normalise';
 import { input } from '../normalise/helpers';
+import { ok, send, upload, world } from '../../support/in-process';
 
 /** A one-page PDF whose XMP declares pdfaid:part and pdfaid:conformance as given (raw XML text). */
 async function declaring(part: string, conformance: string): Promise<Buffer> {
@@ -81,5 +82,23 @@ describe("names from inside a PDF in the archive's reason for keeping it as uplo
   it('an ordinary font name reads as before', async () => {
     const r = await normalise(input([await unembedded('ABCDEF+Futura-Medium')]));
     expect(r.conversion.conformanceReason).toMatch(/font ABCDEF\+Futura-Medium is not embedded/);
+  });
+});
+
+describe('a tag an uploader writes', () => {
+  // Broke: a tag could hold a comma. The search takes tags comma-separated (GET /documents?tags=…, the web app's filter
+  // and correction form), and the document page lists them comma-separated: one tag `te-controleren, Q4` showed as the
+  // two tags the accountant's review search asks for, and that search never found it.
+  it('holding a comma is refused, on upload and in a correction: it could be neither told apart from two tags nor searched for', async () => {
+    const w = world();
+    const refused = await send(w, upload({ tags: ['te-controleren, Q4'] }));
+    expect(refused.status).toBe(400);
+    expect(JSON.stringify(refused.json.errors)).toMatch(/tags.*U\+002C/);
+    const id = (await ok(w, upload({ tags: ['te-controleren'] }), 201)).json.id as string;
+    const doc = await ok(w, { method: 'GET', path: `documents/${id}`, as: 'up' });
+    const corrected = await send(w, { method: 'PATCH', path: `documents/${id}/metadata`, body: { tags: ['q4, te-controleren'], reason: 'Tags' }, headers: { 'content-type': 'application/merge-patch+json', 'if-match': `"metadata-${doc.json.metadataVersion as number}"` }, as: 'alice' });
+    expect(corrected.status).toBe(400);
+    const found = await ok(w, { method: 'GET', path: 'documents?tags=te-controleren', as: 'up' });
+    expect((found.json.items as { id: string }[]).map((d) => d.id)).toEqual([id]);
   });
 });
