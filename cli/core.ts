@@ -545,7 +545,7 @@ export function refuseOverwrite(files: string[], force = false): void {
  */
 export function documentFileNames(doc: Pick<ListedDocument, 'id' | 'original' | 'originals'>): { rendition: string; originals: string[] } {
   const first = doc.originals[0]?.fileName ?? doc.original.fileName;
-  const base = (first ? safeName(first).replace(/\.[^.]*$/, '') : '') || safeName(doc.id);
+  const base = withinBytes((first ? safeName(first).replace(/\.[^.]*$/, '') : '') || safeName(doc.id), 200);
   // The extension is the type the archive found in the bytes (as the archive's own download and the export name it), the
   // uploader's spelling of that type kept: taken from the file name, a JPEG uploaded as `statement.html` or `run.bat` was
   // saved so, and opened (by a browser, by cmd.exe) as what its name said rather than as the scan it is.
@@ -557,6 +557,20 @@ export function documentFileNames(doc: Pick<ListedDocument, 'id' | 'original' | 
   };
   const originals = doc.originals.length > 0 ? doc.originals : [doc.original];
   return { rendition: `${base}.rendition.pdf`, originals: originals.map((o, i) => `${base}.original-${i + 1}.${extOf(o)}`) };
+}
+
+/**
+ * The first whole characters of `s` within `max` bytes of UTF-8. A name is at most 255 bytes on ext4 and APFS; the
+ * archive keeps 200 characters of a file name, 600 bytes in CJK letters, and saving it failed (ENAMETOOLONG). The rest
+ * of 255 is room for `.original-<n>.<ext>`.
+ */
+function withinBytes(s: string, max: number): string {
+  let out = '';
+  for (const ch of s) {
+    if (Buffer.byteLength(out + ch) > max) break;
+    out += ch;
+  }
+  return out;
 }
 
 const MEDIA_EXTENSIONS: Record<string, string> = { 'application/pdf': 'pdf', 'image/jpeg': 'jpg', 'image/png': 'png', 'image/tiff': 'tif', 'image/webp': 'webp', 'image/heic': 'heic' };
@@ -618,8 +632,15 @@ export function correctionText(id: string, r: CorrectionOutcome): string {
  */
 function safeName(name: string): string {
   const safe = printable(path.basename(name)).replace(/[\\/:*?"<>|]/g, '_') || 'document';
-  return /^(con|prn|aux|nul|com\d|lpt\d)(\.|$)/i.test(safe) ? `_${safe}` : safe;
+  return WINDOWS_DEVICE.test(safe) ? `_${safe}` : safe;
 }
+
+/**
+ * A name Windows opens as a device, whatever its extension: also COM¹–COM³ and LPT¹–LPT³ (superscript digits, which
+ * `\d` does not match), CONIN$ and CONOUT$, and a device name with spaces before its extension (Windows drops them).
+ * A scan the uploader named `COM¹.jpg` was written into the serial port's device.
+ */
+const WINDOWS_DEVICE = /^(con|prn|aux|nul|conin\$|conout\$|com[0-9¹²³]|lpt[0-9¹²³]) *(\.|$)/i;
 
 /** GET /exports/{id}'s answer, as the generated types describe it. */
 type ExportStatus = paths['/exports/{id}']['get']['responses'][200]['content']['application/json'];
@@ -758,7 +779,7 @@ function manifestOf(text: string, where: string): Manifest {
  * or `.` parts. yauzl itself refuses `..`, absolute paths and drive letters.
  */
 function unsafeEntryName(name: string): boolean {
-  return name.split('/').some((part) => part === '' || part === '.' || printable(part) !== part || /[<>:"|?*]/.test(part) || /[. ]$/.test(part) || /^(con|prn|aux|nul|com\d|lpt\d)(\.|$)/i.test(part));
+  return name.split('/').some((part) => part === '' || part === '.' || printable(part) !== part || /[<>:"|?*]/.test(part) || /[. ]$/.test(part) || WINDOWS_DEVICE.test(part));
 }
 
 /** CRC-32 (ZIP's): Node's own where it has one (20.15 and later), else table-driven. */

@@ -40,7 +40,10 @@ export const ZDocumentMetadata = z
     amount: amountOf(z.number()).optional(),
     currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR').optional(),
     reference: text(200).optional(),
-    tags: z.array(text(50)).max(20).optional(),
+    // No comma: a search takes tags comma-separated (GET /documents?tags=…, the web app's filter and correction form) and
+    // the document page lists them so. One tag `te-controleren, Q4` showed as the two tags a review search asks for, and
+    // that search never found it. Said as the other refused characters are (the web app names U+XXXX in its language).
+    tags: z.array(text(50).refine((t) => !t.includes(','), 'must not contain U+002C (a comma: tags are separated by commas)')).max(20).optional(),
     retentionClass: z.string().regex(RETENTION_CLASS_NAME, 'must be a retention class name').optional(),
   })
   .refine((m) => (m.amount === undefined) === (m.currency === undefined), { message: 'amount and currency go together', path: ['currency'] });

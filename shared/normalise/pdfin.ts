@@ -31,6 +31,16 @@ const SELF_CONTAINED_NAMED = ['NextPage', 'PrevPage', 'FirstPage', 'LastPage'];
 
 const N = (s: string) => PDFName.of(s);
 const nameOf = (o: PDFObject | undefined): string | undefined => (o instanceof PDFName ? o.decodeText() : undefined);
+/**
+ * A name from the file as the reason for keeping it shows it (readers see that reason on the document's page): as the PDF
+ * spells it, printable ASCII with every other byte as #xx, at most 127 characters (ISO 32000's limit for a name). Decoded,
+ * a /BaseFont of `Arial#20is#20embedded.#0A…` put the uploader's words and line breaks, at any length, in the archive's voice.
+ */
+const shownName = (o: PDFObject | undefined): string | undefined => {
+  if (!(o instanceof PDFName)) return undefined;
+  const spelled = o.asString().slice(1);
+  return spelled.length > 127 ? `${spelled.slice(0, 126)}…` : spelled;
+};
 
 interface Findings {
   javascript: string[];
@@ -110,7 +120,7 @@ function inspect(pdf: PDFDocument, limits: NormaliseLimits, objects?: PDFObject[
     if (s && FORBIDDEN_ACTIONS.has(s)) f.problems.add(`a ${s} action`);
     if (s === 'Named') {
       const nn = nameOf(d.get(N('N')));
-      if (nn && !['NextPage', 'PrevPage', 'FirstPage', 'LastPage'].includes(nn)) f.problems.add(`a named action ${nn}`);
+      if (nn && !['NextPage', 'PrevPage', 'FirstPage', 'LastPage'].includes(nn)) f.problems.add(`a named action ${shownName(d.get(N('N')))}`);
     }
     if (d.has(N('AA'))) {
       if (type === 'Page' || type === 'Catalog') f.pageAA = true;
@@ -118,7 +128,7 @@ function inspect(pdf: PDFDocument, limits: NormaliseLimits, objects?: PDFObject[
       // An annotation's or field's triggers run without a click too (page open or visible, pointer enter).
       const aa = look(d.get(N('AA')));
       if (aa instanceof PDFDict) for (const [k, v] of aa.entries()) {
-        for (const kind of outwardActions(v, new Set(), 0)) f.automatic.push(`a ${kind} action run by /AA /${k.decodeText()}`);
+        for (const kind of outwardActions(v, new Set(), 0)) f.automatic.push(`a ${kind} action run by /AA /${shownName(k)}`);
       }
     }
     // Only a catalog has /OpenAction; not asking for /Type: a reader opens a catalog that lacks it.
@@ -164,8 +174,8 @@ function inspect(pdf: PDFDocument, limits: NormaliseLimits, objects?: PDFObject[
       if (subtype && subtype !== 'Type3' && subtype !== 'Type0') {
         const fd = look(d.get(N('FontDescriptor')));
         const embedded = fd instanceof PDFDict && (fd.has(N('FontFile')) || fd.has(N('FontFile2')) || fd.has(N('FontFile3')));
-        if (!embedded) f.problems.add(`font ${nameOf(d.get(N('BaseFont'))) ?? '(unnamed)'} is not embedded`);
-        if (subtype === 'CIDFontType2' && !d.has(N('CIDToGIDMap'))) f.problems.add(`CID font ${nameOf(d.get(N('BaseFont'))) ?? '(unnamed)'} without /CIDToGIDMap`);
+        if (!embedded) f.problems.add(`font ${shownName(d.get(N('BaseFont'))) ?? '(unnamed)'} is not embedded`);
+        if (subtype === 'CIDFontType2' && !d.has(N('CIDToGIDMap'))) f.problems.add(`CID font ${shownName(d.get(N('BaseFont'))) ?? '(unnamed)'} without /CIDToGIDMap`);
         if (subtype === 'TrueType' || subtype === 'CIDFontType2') f.trueTypeFonts.push(d);
       }
       if (subtype === 'Type3') {
@@ -187,7 +197,7 @@ function inspect(pdf: PDFDocument, limits: NormaliseLimits, objects?: PDFObject[
         else if (!(fv & 4) && ap instanceof PDFDict && ap.has(N('N'))) f.problems.add('an annotation drawn on screen but not in print (print flag off)');
         else if (!(fv & 4)) f.annotsWithoutPrint.push(d);
         if (subtype !== 'Link' && !(ap instanceof PDFDict && ap.has(N('N')))) {
-          f.problems.add(`a ${subtype} annotation without an appearance stream`);
+          f.problems.add(`a ${shownName(d.get(N('Subtype')))} annotation without an appearance stream`);
         }
       }
     }
@@ -320,7 +330,7 @@ function checkFontWidths(ctx: PDFDocument['context'], font: PDFDict, f: Findings
   if (!(program instanceof PDFRawStream)) return;
   const bytes = streamText(program, budget);
   const metrics = bytes && trueTypeMetrics(bytes);
-  const name = nameOf(font.get(N('BaseFont'))) ?? '(unnamed)';
+  const name = shownName(font.get(N('BaseFont'))) ?? '(unnamed)';
   if (!metrics) {
     f.problems.add(`font ${name} has an embedded TrueType program whose glyph widths cannot be read`);
     return;

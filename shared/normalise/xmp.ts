@@ -78,6 +78,10 @@ export function readPdfaId(xmp: string): { part: string; conformance?: string } 
     const part = get('part');
     if (part) {
       const conformance = get('conformance');
+      // Only a part and a level ISO 19005 defines: the value is shown to readers in the archive's own sentence about the
+      // rendition (pdfin.ts), and any text an uploader wrote there (a claim that the archive validated it, a bidi
+      // override, line breaks, megabytes) went along. Anything else declares nothing, and the PDF is converted.
+      if (!/^[1-4]$/.test(part) || (conformance !== undefined && conformance !== '' && !/^[ABUEF]$/i.test(conformance))) return undefined;
       return conformance ? { part, conformance } : { part };
     }
   }

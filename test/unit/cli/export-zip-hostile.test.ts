@@ -146,13 +146,32 @@ describe('names the server gives', () => {
     expect(names).toEqual({ rendition: '_con.rendition.pdf', originals: ['_con.original-1.pdf'] });
   });
 
+  // Broke: Windows also reserves COM¹–COM³ and LPT¹–LPT³ (superscript digits), CONIN$ and CONOUT$, and a device name
+  // followed by spaces before the extension; `\d` matched none of them, so `archive get --original` of a scan the
+  // uploader named `COM¹.jpg` wrote into the serial port's device on the accountant's Windows machine.
+  it.each(['COM¹.jpg', 'lpt³.pdf', 'CONIN$.pdf', 'conout$.png', 'CON .pdf', 'nul  .tif'])('%s names no device either', (fileName) => {
+    const names = documentFileNames({ id: 'd1', original: { fileName: null, size: 1, sha256: 'x' }, originals: [{ fileName, size: 1, sha256: 'x', mediaType: 'application/pdf' }] });
+    for (const n of [names.rendition, ...names.originals]) expect(n.startsWith('_')).toBe(true);
+  });
+
+  // Broke: the archive keeps a file name of up to 200 characters, and 200 CJK letters are 600 bytes in UTF-8: ext4 and APFS
+  // take at most 255 bytes a name, so `archive get` of such a scan failed (ENAMETOOLONG) and the accountant could not save it.
+  it.each([['CJK letters', '漢'.repeat(200)], ['emoji', '📄'.repeat(100)], ['ASCII', 'a'.repeat(200)]])('a long name of %s is cut to what a file system takes, by whole characters', (_what, stem) => {
+    const names = documentFileNames({ id: 'd1', original: { fileName: null, size: 1, sha256: 'x' }, originals: [{ fileName: `${stem}.jpeg`, size: 1, sha256: 'x', mediaType: 'image/jpeg' }] });
+    for (const n of [names.rendition, ...names.originals]) {
+      expect(Buffer.byteLength(n)).toBeLessThanOrEqual(255);
+      expect(n).not.toMatch(/\uFFFD|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/);
+    }
+    expect(names.originals[0]).toMatch(/\.original-1\.jpeg$/);
+  });
+
   it('a file name that is only an extension falls back to the document id, made safe too', () => {
     const names = documentFileNames({ id: '../../escaped', original: { fileName: null, size: 1, sha256: 'x' }, originals: [{ fileName: '.pdf', size: 1, sha256: 'x', mediaType: 'application/pdf' }] });
     expect(names.rendition).toBe('escaped.rendition.pdf');
   });
 
   it('an entry name with escape sequences or Windows-only meaning is not written; verify lists it, printable', async () => {
-    const bad = ['documents/a\u001b]8;;https://evil.example\u0007.pdf', 'documents/CON.pdf', 'documents/a.pdf:stream', 'documents/b.pdf. '];
+    const bad = ['documents/a\u001b]8;;https://evil.example\u0007.pdf', 'documents/CON.pdf', 'documents/COM¹.pdf', 'documents/CONOUT$.pdf', 'documents/a.pdf:stream', 'documents/b.pdf. '];
     const zip = await zipOf(path.join(work, 'e.zip'), [...bad.map((n): [string, Buffer] => [n, GOOD]), ['manifest.json', manifestOf({})]]);
     const out = path.join(work, 'out');
     const r = await unpackAndVerify(zip, out);
