@@ -6,6 +6,7 @@
  * seal, and otherwise not sealing that run, said as AUDIT_SEAL_UNSEALED.
  */
 import { AUDIT_SEAL_FOLDER_LISTED, AUDIT_SEAL_LOOKS_MAX, AUDIT_SEAL_UNSEALED, sealBlobName, sealPartition } from '../../../shared/audit/seal';
+import type { FakeClock } from '../../support/fake-clock';
 import { inMemoryDeps, type InMemoryDeps, type RecordingLogger } from '../../support/in-memory';
 
 const T = 'acme';
@@ -123,7 +124,7 @@ describe('the sealing timer looks above the end of a chain that ends under a sea
       if (typeof p === 'number') await plant(deps, sealBlobName(month, p), fakeSeal(month, p));
       else for (let i = 0; i < 10; i++) await plant(deps, `audit-seals/${month}/${p}${i}`);
     }
-    if (older) deps.clock.advance(62 * 24 * 3600_000);
+    if (older) (deps.clock as FakeClock).advance(62 * 24 * 3600_000);
     const log = deps.log as RecordingLogger;
     log.lines.length = 0;
     const seen = counted(deps);
