@@ -16,7 +16,7 @@ import { deleteExportBlobs, disposedAmong, logWithdrawal, saveWithEntry, saveWit
 import { exportSealHolds, sealExportCompletion } from './export-seal';
 import { disposableFilter } from './disposable-filter';
 import { BlockSink, type CheckpointFile, ExportBlobTaken, EXPORT_CHECKPOINT, EXPORT_CHECKPOINT_REFUSED, type ExportCheckpoint, type ResumedCheckpoint, resumableCheckpoint, saveCheckpoint } from './export-checkpoint';
-import { detailsWitnessDiffers, FIXITY_MISMATCH, manifestDescribes } from '../retention/fixity';
+import { detailsWitnessDiffers, FIXITY_MISMATCH, manifestDescribes, manifestWitnessOrDisposed } from '../retention/fixity';
 import { keptManifestOf, manifestByArchive, readManifestBytes } from '../documents/manifest';
 import { readKeptBlob } from '../kept-blobs';
 import { attemptsMade, DEFAULT_CSV_FORMAT, EXPORT_DISPOSABLE_ON_JOB, type ExportJob, exportBlobName, exportCheckpointName, exportDisposableListName, type ExportManifest, type ManifestDocument, type ManifestFile, type ManifestValidation } from '../kernel/export';
@@ -816,8 +816,9 @@ async function readWitness(doc: ArchivedDocument, deps: ExportDeps): Promise<Wit
   const read = await readKeptBlob(deps.blobs, doc.tenantId, name);
   // Broke: a manifest gone was taken as a disposal under way, so neither check below ran, and a folder planted with no
   // manifest at all (its blobs by a storage role, its item written into Cosmos DB) was exported as archived. A disposal
-  // tombstones the item: one still active when read again (fresh) has lost its manifest, or never had one.
-  if (read === null) return { manifest: null, describes: false, unkept: (await deps.catalog.get(doc.tenantId, doc.id))?.status === 'active' };
+  // tombstones the item: one still active when read again (fresh) has lost its manifest, or never had one (the answer
+  // the download and the validation worker share, manifestWitnessOrDisposed).
+  if (read === null) return { manifest: null, describes: false, unkept: (await manifestWitnessOrDisposed(doc, deps, null)) === 'missing' };
   const manifest = read.bytes;
   const describes = manifestDescribes(manifest, doc);
   if (!describes) return { manifest, describes };
