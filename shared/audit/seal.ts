@@ -105,7 +105,8 @@ const legacySeal = (r: SealRead, lowestSealed: number): boolean => r.seal !== nu
  * cut. The run logs AUDIT_CHAIN_BEHIND_SEAL for the operators' alert each time it finds it, and goes on sealing what is
  * written after (the seals keep both). Only a seal of the archive counts: one planted ahead of the chain by whoever
  * can write the container (a storage role, no access to Cosmos DB) raised that alert falsely on every run and stopped
- * the month being sealed again; it is logged AUDIT_SEAL_UNSEALED and passed over.
+ * the month being sealed again; it is logged AUDIT_SEAL_UNSEALED and passed over. A chain ending exactly under a seal
+ * of the archive is looked above (sealAboveEnd): cut back to a sealed number, it has one of the archive's there.
  */
 export async function sealPartition(tenantId: string, month: string, now: Date, deps: SealDeps): Promise<AuditSeal | null> {
   const end = await deps.audit.end(tenantId, month);

@@ -791,7 +791,7 @@ export class InMemoryExportBlobs implements ExportBlobsPort {
     const key = `${tenantId}/${blobName}`;
     if ('ifMatch' in condition ? this.etagOf(key) !== condition.ifMatch : this.blobs.has(key)) return 'conflict';
     this.blobs.set(key, Buffer.from(bytes));
-    if (!this.createdOn.has(key) || !('ifMatch' in condition)) this.createdOn.set(key, this.now().toISOString());
+    this.createdOn.set(key, this.now().toISOString());
     this.committed.delete(key);
     return { etag: this.written(key) };
   }
