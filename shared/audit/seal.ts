@@ -105,7 +105,8 @@ const legacySeal = (r: SealRead, lowestSealed: number): boolean => r.seal !== nu
  * cut. The run logs AUDIT_CHAIN_BEHIND_SEAL for the operators' alert each time it finds it, and goes on sealing what is
  * written after (the seals keep both). Only a seal of the archive counts: one planted ahead of the chain by whoever
  * can write the container (a storage role, no access to Cosmos DB) raised that alert falsely on every run and stopped
- * the month being sealed again; it is logged AUDIT_SEAL_UNSEALED and passed over.
+ * the month being sealed again; it is logged AUDIT_SEAL_UNSEALED and passed over. A chain ending exactly under a seal
+ * of the archive is looked above (sealAboveEnd): cut back to a sealed number, it has one of the archive's there.
  */
 export async function sealPartition(tenantId: string, month: string, now: Date, deps: SealDeps): Promise<AuditSeal | null> {
   const end = await deps.audit.end(tenantId, month);
@@ -115,9 +116,9 @@ export async function sealPartition(tenantId: string, month: string, now: Date, 
     // A month whose chain no longer grows keeps its last seal unread (every partition, every run). In the months it grows
     // in, the blob under the number the chain has reached is read: a storage role can take the numbers ahead of the
     // chain, and the run, finding the name, sealed nothing of the month and said nothing.
-    if (month < auditMonth(new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1)))) return null;
+    if (month < auditMonth(new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1)))) return sealAboveEnd(tenantId, month, end.seq, deps);
     const r = await readSealBlob(tenantId, month, atEnd, deps);
-    if (r.seal !== null && r.seal.hash === end.hash && (r.sealed || r.reason === null)) return null;
+    if (r.seal !== null && r.seal.hash === end.hash && (r.sealed || r.reason === null)) return sealAboveEnd(tenantId, month, end.seq, deps);
     if (r.sealed) deps.log.error(AUDIT_CHAIN_BEHIND_SEAL, { tenantId, month, chainEnd: end.seq, sealed: atEnd, differs: true });
     else deps.log.error(AUDIT_SEAL_UNSEALED, { tenantId, month, blob: atEnd, reason: r.reason ?? 'no seal of the archive, under the number the chain has reached: the month cannot be sealed there' });
     return null;
@@ -228,6 +229,68 @@ async function* sealNamesDownFrom(tenantId: string, month: string, endSeq: numbe
     const named = listed.map((b) => b.name).filter((n) => SEAL_NAME.test(n) && Number(n.slice(folder.length, -5)) <= endSeq);
     yield* named.sort().reverse();
   }
+}
+
+/**
+ * Digits of the numbers a month's chain can reach: its entries share one Cosmos DB logical partition (`/partition`, the
+ * tenant-month), which holds 20 GB at most, and an entry takes some hundreds of bytes: fewer than 10^8. A name above
+ * them is no seal of the archive's, whatever it holds.
+ */
+const SEAL_REACH_DIGITS = 8;
+/** Names a listing above the chain's end asks for: more than this under one prefix is taken as its ten smaller ones. */
+const ABOVE_LISTED = 4;
+/**
+ * Listings a run makes above the chain's end, at most: the ladder's own (at most 9 a digit of SEAL_REACH_DIGITS, 72)
+ * and those that look behind blobs planted there. Past them, or past SEAL_READS_MAX reads, it is said as
+ * AUDIT_SEAL_UNSEALED.
+ */
+const ABOVE_LOOKS_MAX = 100;
+
+/**
+ * A chain ending exactly under a seal of the archive, with a seal of the archive ABOVE its end: cut back (or restored) to
+ * a number the archive had sealed. Broke: the seal at the end exists and matches, so the timer said nothing; it alerted
+ * only once the chain grew again past a later seal, and in a month no longer written only `GET /audit/verify` saw it.
+ *
+ * Names are listed by prefix only (ascending), so the numbers above the end are taken as the prefixes that hold only
+ * them, nearest first: the end's own digits up to a place, then a greater digit there (the numbers right after it, then
+ * blocks of 10, 100, ...), over the last SEAL_REACH_DIGITS places. Cost in requests, an uncut chain: one a prefix (a
+ * listing of at most ABOVE_LISTED + 1 names, or a point look at a whole number), the sum of (9 - digit) over the end's
+ * last 8 digits (end 1,234: 36 + 26 = 62; end 99,999,999: none), nothing read. A blob named above the end is read: the
+ * archive's seal is the cut, alerted once (AUDIT_CHAIN_BEHIND_SEAL) and the run stops there; one not the archive's was
+ * planted by whoever can write the container, the existing AUDIT_SEAL_UNSEALED, never a cut, each run it is met. A full
+ * listing is looked behind by its ten smaller prefixes, so what is planted cannot hide a seal of the archive past the
+ * run's bounds without saying so.
+ */
+async function sealAboveEnd(tenantId: string, month: string, endSeq: number, deps: Pick<Deps, 'blobs' | 'audit' | 'log'>): Promise<null> {
+  const folder = `${SEAL_PREFIX}/${month}/`;
+  const id = entryId(endSeq);
+  const from = Math.min(id.length - SEAL_REACH_DIGITS, /[1-9]/.exec(id)?.index ?? id.length);
+  // A queue, nearest numbers first: the end's last place first (a point look at each number after it in its ten), each
+  // place's digits ascending.
+  const prefixes: string[] = [];
+  for (let l = id.length - 1; l >= from; l--) for (let d = Number(id[l]) + 1; d <= 9; d++) prefixes.push(id.slice(0, l) + String(d));
+  let [looks, reads] = [0, 0];
+  while (prefixes.length > 0 && looks < ABOVE_LOOKS_MAX && reads < SEAL_READS_MAX) {
+    const prefix = prefixes.shift()!;
+    looks++;
+    // A whole number is looked at by name: names sharing its digits cannot hide it.
+    const named = prefix.length === id.length ? ((await deps.blobs.exists(tenantId, `${folder}${prefix}.json`)) ? [`${folder}${prefix}.json`] : []) : (await deps.blobs.listedBlobs(tenantId, folder + prefix, ABOVE_LISTED + 1)).map((b) => b.name);
+    if (named.length > ABOVE_LISTED) {
+      prefixes.unshift(...Array.from({ length: 10 }, (_, c) => prefix + String(c)));
+      continue;
+    }
+    for (const blob of named.filter((n) => SEAL_NAME.test(n))) {
+      reads++;
+      const r = await readSealBlob(tenantId, month, blob, deps);
+      if (r.sealed) {
+        deps.log.error(AUDIT_CHAIN_BEHIND_SEAL, { tenantId, month, chainEnd: endSeq, sealed: blob });
+        return null;
+      }
+      deps.log.error(AUDIT_SEAL_UNSEALED, { tenantId, month, blob, reason: r.reason ?? 'no seal of the archive, ahead of the chain' });
+    }
+  }
+  if (prefixes.length > 0) deps.log.error(AUDIT_SEAL_UNSEALED, { tenantId, month, blob: folder, reason: `more blobs above the chain's end than a sealing run looks through (${ABOVE_LOOKS_MAX} listings, ${SEAL_READS_MAX} reads): a seal of the archive there, a cut chain, may go unseen` });
+  return null;
 }
 
 /**

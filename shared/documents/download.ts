@@ -5,7 +5,7 @@ import { ArchiveError } from '../kernel/errors';
 import type { StoredFileRef } from '../ports';
 import { getDocument } from './get-document';
 import { validationReportName } from '../kernel/validation';
-import { FIXITY_MISMATCH, type KeptManifestRead, logManifestNotKept, manifestWitness, readManifest } from '../retention/fixity';
+import { FIXITY_MISMATCH, type KeptManifestRead, logManifestNotKept, manifestWitnessOrDisposed, readManifest } from '../retention/fixity';
 
 /** `validation`: veraPDF's stored report on the rendition (JSON). */
 export type Representation = 'original' | 'rendition' | 'validation';
@@ -103,11 +103,11 @@ const SHA256_HEX = /^[0-9a-f]{64}$/;
  * a Repr-Digest that agree. One small read more per download; refused and alerted as damage.
  */
 async function keptByArchive(doc: ArchivedDocument, r: DocumentFileRequest, read: KeptManifestRead, deps: Pick<Deps, 'catalog' | 'blobs' | 'log' | 'audit'>): Promise<void> {
-  const found = await manifestWitness(doc, deps, read);
+  const found = await manifestWitnessOrDisposed(doc, deps, read);
   if (found === null) return;
-  // The sweep disposing of it since the item was read (the manifest goes last): answered as that disposal (410).
-  if (found === 'missing') await activeDocument(r, deps);
-  logManifestNotKept(doc, found, 'download', deps.log);
+  // The sweep disposing of it since the item was read (the manifest goes last): answered as that disposal (410; 404 gone).
+  if (found === 'disposed') await activeDocument(r, deps);
+  logManifestNotKept(doc, found === 'disposed' ? 'missing' : found, 'download', deps.log);
   throw new ArchiveError('file_damaged', { detail: `The stored files of document ${r.documentId} are not witnessed by the manifest the archive kept: nothing is sent. The archive's operators have been alerted.` });
 }
 

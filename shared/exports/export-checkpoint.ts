@@ -11,7 +11,7 @@
  * and the disposal bookkeeping are its own), takes the checkpoint's files without reading their bytes while the walk
  * names the same files in the same order, and writes the rest after them.
  */
-import { Readable, Writable } from 'node:stream';
+import { Writable } from 'node:stream';
 import type { Deps } from '../deps';
 import { sealWith, unsealedBecause } from '../kernel/archive-seal';
 import { exportBlobName, exportCheckpointName, type ExportJob } from '../kernel/export';
@@ -46,11 +46,19 @@ export interface ExportCheckpoint {
   files: CheckpointFile[];
 }
 
+/** A checkpoint an attempt goes on from, with the version of it read. */
+export type ResumedCheckpoint = ExportCheckpoint & { checkpointEtag: string };
+
 type CheckpointDeps = Pick<Deps, 'exportBlobs' | 'log'> & { audit: Pick<Deps['audit'], 'chainKeys'> };
 
-export async function saveCheckpoint(checkpoint: ExportCheckpoint, deps: CheckpointDeps): Promise<void> {
+/**
+ * Written only over `expected`, the checkpoint's ETag as this attempt last read (its resume) or wrote it, or, null, only
+ * where there is none: 'conflict' when another wrote it since. Broke: written over whatever was there, so an attempt that
+ * had lost its job wrote its checkpoint over the one of the attempt holding it (test/unit/faults/round22-resume.test.ts).
+ */
+export async function saveCheckpoint(checkpoint: ExportCheckpoint, expected: string | null, deps: CheckpointDeps): Promise<{ etag: string } | 'conflict'> {
   const sealed = await sealWith(CHECKPOINT_SEAL, checkpoint, deps.audit.chainKeys);
-  await deps.exportBlobs.upload(checkpoint.tenantId, exportCheckpointName(checkpoint.exportId), Readable.from([Buffer.from(JSON.stringify(sealed))]), 'application/json');
+  return deps.exportBlobs.putIf(checkpoint.tenantId, exportCheckpointName(checkpoint.exportId), Buffer.from(JSON.stringify(sealed)), 'application/json', expected === null ? { ifNoneMatch: '*' } : { ifMatch: expected });
 }
 
 /**
@@ -59,7 +67,7 @@ export async function saveCheckpoint(checkpoint: ExportCheckpoint, deps: Checkpo
  * writes, or whose blob's committed blocks are not the ones it names. Its bytes are judged by the attempt that resumes
  * (their SHA-256, read back). Judged whoever wrote it: the safe side is the first document.
  */
-export async function resumableCheckpoint(job: ExportJob, made: number, deps: CheckpointDeps): Promise<ExportCheckpoint | null> {
+export async function resumableCheckpoint(job: ExportJob, made: number, deps: CheckpointDeps): Promise<ResumedCheckpoint | null> {
   const name = exportCheckpointName(job.id);
   const read = await deps.exportBlobs.readIfExists(job.tenantId, name);
   if (!read) return null;
@@ -86,7 +94,8 @@ export async function resumableCheckpoint(job: ExportJob, made: number, deps: Ch
   const committed = await deps.exportBlobs.committedBlocks(job.tenantId, c.blobName);
   if (committed.length !== c.blocks.length || committed.some((b, i) => b.id !== c.blocks[i]!.id || b.size !== c.blocks[i]!.size)) return refuse('its blocks are not the blob\'s');
   const { mac: _mac, keyVersion: _kv, ...checkpoint } = c as ExportCheckpoint & { mac: unknown; keyVersion?: unknown };
-  return checkpoint;
+  // The version read: the resumed attempt writes its checkpoint over this one only (saveCheckpoint).
+  return { ...checkpoint, checkpointEtag: read.etag };
 }
 
 /** Logged (warn) when an attempt does not go on from a checkpoint it found and starts from the first document. */
@@ -111,6 +120,8 @@ export class BlockSink extends Writable {
   received: number;
   /** The blob's version as this attempt last read (its resume) or committed it; null before either. */
   private etag: string | null;
+  /** Whether this attempt's first commit made the blob (none was there): it is the attempt's own ZIP. */
+  created = false;
 
   constructor(
     private readonly deps: Pick<Deps, 'exportBlobs'>,
@@ -165,8 +176,11 @@ export class BlockSink extends Writable {
     // blob the later attempt had resumed in (the same blob) and made it its own blocks, the later one's completed ZIP
     // replaced (test/unit/faults/round22-resume.test.ts); a storage role's commit after the resume's read was built on.
     // Over the version this attempt last read or committed: one written since by another is not this attempt's to go on.
-    const committed = await this.deps.exportBlobs.commitBlocks(this.tenantId, this.blobName, this.blocks.map((b) => b.id), this.etag === null ? {} : { ifMatch: this.etag });
+    // The first only where there is no blob. Broke: a fresh attempt's first commit made whatever it found its own,
+    // a blob planted under its name or made again after the next attempt's claim deleted it (red team 23).
+    const committed = await this.deps.exportBlobs.commitBlocks(this.tenantId, this.blobName, this.blocks.map((b) => b.id), this.etag === null ? { ifNoneMatch: '*' } : { ifMatch: this.etag });
     if (committed === 'conflict') throw new ExportBlobTaken(this.blobName);
+    this.created ||= this.etag === null;
     this.etag = committed.etag;
     return [...this.blocks];
   }

@@ -15,8 +15,8 @@ import { ExportZip } from './zip-writer';
 import { deleteExportBlobs, disposedAmong, logWithdrawal, saveWithEntry, saveWithSystemEntry, withdrawal, withdrawnJob } from './withdraw-exports';
 import { exportSealHolds, sealExportCompletion } from './export-seal';
 import { disposableFilter } from './disposable-filter';
-import { BlockSink, type CheckpointFile, ExportBlobTaken, EXPORT_CHECKPOINT, EXPORT_CHECKPOINT_REFUSED, type ExportCheckpoint, resumableCheckpoint, saveCheckpoint } from './export-checkpoint';
-import { detailsWitnessDiffers, FIXITY_MISMATCH, manifestDescribes } from '../retention/fixity';
+import { BlockSink, type CheckpointFile, ExportBlobTaken, EXPORT_CHECKPOINT, EXPORT_CHECKPOINT_REFUSED, type ExportCheckpoint, type ResumedCheckpoint, resumableCheckpoint, saveCheckpoint } from './export-checkpoint';
+import { detailsWitnessDiffers, FIXITY_MISMATCH, manifestDescribes, manifestWitnessOrDisposed } from '../retention/fixity';
 import { keptManifestOf, manifestByArchive, readManifestBytes } from '../documents/manifest';
 import { readKeptBlob } from '../kept-blobs';
 import { attemptsMade, DEFAULT_CSV_FORMAT, EXPORT_DISPOSABLE_ON_JOB, type ExportJob, exportBlobName, exportCheckpointName, exportDisposableListName, type ExportManifest, type ManifestDocument, type ManifestFile, type ManifestValidation } from '../kernel/export';
@@ -368,7 +368,7 @@ async function superseded(lease: JobLease, deps: ExportDeps): Promise<ExportJob>
   return (await deps.exportJobs.get(lease.job.tenantId, lease.job.id)) ?? lease.job;
 }
 
-async function writeArchive(lease: JobLease, deps: ExportDeps, resume: ExportCheckpoint | null): Promise<ExportJob> {
+async function writeArchive(lease: JobLease, deps: ExportDeps, resume: ResumedCheckpoint | null): Promise<ExportJob> {
   // The job's progress is the beat's, counted in place from here on.
   const job: ExportJob = { ...lease.job, progress: { ...lease.job.progress } };
   // Replaced when a refused resume starts over: the beat judges the marks by the walk under way.
@@ -400,7 +400,7 @@ class ResumeRefused extends Error {
   }
 }
 
-async function writeBeating(job: ExportJob, lease: JobLease, disposable: { current: DisposableDocuments }, beat: Heartbeat, deps: ExportDeps, resume: ExportCheckpoint | null): Promise<ExportJob> {
+async function writeBeating(job: ExportJob, lease: JobLease, disposable: { current: DisposableDocuments }, beat: Heartbeat, deps: ExportDeps, resume: ResumedCheckpoint | null): Promise<ExportJob> {
   const { tenantId } = job;
   // A throw from here on ends the beat in writeArchive before the failure is saved.
   const total = await deps.catalog.countMatching(tenantId, job.filter);
@@ -433,7 +433,7 @@ async function writeBeating(job: ExportJob, lease: JobLease, disposable: { curre
   }
 }
 
-async function writeZip(job: ExportJob, lease: JobLease, disposable: DisposableDocuments, beat: Heartbeat, deps: ExportDeps, resume: ExportCheckpoint | null): Promise<ExportJob> {
+async function writeZip(job: ExportJob, lease: JobLease, disposable: DisposableDocuments, beat: Heartbeat, deps: ExportDeps, resume: ResumedCheckpoint | null): Promise<ExportJob> {
   const { tenantId } = job;
   const zip = new ExportZip();
   const archivePrint = new Fingerprint();
@@ -489,6 +489,8 @@ async function writeZip(job: ExportJob, lease: JobLease, disposable: DisposableD
   const inZip: CheckpointFile[] = resume ? [...resume.files] : [];
   const skip = resume?.files.length ?? 0;
   let checkpointed = false;
+  // The checkpoint's version as this attempt read (its resume) or last wrote it; null: none of its own yet.
+  let checkpointEtag = resume?.checkpointEtag ?? null;
   let since = { files: 0, bytes: 0 };
   const checkpoint = async () => {
     // At a file's end: yazl has written every file added (data descriptors too) and the sink has them all.
@@ -497,7 +499,17 @@ async function writeZip(job: ExportJob, lease: JobLease, disposable: DisposableD
     const written = zip.writtenEntries();
     written.forEach((e, i) => Object.assign(inZip[i]!, e));
     const sofar = archivePrint.sofar();
-    await saveCheckpoint({ format: 'export-checkpoint/1', tenantId, exportId: job.id, requestId: job.requestId, createdAt: job.createdAt, attempt: job.attempts, blobName: job.blobName, blocks, offset: sofar.size, prefixSha256: sofar.sha256, walkFrom: walkFrom.toISOString(), files: inZip }, deps);
+    const state: ExportCheckpoint = { format: 'export-checkpoint/1', tenantId, exportId: job.id, requestId: job.requestId, createdAt: job.createdAt, attempt: job.attempts, blobName: job.blobName, blocks, offset: sofar.size, prefixSha256: sofar.sha256, walkFrom: walkFrom.toISOString(), files: inZip };
+    let saved = await saveCheckpoint(state, checkpointEtag, deps);
+    if (saved === 'conflict') {
+      // Written since by another: the attempt holding the job (this one stops), or, the job still this attempt's, one
+      // that lost it (its write came after this attempt's claim deleted the checkpoint), replaced.
+      if (!(await stillTheAttempt(job, deps))) throw new Superseded();
+      await deps.exportBlobs.delete(tenantId, exportCheckpointName(job.id));
+      saved = await saveCheckpoint(state, null, deps);
+      if (saved === 'conflict') throw new Error('the export checkpoint was written by another while this attempt wrote it');
+    }
+    checkpointEtag = saved.etag;
     checkpointed = true;
     await beat.advanced();
     since = { files: 0, bytes: 0 };
@@ -625,7 +637,7 @@ async function writeZip(job: ExportJob, lease: JobLease, disposable: DisposableD
   } catch (err) {
     counted.destroy();
     await upload.catch(() => undefined);
-    await dropAttempt(job, err, resume !== null || checkpointed, deps);
+    await dropAttempt(job, err, resume !== null || checkpointed, deps, { created: sink.created, checkpointEtag });
     throw err;
   } finally {
     await spool.dispose();
@@ -657,6 +669,7 @@ async function writeZip(job: ExportJob, lease: JobLease, disposable: DisposableD
     // is left: the attempt that took the job may be going on in it).
     if (err instanceof Superseded) {
       if (!(resume !== null || checkpointed)) await deps.exportBlobs.delete(tenantId, job.blobName).catch(() => undefined);
+      else await dropUnheld(job, { created: sink.created, checkpointEtag }, deps);
       await deps.exportBlobs.delete(tenantId, exportDisposableListName(job.id, job.attempts)).catch(() => undefined);
     }
     throw err;
@@ -669,7 +682,10 @@ async function writeZip(job: ExportJob, lease: JobLease, disposable: DisposableD
  * One that lost its job to another attempt leaves a ZIP a checkpoint names (`shared`): that attempt may be going on
  * from it (an expiry or a withdrawal deletes every attempt's blobs).
  */
-async function dropAttempt(job: ExportJob, err: unknown, shared: boolean, deps: ExportDeps): Promise<void> {
+async function dropAttempt(job: ExportJob, err: unknown, shared: boolean, deps: ExportDeps, own: Own): Promise<void> {
+  // A blob there before this attempt's first commit (its conflict) is not the attempt's: left as it is.
+  if (err instanceof ExportBlobTaken && !own.created) return;
+  if (shared && err instanceof Superseded) return dropUnheld(job, own, deps);
   // Broke: only a Superseded failure spared a shared ZIP. An attempt that lost its job while hung (a read that ends in a
   // timeout, a file's damage) failed after the later attempt went on in the same blob, and deleted that attempt's ZIP
   // (completed: its download answered 410) and checkpoint (test/unit/faults/round22-resume.test.ts). A shared blob
@@ -678,6 +694,27 @@ async function dropAttempt(job: ExportJob, err: unknown, shared: boolean, deps: 
   if (err instanceof ResumeRefused || (shared && (err instanceof Superseded || !(await stillTheAttempt(job, deps))))) return;
   await deps.exportBlobs.delete(job.tenantId, job.blobName).catch(() => undefined);
   if (!(err instanceof Superseded)) await deps.exportBlobs.delete(job.tenantId, exportCheckpointName(job.id)).catch(() => undefined);
+}
+
+/** What an attempt made of its own: its ZIP (its first commit found no blob), and its checkpoint's version as last written. */
+type Own = { created: boolean; checkpointEtag: string | null };
+
+/**
+ * A ZIP this attempt made, and its checkpoint, once it lost its job: deleted where the job names another ZIP (the attempt
+ * holding it did not go on in this one, and one that later does finds it gone and starts over). Broke: a fresh attempt
+ * hung before its first commit made its ZIP after the next attempt's claim had deleted the earlier ones: nobody's, a
+ * copy of the documents it held until the export expired (test/unit/faults/round22-resume.test.ts). Left when the job
+ * is not read (the store did not answer): the export's end deletes every attempt's blobs.
+ */
+async function dropUnheld(job: ExportJob, own: Own, deps: ExportDeps): Promise<void> {
+  if (!own.created) return;
+  const stored = await deps.exportJobs.get(job.tenantId, job.id).catch(() => undefined);
+  if (stored === undefined || stored?.blobName === job.blobName) return;
+  await deps.exportBlobs.delete(job.tenantId, job.blobName).catch(() => undefined);
+  if (own.checkpointEtag === null) return;
+  const checkpoint = await deps.exportBlobs.readIfExists(job.tenantId, exportCheckpointName(job.id)).catch(() => null);
+  checkpoint?.stream.destroy();
+  if (checkpoint?.etag === own.checkpointEtag) await deps.exportBlobs.delete(job.tenantId, exportCheckpointName(job.id)).catch(() => undefined);
 }
 
 /** Whether the stored job is still this attempt's (or gone); false when the store does not answer. */
@@ -779,8 +816,9 @@ async function readWitness(doc: ArchivedDocument, deps: ExportDeps): Promise<Wit
   const read = await readKeptBlob(deps.blobs, doc.tenantId, name);
   // Broke: a manifest gone was taken as a disposal under way, so neither check below ran, and a folder planted with no
   // manifest at all (its blobs by a storage role, its item written into Cosmos DB) was exported as archived. A disposal
-  // tombstones the item: one still active when read again (fresh) has lost its manifest, or never had one.
-  if (read === null) return { manifest: null, describes: false, unkept: (await deps.catalog.get(doc.tenantId, doc.id))?.status === 'active' };
+  // tombstones the item: one still active when read again (fresh) has lost its manifest, or never had one (the answer
+  // the download and the validation worker share, manifestWitnessOrDisposed).
+  if (read === null) return { manifest: null, describes: false, unkept: (await manifestWitnessOrDisposed(doc, deps, null)) === 'missing' };
   const manifest = read.bytes;
   const describes = manifestDescribes(manifest, doc);
   if (!describes) return { manifest, describes };

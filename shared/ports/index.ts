@@ -465,9 +465,15 @@ export interface ExportBlobsPort {
   /**
    * Makes the blob exactly these blocks, in this order (each staged, or committed before); the rest are discarded. With
    * `ifMatch` (the blob's ETag as last read or committed), only over that version: 'conflict' when another wrote it
-   * since (or deleted it). The blob's new ETag. Content type application/zip unless given.
+   * since (or deleted it); with `ifNoneMatch: '*'` (an attempt's first commit), only where there is no blob: 'conflict'
+   * when one is there. The blob's new ETag. Content type application/zip unless given.
    */
-  commitBlocks(tenantId: string, blobName: string, blockIds: string[], options?: { contentType?: string; ifMatch?: string }): Promise<{ etag: string } | 'conflict'>;
+  commitBlocks(tenantId: string, blobName: string, blockIds: string[], options?: { contentType?: string; ifMatch?: string; ifNoneMatch?: '*' }): Promise<{ etag: string } | 'conflict'>;
+  /**
+   * A small blob (an export's checkpoint) written in one request, only over the version `condition` names (`ifMatch`: the
+   * ETag last read or written) or only where there is none (`ifNoneMatch: '*'`): 'conflict', nothing written, otherwise.
+   */
+  putIf(tenantId: string, blobName: string, bytes: Buffer, contentType: string, condition: { ifMatch: string } | { ifNoneMatch: '*' }): Promise<{ etag: string } | 'conflict'>;
   /** The blob's committed blocks, in order ([] when there is no blob). */
   committedBlocks(tenantId: string, blobName: string): Promise<{ id: string; size: number }[]>;
   read(tenantId: string, blobName: string, range?: { offset: number; count?: number }): Promise<BlobRead>;

@@ -59,8 +59,9 @@ export function readManifest(tenantId: string, documentId: string, deps: Pick<De
 
 /**
  * Whether the document's folder is the archive's: its manifest there ('missing' if not), describing the item and kept by
- * the archive ('mismatched' if either fails), as the fixity check judges it; null when it is. A download and the
- * validation worker ask it before they serve or vouch for a file the catalog names (`read`: the manifest already read).
+ * the archive ('mismatched' if either fails), as the fixity check judges it; null when it is. A download, the validation
+ * worker and the export walk ask it (manifestWitnessOrDisposed) before they serve, vouch for or export a file the catalog
+ * names (`read`: the manifest already read).
  */
 export async function manifestWitness(doc: ArchivedDocument, deps: Pick<Deps, 'blobs' | 'audit' | 'log'>, read?: KeptManifestRead): Promise<'missing' | 'mismatched' | null> {
   const name = blobLayout.manifest(doc.id);
@@ -69,6 +70,18 @@ export async function manifestWitness(doc: ArchivedDocument, deps: Pick<Deps, 'b
   if (read === null) return 'missing';
   if (!manifestDescribes(read.bytes, doc)) return 'mismatched';
   return (await manifestByArchive(doc.tenantId, name, keptManifestOf(read.bytes, read.createdOn, name, read.etag), deps)) ? null : 'mismatched';
+}
+
+/**
+ * manifestWitness for one about to serve, vouch for or export a file the item it read names (a download, the validation
+ * worker, the export walk), with the one answer they share to a manifest missing: 'disposed' when the item, read again
+ * (fresh), is no longer active or gone (the sweep disposing of it since it was read: the manifest goes last), else
+ * 'missing' (its folder lost its manifest, or never had one). Each of them read the item again on its own.
+ */
+export async function manifestWitnessOrDisposed(doc: ArchivedDocument, deps: Pick<Deps, 'blobs' | 'audit' | 'log' | 'catalog'>, read?: KeptManifestRead): Promise<'missing' | 'mismatched' | 'disposed' | null> {
+  const found = await manifestWitness(doc, deps, read);
+  if (found !== 'missing') return found;
+  return (await deps.catalog.get(doc.tenantId, doc.id))?.status === 'active' ? 'missing' : 'disposed';
 }
 
 /** A folder whose manifest is not the archive's (manifestWitness), alerted as the fixity check alerts it; `by`: who found it. */

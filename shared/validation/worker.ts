@@ -9,7 +9,7 @@ import { parseValidationMessage, RenditionValidator, ValidationRecord, Validatio
 import { MAX_DEQUEUE_COUNT, QueuedMessage } from '../ports';
 import { auditOutboxItem } from '../kernel/audit';
 import { readVeraPdfReport } from './verapdf';
-import { FIXITY_MISMATCH, logManifestNotKept, manifestWitness } from '../retention/fixity';
+import { FIXITY_MISMATCH, logManifestNotKept, manifestWitnessOrDisposed } from '../retention/fixity';
 import { signedByValidator } from '../kernel/outcome-signature';
 import { signedWithOutcomeKey } from './outcome-keys';
 
@@ -185,9 +185,8 @@ async function validateWork(
  * (retried, then poisoned, alerted as damage; one whose manifest went with a disposal under way is dropped).
  */
 async function folderWitnessed(doc: ArchivedDocument, deps: Pick<Deps, 'blobs' | 'catalog' | 'audit' | 'log'>): Promise<'kept' | 'disposed' | 'not-kept'> {
-  const found = await manifestWitness(doc, deps);
-  if (found === null) return 'kept';
-  if (found === 'missing' && (await deps.catalog.get(doc.tenantId, doc.id))?.status !== 'active') return 'disposed';
+  const found = await manifestWitnessOrDisposed(doc, deps);
+  if (found === null || found === 'disposed') return found ?? 'kept';
   logManifestNotKept(doc, found, 'validation', deps.log);
   return 'not-kept';
 }

@@ -230,7 +230,7 @@ describe('POST /exports', () => {
   });
 });
 
-it('the export store stages blocks, commits them, lists the committed ones and commits a list going on from them (a resumed export)', async () => {
+it('the export store stages blocks, commits them, lists the committed ones and commits a list going on from them (a resumed export), each write conditional as asked', async () => {
   const store = archive.host.deps.exportBlobs;
   const name = `${uuidv7()}.zip`;
   const id = (n: number) => Buffer.from(`01-${String(n).padStart(8, '0')}`).toString('base64');
@@ -253,8 +253,21 @@ it('the export store stages blocks, commits them, lists the committed ones and c
   const chunks: Buffer[] = [];
   for await (const c of read.stream) chunks.push(c as Buffer);
   expect(Buffer.concat(chunks).toString()).toBe('first second third');
+  // An attempt's first commit only where there is no blob (BlockSink).
+  expect(await store.commitBlocks(tenant, name, [id(0)], { ifNoneMatch: '*' })).toBe('conflict');
   await store.delete(tenant, name);
   expect(await store.committedBlocks(tenant, name)).toEqual([]);
+  // A checkpoint written only where none is, then only over the version written (saveCheckpoint).
+  const checkpoint = `${uuidv7()}.checkpoint.json`;
+  const made = await store.putIf(tenant, checkpoint, Buffer.from('{"a":1}'), 'application/json', { ifNoneMatch: '*' });
+  expect(made).not.toBe('conflict');
+  expect(await store.putIf(tenant, checkpoint, Buffer.from('{"b":1}'), 'application/json', { ifNoneMatch: '*' })).toBe('conflict');
+  const next = await store.putIf(tenant, checkpoint, Buffer.from('{"c":1}'), 'application/json', { ifMatch: (made as { etag: string }).etag });
+  expect(next).not.toBe('conflict');
+  expect(await store.putIf(tenant, checkpoint, Buffer.from('{"d":1}'), 'application/json', { ifMatch: (made as { etag: string }).etag })).toBe('conflict');
+  await store.delete(tenant, checkpoint);
+  expect(await store.putIf(tenant, checkpoint, Buffer.from('{"e":1}'), 'application/json', { ifMatch: (next as { etag: string }).etag })).toBe('conflict');
+  expect(await store.readIfExists(tenant, checkpoint)).toBeNull();
 });
 
 describe('an export of a fiscal year with disposed documents', () => {

@@ -786,6 +786,15 @@ export class InMemoryExportBlobs implements ExportBlobsPort {
     this.committed.delete(`${tenantId}/${blobName}`);
     this.written(`${tenantId}/${blobName}`);
   }
+  async putIf(tenantId: string, blobName: string, bytes: Buffer, _contentType: string, condition: { ifMatch: string } | { ifNoneMatch: '*' }): Promise<{ etag: string } | 'conflict'> {
+    this.containerThere(tenantId);
+    const key = `${tenantId}/${blobName}`;
+    if ('ifMatch' in condition ? this.etagOf(key) !== condition.ifMatch : this.blobs.has(key)) return 'conflict';
+    this.blobs.set(key, Buffer.from(bytes));
+    this.createdOn.set(key, this.now().toISOString());
+    this.committed.delete(key);
+    return { etag: this.written(key) };
+  }
   /** Staged blocks by blob, then id; and each blob's committed blocks (a blob set in `blobs` by a test has none). */
   readonly staged = new Map<string, Map<string, Buffer>>();
   readonly committed = new Map<string, { id: string; bytes: Buffer }[]>();
@@ -796,10 +805,11 @@ export class InMemoryExportBlobs implements ExportBlobsPort {
     this.staged.get(key)!.set(blockId, Buffer.from(bytes));
   }
   /** As storage's Put Block List (`Latest`): a staged block first, else the committed one; an id of neither is refused. */
-  async commitBlocks(tenantId: string, blobName: string, blockIds: string[], options: { contentType?: string; ifMatch?: string } = {}): Promise<{ etag: string } | 'conflict'> {
+  async commitBlocks(tenantId: string, blobName: string, blockIds: string[], options: { contentType?: string; ifMatch?: string; ifNoneMatch?: '*' } = {}): Promise<{ etag: string } | 'conflict'> {
     this.containerThere(tenantId);
     const key = `${tenantId}/${blobName}`;
     if (options.ifMatch !== undefined && this.etagOf(key) !== options.ifMatch) return 'conflict';
+    if (options.ifNoneMatch === '*' && this.blobs.has(key)) return 'conflict';
     const staged = this.staged.get(key) ?? new Map<string, Buffer>();
     const before = new Map((this.committed.get(key) ?? []).map((b) => [b.id, b.bytes]));
     const blocks = blockIds.map((id) => {

@@ -10,6 +10,12 @@ import type { AuditOutboxItem } from '../../kernel/audit';
 import type { ExportJob } from '../../kernel/export';
 
 /**
+ * A conditional write refused: written (or deleted) by another since the version the caller holds (412, or 404 for a
+ * blob gone), or, with If-None-Match: *, a blob already there (409 BlobAlreadyExists, or 412).
+ */
+const conditionFailed = (err: unknown): boolean => err instanceof RestError && (err.statusCode === 412 || (err.statusCode === 404 && err.code === 'BlobNotFound') || (err.statusCode === 409 && err.code === 'BlobAlreadyExists'));
+
+/**
  * Export archives: one container per tenant, `exports-<tenant>`, apart from the WORM document
  * containers. Exports are copies, not archived documents: plain blobs, overwritten when a job is
  * restarted and deleted when they expire.
@@ -48,14 +54,24 @@ export class ExportBlobs implements ExportBlobsPort {
     await this.noContainerSaid(tenantId, () => this.container(tenantId).getBlockBlobClient(blobName).stageBlock(blockId, bytes, bytes.length));
   }
 
-  async commitBlocks(tenantId: string, blobName: string, blockIds: string[], options: { contentType?: string; ifMatch?: string } = {}): Promise<{ etag: string } | 'conflict'> {
-    const { contentType = 'application/zip', ifMatch } = options;
+  async commitBlocks(tenantId: string, blobName: string, blockIds: string[], options: { contentType?: string; ifMatch?: string; ifNoneMatch?: '*' } = {}): Promise<{ etag: string } | 'conflict'> {
+    const { contentType = 'application/zip', ifMatch, ifNoneMatch } = options;
+    const conditions = { ...(ifMatch ? { ifMatch } : {}), ...(ifNoneMatch ? { ifNoneMatch } : {}) };
     try {
-      const res = await this.noContainerSaid(tenantId, () => this.container(tenantId).getBlockBlobClient(blobName).commitBlockList(blockIds, { blobHTTPHeaders: { blobContentType: contentType }, ...(ifMatch ? { conditions: { ifMatch } } : {}) }));
+      const res = await this.noContainerSaid(tenantId, () => this.container(tenantId).getBlockBlobClient(blobName).commitBlockList(blockIds, { blobHTTPHeaders: { blobContentType: contentType }, ...(ifMatch || ifNoneMatch ? { conditions } : {}) }));
       return { etag: res.etag ?? '' };
     } catch (err) {
-      // Written (or deleted) by another since the version the caller holds.
-      if (ifMatch && err instanceof RestError && (err.statusCode === 412 || (err.statusCode === 404 && err.code === 'BlobNotFound'))) return 'conflict';
+      if ((ifMatch || ifNoneMatch) && conditionFailed(err)) return 'conflict';
+      throw err;
+    }
+  }
+
+  async putIf(tenantId: string, blobName: string, bytes: Buffer, contentType: string, condition: { ifMatch: string } | { ifNoneMatch: '*' }): Promise<{ etag: string } | 'conflict'> {
+    try {
+      const res = await this.noContainerSaid(tenantId, () => this.container(tenantId).getBlockBlobClient(blobName).upload(bytes, bytes.length, { blobHTTPHeaders: { blobContentType: contentType }, conditions: condition }));
+      return { etag: res.etag ?? '' };
+    } catch (err) {
+      if (conditionFailed(err)) return 'conflict';
       throw err;
     }
   }

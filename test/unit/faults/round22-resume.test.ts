@@ -290,3 +290,43 @@ describe('an attempt superseded while reading the ZIP back, its resume then refu
     expect(createHash('sha256').update(w.store.blobs.get(`${T}/${done.blobName}`)!).digest('hex')).toBe(done.archive!.sha256);
   });
 });
+
+/**
+ * Broke (red team 23): a fresh attempt hung before its first commit, its read answering after the next attempt's claim
+ * had deleted the earlier attempts' blobs, made its ZIP (a copy of the documents it held, until the export expired) and
+ * its checkpoint again; or, the next attempt still running, wrote its checkpoint over that attempt's. Now an attempt's
+ * first commit and every checkpoint write are conditional (If-None-Match: *, then the ETag it wrote), and an attempt
+ * that finds it lost its job deletes the ZIP it made where the job names another.
+ */
+describe('a fresh attempt hung before its first commit, answering after the next attempt took its job', () => {
+  it.each([
+    ['the next attempt completed', false],
+    ['the next attempt still running, its checkpoint written', true],
+  ])('%s: it leaves no ZIP of its own and writes over no checkpoint', async (_what, running) => {
+    const w = await setUp();
+    const a = hungAttempt(w, 0);
+    const first = runExport(T, w.job.id, a.deps);
+    await until(() => a.state.hung);
+    expect(w.store.blobs.size).toBe(0);
+
+    w.deps.clock.advance((w.deps.config.ARCHIVE_EXPORT_STALE_SECONDS + 1) * 1000);
+    const b = hungAttempt(w, running ? K : N);
+    const second = restartExport((await w.deps.exportJobs.getVersioned(T, w.job.id))!, b.deps);
+    const checkpoint = `${T}/${exportCheckpointName(w.job.id)}`;
+    if (running) await until(() => b.state.hung);
+    else expect(await second).toBe(true);
+    const held = w.store.blobs.get(checkpoint);
+
+    a.state.answer();
+    await first;
+    // Its ZIP is nobody's: gone; the next attempt's checkpoint as it wrote it.
+    expect(w.store.blobs.has(`${T}/${exportBlobName(w.job.id, 1)}`)).toBe(false);
+    expect(w.store.blobs.get(checkpoint)).toEqual(held);
+    b.state.answer();
+    await second;
+    const done = (await w.deps.exportJobs.get(T, w.job.id))!;
+    expect(done).toMatchObject({ status: 'completed', attempts: 2, progress: { documents: N } });
+    expect(createHash('sha256').update(w.store.blobs.get(`${T}/${done.blobName}`)!).digest('hex')).toBe(done.archive!.sha256);
+    expect([...w.store.blobs.keys()]).toEqual([`${T}/${done.blobName}`]);
+  });
+});

@@ -6,6 +6,7 @@
  * seal, and otherwise not sealing that run, said as AUDIT_SEAL_UNSEALED.
  */
 import { AUDIT_SEAL_FOLDER_LISTED, AUDIT_SEAL_LOOKS_MAX, AUDIT_SEAL_UNSEALED, sealBlobName, sealPartition } from '../../../shared/audit/seal';
+import type { FakeClock } from '../../support/fake-clock';
 import { inMemoryDeps, type InMemoryDeps, type RecordingLogger } from '../../support/in-memory';
 
 const T = 'acme';
@@ -89,5 +90,54 @@ describe("the sealing timer lists and reads a bounded part of a month's seal fol
       expect(await deps.blobs.exists(T, sealBlobName(month, end))).toBe(false);
     }
     expect(log.lines.filter((l) => l.message === 'audit chain behind its seal')).toEqual([]);
+  });
+});
+
+/**
+ * A chain cut back to exactly a number the archive sealed: the seal at its end exists and matches, so the timer said
+ * nothing (alerted only once the chain grew past a later seal; in an older month never). Now every run looks, by prefix
+ * listings within bounds, for a seal above the end: the archive's is the cut, alerted once; one planted (unsealed) is
+ * said as not the archive's, never as a cut.
+ */
+describe('the sealing timer looks above the end of a chain that ends under a seal', () => {
+  // [what, cut back to 40 (the archive sealed 40 and 50), in a month no longer written, blobs planted above 40, cut alerts]
+  const ABOVE = [
+    ['an uncut chain (control)', false, false, [], 0],
+    ['an uncut chain in an older month (control)', false, true, [], 0],
+    ['cut to 40', true, false, [], 1],
+    ['cut to 40, in an older month', true, true, [], 1],
+    ['an uncut chain, an unsealed seal planted above it', false, false, [45], 0],
+    ['cut to 40, unsealed seals planted between it and the archive\'s seal above', true, false, [41, 42, 43, 44, 45, 46], 1],
+    ['cut to 40, names planted before the archive\'s seal above in its listing', true, true, ['00000000005!'], 1],
+  ] as const;
+  it.each(ABOVE)('%s', async (_what, cut, older, planted, alerts) => {
+    const deps = inMemoryDeps();
+    const month = deps.clock.now().toISOString().slice(0, 7);
+    await grow(deps, 40);
+    expect((await sealPartition(T, month, deps.clock.now(), deps))?.seq).toBe(40);
+    if (cut) {
+      await grow(deps, 10);
+      expect((await sealPartition(T, month, deps.clock.now(), deps))?.seq).toBe(50);
+      deps.audit.entries.splice(40); // cut in Cosmos DB, back to the seal at 40
+    }
+    for (const p of planted) {
+      if (typeof p === 'number') await plant(deps, sealBlobName(month, p), fakeSeal(month, p));
+      else for (let i = 0; i < 10; i++) await plant(deps, `audit-seals/${month}/${p}${i}`);
+    }
+    if (older) (deps.clock as FakeClock).advance(62 * 24 * 3600_000);
+    const log = deps.log as RecordingLogger;
+    log.lines.length = 0;
+    const seen = counted(deps);
+
+    expect(await sealPartition(T, month, deps.clock.now(), deps)).toBeNull();
+
+    expect(log.lines.filter((l) => l.message === 'audit chain behind its seal')).toHaveLength(alerts);
+    expect(seen.unbounded).toBe(0);
+    if (!cut && planted.length === 0) {
+      // The end (000000000040) looked at, then one request a prefix above it: 9 for each of its last 8 digits, 5 for the 4.
+      expect(seen.looks).toBe(1 + 7 * 9 + 5);
+      expect(seen.reads).toBe(older ? 0 : 1);
+    }
+    for (const p of planted) if (typeof p === 'number') expect(log.lines.filter((l) => l.message === AUDIT_SEAL_UNSEALED).map((l) => l.fields?.blob)).toContain(sealBlobName(month, p));
   });
 });
