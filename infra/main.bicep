@@ -1238,7 +1238,7 @@ resource auditSealUnsealedAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-
   name: '${namePrefix}-audit-seal-unsealed'
   location: location
   properties: {
-    description: 'A blob in a tenant\'s audit seal folder (audit-seals/<month>/<seq>.json) does not carry the archive\'s seal (an HMAC under the audit chain key), or sits above one that does: someone who can write blobs planted or edited it. The sealing timer passes over it and goes on sealing the month; GET /audit/verify names it as an unreadable seal. An operator finds out who wrote it (storage logs).'
+    description: 'A blob in a tenant\'s audit seal folder (audit-seals/<month>/<seq>.json) does not carry the archive\'s seal (an HMAC under the audit chain key), or sits above one that does, or a passed marker (audit-seals/passed/<month>/<seq>.json) is not the archive\'s for that month and number: someone who can write blobs planted, copied or edited it. The sealing timer passes over it and goes on sealing the month; GET /audit/verify names it as an unreadable seal. An operator finds out who wrote it (storage logs).'
     severity: 1
     enabled: true
     scopes: [

@@ -106,7 +106,7 @@ const legacySeal = (r: SealRead, lowestSealed: number): boolean => r.seal !== nu
  * written after (the seals keep both). Only a seal of the archive counts: one planted ahead of the chain by whoever
  * can write the container (a storage role, no access to Cosmos DB) raised that alert falsely on every run and stopped
  * the month being sealed again; it is logged AUDIT_SEAL_UNSEALED and passed over. A chain ending exactly under a seal
- * of the archive is looked above (sealAboveEnd): cut back to a sealed number, it has one of the archive's there.
+ * is looked at for its passed marker (passedMarkerName): cut back to a number the archive sealed and passed, it has one.
  */
 export async function sealPartition(tenantId: string, month: string, now: Date, deps: SealDeps): Promise<AuditSeal | null> {
   const end = await deps.audit.end(tenantId, month);
@@ -116,9 +116,9 @@ export async function sealPartition(tenantId: string, month: string, now: Date, 
     // A month whose chain no longer grows keeps its last seal unread (every partition, every run). In the months it grows
     // in, the blob under the number the chain has reached is read: a storage role can take the numbers ahead of the
     // chain, and the run, finding the name, sealed nothing of the month and said nothing.
-    if (month < auditMonth(new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1)))) return sealAboveEnd(tenantId, month, end.seq, deps);
+    if (month < auditMonth(new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1)))) return checkNotPassed(tenantId, month, end.seq, deps);
     const r = await readSealBlob(tenantId, month, atEnd, deps);
-    if (r.seal !== null && r.seal.hash === end.hash && (r.sealed || r.reason === null)) return sealAboveEnd(tenantId, month, end.seq, deps);
+    if (r.seal !== null && r.seal.hash === end.hash && (r.sealed || r.reason === null)) return checkNotPassed(tenantId, month, end.seq, deps);
     if (r.sealed) deps.log.error(AUDIT_CHAIN_BEHIND_SEAL, { tenantId, month, chainEnd: end.seq, sealed: atEnd, differs: true });
     else deps.log.error(AUDIT_SEAL_UNSEALED, { tenantId, month, blob: atEnd, reason: r.reason ?? 'no seal of the archive, under the number the chain has reached: the month cannot be sealed there' });
     return null;
@@ -190,8 +190,15 @@ export async function sealPartition(tenantId: string, month: string, now: Date, 
   const seal: AuditSeal = await sealWith(SEAL_PURPOSE, { partition: `${tenantId}:${month}`, seq: end.seq, hash: end.hash, sealedAt: now.toISOString() }, deps.audit.chainKeys);
   const retainUntil = new Date(now);
   retainUntil.setUTCFullYear(retainUntil.getUTCFullYear() + AUDIT_SEAL_RETENTION_YEARS);
+  const worm = { retainUntil: retainUntil.toISOString(), legalHold: false };
   await deps.blobs.prepareTenant(tenantId);
-  await deps.blobs.putCreateOnly(tenantId, sealBlobName(month, end.seq), Buffer.from(JSON.stringify(seal)), 'application/json', { retainUntil: retainUntil.toISOString(), legalHold: false }, {});
+  // Before the seal: a run that stops between them leaves a marker of a pass that is true (entries are never deleted),
+  // never a seal whose pass no marker says. One already there (a run before that stopped) stands: create-only.
+  if (last && !legacy) {
+    const passed: PassedMarker = await sealWith(PASSED_PURPOSE, { partition: `${tenantId}:${month}`, seq: last.seq, next: end.seq, hash: end.hash, sealedAt: now.toISOString() }, deps.audit.chainKeys);
+    await deps.blobs.putCreateOnly(tenantId, passedMarkerName(month, last.seq), Buffer.from(JSON.stringify(passed)), 'application/json', worm, {});
+  }
+  await deps.blobs.putCreateOnly(tenantId, sealBlobName(month, end.seq), Buffer.from(JSON.stringify(seal)), 'application/json', worm, {});
   return seal;
 }
 
@@ -232,65 +239,49 @@ async function* sealNamesDownFrom(tenantId: string, month: string, endSeq: numbe
 }
 
 /**
- * Digits of the numbers a month's chain can reach: its entries share one Cosmos DB logical partition (`/partition`, the
- * tenant-month), which holds 20 GB at most, and an entry takes some hundreds of bytes: fewer than 10^8. A name above
- * them is no seal of the archive's, whatever it holds.
+ * Where the sealing run says a month's chain passed a seal of the archive: `audit-seals/passed/<yyyy-mm>/<seq>.json`,
+ * `seq` the number sealed, outside the month's seal folder (`audit-seals/<yyyy-mm>/`, which verification reads whole
+ * and where a name that is no seal's is reported as planted).
  */
-const SEAL_REACH_DIGITS = 8;
-/** Names a listing above the chain's end asks for: more than this under one prefix is taken as its ten smaller ones. */
-const ABOVE_LISTED = 4;
-/**
- * Listings a run makes above the chain's end, at most: the ladder's own (at most 9 a digit of SEAL_REACH_DIGITS, 72)
- * and those that look behind blobs planted there. Past them, or past SEAL_READS_MAX reads, it is said as
- * AUDIT_SEAL_UNSEALED.
- */
-const ABOVE_LOOKS_MAX = 100;
+export const passedMarkerName = (month: string, seq: number) => `${SEAL_PREFIX}/passed/${month}/${entryId(seq)}.json`;
+
+/** The purpose passed markers are sealed under: a seal cannot pass for a marker, nor a marker for a seal. */
+const PASSED_PURPOSE = 'audit-seal-passed';
+
+/** A passed marker: the chain of `partition` was sealed at `next` (its hash there) past the archive's seal at `seq`. */
+type PassedMarker = { partition: string; seq: number; next: number; hash: string; sealedAt: string; keyVersion?: string; mac: string };
 
 /**
- * A chain ending exactly under a seal of the archive, with a seal of the archive ABOVE its end: cut back (or restored) to
- * a number the archive had sealed. Broke: the seal at the end exists and matches, so the timer said nothing; it alerted
- * only once the chain grew again past a later seal, and in a month no longer written only `GET /audit/verify` saw it.
- *
- * Names are listed by prefix only (ascending), so the numbers above the end are taken as the prefixes that hold only
- * them, nearest first: the end's own digits up to a place, then a greater digit there (the numbers right after it, then
- * blocks of 10, 100, ...), over the last SEAL_REACH_DIGITS places. Cost in requests, an uncut chain: one a prefix (a
- * listing of at most ABOVE_LISTED + 1 names, or a point look at a whole number), the sum of (9 - digit) over the end's
- * last 8 digits (end 1,234: 36 + 26 = 62; end 99,999,999: none), nothing read. A blob named above the end is read: the
- * archive's seal is the cut, alerted once (AUDIT_CHAIN_BEHIND_SEAL) and the run stops there; one not the archive's was
- * planted by whoever can write the container, the existing AUDIT_SEAL_UNSEALED, never a cut, each run it is met. A full
- * listing is looked behind by its ten smaller prefixes, so what is planted cannot hide a seal of the archive past the
- * run's bounds without saying so.
+ * A chain ending exactly under a seal, at `endSeq`, that the archive has seen pass it: cut back (or restored) to a number
+ * the archive had sealed. Broke: the seal at the end exists and matches, so the timer said nothing; it alerted only once
+ * the chain grew again past a later seal, and in a month no longer written only `GET /audit/verify` saw it. One point
+ * look a run (every partition, every run), the marker read only where it is there. Its MAC covers the partition and the
+ * number, so one copied from another month or number is not this one's. A chain cut back to a number whose next seal was
+ * written before markers were (none) is seen only by `GET /audit/verify`.
  */
-async function sealAboveEnd(tenantId: string, month: string, endSeq: number, deps: Pick<Deps, 'blobs' | 'audit' | 'log'>): Promise<null> {
-  const folder = `${SEAL_PREFIX}/${month}/`;
-  const id = entryId(endSeq);
-  const from = Math.min(id.length - SEAL_REACH_DIGITS, /[1-9]/.exec(id)?.index ?? id.length);
-  // A queue, nearest numbers first: the end's last place first (a point look at each number after it in its ten), each
-  // place's digits ascending.
-  const prefixes: string[] = [];
-  for (let l = id.length - 1; l >= from; l--) for (let d = Number(id[l]) + 1; d <= 9; d++) prefixes.push(id.slice(0, l) + String(d));
-  let [looks, reads] = [0, 0];
-  while (prefixes.length > 0 && looks < ABOVE_LOOKS_MAX && reads < SEAL_READS_MAX) {
-    const prefix = prefixes.shift()!;
-    looks++;
-    // A whole number is looked at by name: names sharing its digits cannot hide it.
-    const named = prefix.length === id.length ? ((await deps.blobs.exists(tenantId, `${folder}${prefix}.json`)) ? [`${folder}${prefix}.json`] : []) : (await deps.blobs.listedBlobs(tenantId, folder + prefix, ABOVE_LISTED + 1)).map((b) => b.name);
-    if (named.length > ABOVE_LISTED) {
-      prefixes.unshift(...Array.from({ length: 10 }, (_, c) => prefix + String(c)));
-      continue;
-    }
-    for (const blob of named.filter((n) => SEAL_NAME.test(n))) {
-      reads++;
-      const r = await readSealBlob(tenantId, month, blob, deps);
-      if (r.sealed) {
-        deps.log.error(AUDIT_CHAIN_BEHIND_SEAL, { tenantId, month, chainEnd: endSeq, sealed: blob });
-        return null;
-      }
-      deps.log.error(AUDIT_SEAL_UNSEALED, { tenantId, month, blob, reason: r.reason ?? 'no seal of the archive, ahead of the chain' });
-    }
-  }
-  if (prefixes.length > 0) deps.log.error(AUDIT_SEAL_UNSEALED, { tenantId, month, blob: folder, reason: `more blobs above the chain's end than a sealing run looks through (${ABOVE_LOOKS_MAX} listings, ${SEAL_READS_MAX} reads): a seal of the archive there, a cut chain, may go unseen` });
+async function checkNotPassed(tenantId: string, month: string, endSeq: number, deps: Pick<Deps, 'blobs' | 'audit' | 'log'>): Promise<null> {
+  const blob = passedMarkerName(month, endSeq);
+  if (!(await deps.blobs.exists(tenantId, blob))) return null;
+  const read = await readKeptBlob(deps.blobs, tenantId, blob, SEAL_MAX_BYTES);
+  const marker = read ? parsePassed(read.bytes.toString('utf8')) : null;
+  const ours = marker !== null && marker.partition === `${tenantId}:${month}` && marker.seq === endSeq && marker.next > endSeq;
+  const reason = !ours ? 'not a passed marker of this chain at this number' : await unsealedBecause(PASSED_PURPOSE, marker, read!.createdOn, deps.audit.chainKeys);
+  if (reason === null) deps.log.error(AUDIT_CHAIN_BEHIND_SEAL, { tenantId, month, chainEnd: endSeq, sealed: sealBlobName(month, marker!.next), passed: blob });
+  else deps.log.error(AUDIT_SEAL_UNSEALED, { tenantId, month, blob, reason });
   return null;
+}
+
+/** A passed marker as stored (its MAC unchecked), or null: not one. */
+function parsePassed(text: string): PassedMarker | null {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  const m = (typeof v === 'object' && v !== null ? v : {}) as Partial<Record<keyof PassedMarker, unknown>>;
+  const valid = typeof m.partition === 'string' && Number.isSafeInteger(m.seq) && Number.isSafeInteger(m.next) && typeof m.hash === 'string' && typeof m.sealedAt === 'string' && typeof m.mac === 'string' && (m.keyVersion === undefined || typeof m.keyVersion === 'string');
+  return valid ? (m as PassedMarker) : null;
 }
 
 /**

@@ -5,7 +5,7 @@
  * it walks down by number from the chain's end within AUDIT_SEAL_LOOKS_MAX, sealing when it finds the archive's last
  * seal, and otherwise not sealing that run, said as AUDIT_SEAL_UNSEALED.
  */
-import { AUDIT_SEAL_FOLDER_LISTED, AUDIT_SEAL_LOOKS_MAX, AUDIT_SEAL_UNSEALED, sealBlobName, sealPartition } from '../../../shared/audit/seal';
+import { AUDIT_SEAL_FOLDER_LISTED, AUDIT_SEAL_LOOKS_MAX, AUDIT_SEAL_UNSEALED, passedMarkerName, sealBlobName, sealPartition, verifyAuditMonth } from '../../../shared/audit/seal';
 import type { FakeClock } from '../../support/fake-clock';
 import { inMemoryDeps, type InMemoryDeps, type RecordingLogger } from '../../support/in-memory';
 
@@ -95,34 +95,48 @@ describe("the sealing timer lists and reads a bounded part of a month's seal fol
 
 /**
  * A chain cut back to exactly a number the archive sealed: the seal at its end exists and matches, so the timer said
- * nothing (alerted only once the chain grew past a later seal; in an older month never). Now every run looks, by prefix
- * listings within bounds, for a seal above the end: the archive's is the cut, alerted once; one planted (unsealed) is
- * said as not the archive's, never as a cut.
+ * nothing (alerted only once the chain grew past a later seal; in an older month never). Now a run sealing past the
+ * archive's seal at N first writes a sealed marker that the chain passed N, and a chain ending under a seal at N is one
+ * point look for N's marker: the archive's is the cut, alerted once; one planted, or copied from another partition or
+ * number, is said as not the archive's, never as a cut.
  */
-describe('the sealing timer looks above the end of a chain that ends under a seal', () => {
-  // [what, cut back to 40 (the archive sealed 40 and 50), in a month no longer written, blobs planted above 40, cut alerts]
-  const ABOVE = [
-    ['an uncut chain (control)', false, false, [], 0],
-    ['an uncut chain in an older month (control)', false, true, [], 0],
-    ['cut to 40', true, false, [], 1],
-    ['cut to 40, in an older month', true, true, [], 1],
-    ['an uncut chain, an unsealed seal planted above it', false, false, [45], 0],
-    ['cut to 40, unsealed seals planted between it and the archive\'s seal above', true, false, [41, 42, 43, 44, 45, 46], 1],
-    ['cut to 40, names planted before the archive\'s seal above in its listing', true, true, ['00000000005!'], 1],
-  ] as const;
-  it.each(ABOVE)('%s', async (_what, cut, older, planted, alerts) => {
+describe('the sealing timer looks for the marker that a chain passed the seal it ends under', () => {
+  type Planted = 'unsealed' | 'copied from 40 as 50' | 'copied from another month';
+  // [what, cut back to 40 (the archive sealed 40 and 50), in a month no longer written, marker planted, cut alerts]
+  const CUTS: [string, boolean, boolean, Planted | null, number][] = [
+    ['an uncut chain (control)', false, false, null, 0],
+    ['an uncut chain in an older month (control)', false, true, null, 0],
+    ['cut to 40', true, false, null, 1],
+    ['cut to 40, in an older month', true, true, null, 1],
+    ['an uncut chain, a marker planted unsealed at its end', false, false, 'unsealed', 0],
+    ['a chain grown and sealed at 50, the genuine marker at 40 copied as 50', false, false, 'copied from 40 as 50', 0],
+    ['an uncut chain, a genuine marker of another month copied as this one\'s', false, true, 'copied from another month', 0],
+  ];
+  it.each(CUTS)('%s', async (_what, cut, older, planted, alerts) => {
     const deps = inMemoryDeps();
     const month = deps.clock.now().toISOString().slice(0, 7);
     await grow(deps, 40);
     expect((await sealPartition(T, month, deps.clock.now(), deps))?.seq).toBe(40);
-    if (cut) {
+    if (cut || planted === 'copied from 40 as 50') {
+      // Grown and sealed again: the run first marks the seal it passed.
       await grow(deps, 10);
       expect((await sealPartition(T, month, deps.clock.now(), deps))?.seq).toBe(50);
-      deps.audit.entries.splice(40); // cut in Cosmos DB, back to the seal at 40
+      expect(await deps.blobs.exists(T, passedMarkerName(month, 40))).toBe(true);
+      // Outside the month's seal folder: verification does not take the marker for a planted seal.
+      expect(await verifyAuditMonth(T, month, deps)).toMatchObject({ ok: true, seals: 2, problems: [] });
+      if (cut) deps.audit.entries.splice(40); // cut in Cosmos DB, back to the seal at 40
     }
-    for (const p of planted) {
-      if (typeof p === 'number') await plant(deps, sealBlobName(month, p), fakeSeal(month, p));
-      else for (let i = 0; i < 10; i++) await plant(deps, `audit-seals/${month}/${p}${i}`);
+    const marker = planted === 'copied from 40 as 50' ? passedMarkerName(month, 50) : planted ? passedMarkerName(month, 40) : null;
+    if (planted === 'unsealed') await plant(deps, marker!, JSON.stringify({ partition: `${T}:${month}`, seq: 40, next: 50, hash: 'f'.repeat(64), sealedAt: '2026-01-01T00:00:00.000Z', mac: '0'.repeat(64) }));
+    if (planted === 'copied from 40 as 50') await plant(deps, marker!, (await deps.blobs.readAll(T, passedMarkerName(month, 40))).toString());
+    if (planted === 'copied from another month') {
+      // Another month of the same tenant sealed at 40 and 50 (its entries stand apart), its marker copied here.
+      const other = new Date(Date.UTC(Number(month.slice(0, 4)), Number(month.slice(5, 7)) - 2, 1)).toISOString().slice(0, 7);
+      for (const end of [40, 50]) {
+        while ((await deps.audit.end(T, other)).seq < end) await deps.audit.append({ tenantId: T, at: `${other}-02T00:00:00.000Z`, actor: { subject: 'u', kind: 'user' }, action: 'document.read', target: 'd', outcome: 'success', status: 200, requestId: `r${Math.random()}`, clientIp: null, userAgent: null });
+        expect((await sealPartition(T, other, deps.clock.now(), deps))?.seq).toBe(end);
+      }
+      await plant(deps, marker!, (await deps.blobs.readAll(T, passedMarkerName(other, 40))).toString());
     }
     if (older) (deps.clock as FakeClock).advance(62 * 24 * 3600_000);
     const log = deps.log as RecordingLogger;
@@ -133,11 +147,11 @@ describe('the sealing timer looks above the end of a chain that ends under a sea
 
     expect(log.lines.filter((l) => l.message === 'audit chain behind its seal')).toHaveLength(alerts);
     expect(seen.unbounded).toBe(0);
-    if (!cut && planted.length === 0) {
-      // The end (000000000040) looked at, then one request a prefix above it: 9 for each of its last 8 digits, 5 for the 4.
-      expect(seen.looks).toBe(1 + 7 * 9 + 5);
-      expect(seen.reads).toBe(older ? 0 : 1);
+    if (!cut && !planted) {
+      // The look at the end's seal (read in the months still written), then one point look for its marker: nothing more.
+      expect([seen.looks, seen.reads]).toEqual([2, older ? 0 : 1]);
     }
-    for (const p of planted) if (typeof p === 'number') expect(log.lines.filter((l) => l.message === AUDIT_SEAL_UNSEALED).map((l) => l.fields?.blob)).toContain(sealBlobName(month, p));
+    const unsealed = log.lines.filter((l) => l.message === AUDIT_SEAL_UNSEALED).map((l) => l.fields?.blob);
+    expect(unsealed).toEqual(marker ? [marker] : []);
   });
 });
