@@ -146,7 +146,7 @@ function corpusMetadata(rand: () => number, i: number): Metadata {
     m.amount = pick([12.5, -37.25, 1000, 0.1, 1234567.891, 99.99, -0.5]);
     m.currency = pick(['EUR', 'USD']);
   }
-  if (rand() < 0.4) m.tags = pick([['q1'], ['=cmd', 'x'], ['a;b', 'c,d'], ['ü']]);
+  if (rand() < 0.4) m.tags = pick([['q1'], ['=cmd', 'x'], ['a;b', 'c"d'], ['ü']]);
   return m;
 }
 
