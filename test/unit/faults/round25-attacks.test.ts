@@ -3,7 +3,7 @@
  * admin) against a careful colleague who approves a weakening of the SoD policy, a lowering of the retention
  * safeguards, a disposal or a hold's release. Each case marked "Broke" fails without its fix; the others held.
  */
-import { ok, send, world, later, TENANT, type World } from '../../support/in-process';
+import { ok, world, later, type World } from '../../support/in-process';
 
 const approvals = (w: World, action: string) => w.deps.audit.entries.filter((e) => e.action === action && e.outcome === 'success' && e.status === 200);
 
