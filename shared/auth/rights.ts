@@ -96,14 +96,18 @@ export class TenantRights {
    * in one batch: only over the gate's version read before the holdings were, and over the policy's `policy` (null:
    * none stored yet). CHANGED when either moved since: the caller decides again on what is stored then (a rights set
    * widened meanwhile is found, and refuses the policy). Whether the change may apply at once (it does not weaken
-   * the policy) is decided by the caller (sod-policy-proposals.ts).
+   * the policy) is decided by the caller (sod-policy-proposals.ts). `weakened`: what an approved proposal takes away from
+   * the policy it replaces (`weakenedBy`), named in the audit entry.
    */
-  async putPolicy(principal: Principal, policy: SodPolicy, keys: { keyId: string; rightsSet: string }[], over: { gate: RightsGate; policy: string | null; revision: number | undefined }, now: Date, audit?: AuditStaging, also: TenantRecordWrite[] = []): Promise<SodPolicyRecord | typeof CHANGED> {
+  async putPolicy(principal: Principal, policy: SodPolicy, keys: { keyId: string; rightsSet: string }[], over: { gate: RightsGate; policy: string | null; revision: number | undefined }, now: Date, audit?: AuditStaging, also: TenantRecordWrite[] = [], weakened: string[] = []): Promise<SodPolicyRecord | typeof CHANGED> {
     const tenantId = principal.tenantId;
     await this.checkPolicy(principal, policy, keys);
     const record: SodPolicyRecord = { id: POLICY_ID, tenantId, type: 'sod-policy', ...policy, updatedAt: now.toISOString(), updatedBy: actor(principal), revision: nextRevision(over.revision, now) };
     const write: TenantRecordWrite = over.policy === null ? { op: 'create', record } : { op: 'replace', record, ifMatch: over.policy };
-    const written = await writeWithAuditEntry(audit, { detail: `${sodPolicyAuditDetail(policy)};${keptRevisionDetail(record.revision!, record)}` }, (outbox) => this.records.batch(tenantId, [gateMoved(over.gate, POLICY_ID), ...also, write], outbox), (w) => w === 'written');
+    // Broke: an approval's entry named only the policy after it, so an auditor could not tell what it removed (the policy
+    // it replaced had no entry of its own while it was the default); the retention approval's names what it lowered.
+    const weakenedPart = weakened.length > 0 ? `;weakened=${weakened.join(',')}` : '';
+    const written = await writeWithAuditEntry(audit, { detail: `${sodPolicyAuditDetail(policy)}${weakenedPart};${keptRevisionDetail(record.revision!, record)}` }, (outbox) => this.records.batch(tenantId, [gateMoved(over.gate, POLICY_ID), ...also, write], outbox), (w) => w === 'written');
     return written === 'written' ? record : CHANGED;
   }
 }

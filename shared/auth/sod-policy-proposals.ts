@@ -158,7 +158,7 @@ export class SodPolicyProposals {
         throw new ArchiveError('sod_policy_changed', { detail: 'The policy changed after this proposal was made; it no longer applies as proposed. Propose the change again against the policy now.' });
       }
       const approved: SodPolicyProposalRecord = { ...proposal, state: 'approved', decidedAt: now.toISOString(), decidedBy: actor(principal), decisionReason: reason };
-      const applied = await this.rights.putPolicy(principal, proposal.policy, keys, { gate, policy: etag, revision: stored?.revision }, now, audit, [{ op: 'replace', record: approved, ifMatch: found.etag }]);
+      const applied = await this.rights.putPolicy(principal, proposal.policy, keys, { gate, policy: etag, revision: stored?.revision }, now, audit, [{ op: 'replace', record: approved, ifMatch: found.etag }], weakenedBy(current, proposal.policy));
       if (applied === CHANGED) return CHANGED;
       policy = applied;
       return approved;

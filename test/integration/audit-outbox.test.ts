@@ -149,7 +149,7 @@ describe('audit outbox', () => {
     const outboxed = releasedEntries();
     expect(outboxed.map((e) => `${e.action} ${e.target} ${e.status} ${e.detail ?? '-'} ${e.actor.subject}`)).toEqual([
       `sod-policy.put sod-policy-proposal:${proposed.json.id} 202 proposed erin`,
-      expect.stringMatching(new RegExp(`^sod-policy.proposal-approve sod-policy-proposal:${proposed.json.id} 200 conflicts=none;uploader-rule=on;kept-revision=\\d+;kept-digest=[0-9a-f]{64} frank$`)),
+      expect.stringMatching(new RegExp(`^sod-policy.proposal-approve sod-policy-proposal:${proposed.json.id} 200 conflicts=none;uploader-rule=on;weakened=conflict-removed:documents:write×retention:approve;kept-revision=\\d+;kept-digest=[0-9a-f]{64} frank$`)),
       expect.stringMatching(/^sod-policy.put sod-policy 200 conflicts=documents:write×retention:approve;uploader-rule=on;kept-revision=\d+;kept-digest=[0-9a-f]{64} frank$/),
       `sod-policy.put sod-policy-proposal:${again.json.id} 202 proposed erin`,
       `sod-policy.proposal-withdraw sod-policy-proposal:${again.json.id} 200 - erin`,

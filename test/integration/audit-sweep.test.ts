@@ -269,7 +269,7 @@ const DETAIL: Record<string, () => string> = {
   'POST support-grants': () => `scope=read-only;expires=${ctx.grantExpires};sealed-digest={sealed}`,
   // The policy as stored (the record keeps no history): the tightening sent, and the weakening the approval applied.
   'PUT sod-policy': () => 'conflicts=none;uploader-rule=on;kept-revision={revision};kept-digest={digest}',
-  'POST sod-policy/proposals/{id}/approve': () => 'conflicts=none;uploader-rule=off;kept-revision={revision};kept-digest={digest}',
+  'POST sod-policy/proposals/{id}/approve': () => 'conflicts=none;uploader-rule=off;weakened=uploader-rule-off;kept-revision={revision};kept-digest={digest}',
 };
 
 /** The path parameters of a route: they name the objects the successes made, unless overridden. */

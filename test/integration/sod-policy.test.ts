@@ -87,7 +87,7 @@ it('a weakening by one person is only proposed and changes nothing; its proposer
     ['sod-policy.proposal-approve', 403, 'segregation_of_duties:four-eyes-sod-policy', target, 'alice'],
     ['sod-policy.proposal-approve', 403, 'segregation_of_duties:four-eyes-sod-policy', target, 'alice'],
     ['sod-policy.proposal-list', 200, null, null, 'bob'],
-    ['sod-policy.proposal-approve', 200, expect.stringMatching(/^conflicts=none;uploader-rule=on;kept-revision=\d+;kept-digest=[0-9a-f]{64}$/), target, 'bob'],
+    ['sod-policy.proposal-approve', 200, expect.stringMatching(/^conflicts=none;uploader-rule=on;weakened=conflict-removed:documents:write×retention:approve;kept-revision=\d+;kept-digest=[0-9a-f]{64}$/), target, 'bob'],
     ['sod-policy.proposal-approve', 409, 'sod_policy_proposal_closed', target, 'bob'],
     ['sod-policy.proposal-withdraw', 409, 'sod_policy_proposal_closed', target, 'alice'],
   ]);

@@ -7,6 +7,7 @@ import { nl } from '../../../web/src/i18n/nl';
 import { firstAuditParam, nextAuditParam, type AuditTrailParam } from '../../../web/src/lib/audit-trail';
 import { fieldMessage } from '../../../web/src/lib/field-message';
 import { metadataValue } from '../../../web/src/lib/metadata-form';
+import { retentionProposalChanges } from '../../../web/src/lib/retention-changes';
 import { typedNumber } from '../../../web/src/lib/typed-number';
 
 /** The number of months a query reads, as the API counts them (at most 24). */
@@ -57,5 +58,35 @@ describe('a number typed into a form', () => {
     const read: Array<[string, number]> = [['1234.50', 1234.5], ['1234,50', 1234.5], ['12,5', 12.5], ['1000', 1000], ['0,125', 0.125], ['0.125', 0.125], ['1234.567', 1234.567], ['1,0000', 1], ['-12,50', -12.5], [' 7 ', 7]];
     for (const [typed, number] of read) expect(typedNumber(typed)).toBe(number);
     for (const text of ['1.234,56', '1,234.56', '12 345', 'abc', '1e3']) expect(typedNumber(text)).toBe(text);
+  });
+});
+
+describe('a proposed change of the retention policy, as the second person is shown it', () => {
+  const month = (m: number) => ['', 'January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'][m]!;
+  const base = { classes: [{ name: 'vastgoed-12y', years: 12 }, { name: 'contracten-10y', years: 10 }], defaultClass: 'contracten-10y', requireDisposalApproval: true, fiscalYearEndMonth: 12 };
+
+  it('shows everything it applies, not only what it lowers, and each lowering beside the value in force', () => {
+    // Broke (red team 25): the card listed only `lowers` in their new values ("Class vastgoed-12y then keeps documents
+    // only 11 years"): the removal of a class, the new default class, a new class and a new description applied with
+    // the approval, unseen by the person who gave it.
+    const proposal = {
+      base,
+      policy: { classes: [{ name: 'vastgoed-12y', years: 11 }, { name: 'overig-8y', years: 8, description: 'Wettelijke termijn' }], defaultClass: 'fiscal-7y', requireDisposalApproval: true, fiscalYearEndMonth: 6 },
+      lowers: ['class-shortened:vastgoed-12y', 'default-class-shorter', 'fiscal-year-end-earlier'],
+    };
+    expect(retentionProposalChanges(proposal, en, month)).toEqual([
+      'Class vastgoed-12y then keeps documents only 11 years (now 12)',
+      'The default class becomes fiscal-7y, which keeps documents fewer years (now contracten-10y)',
+      'The fiscal year then ends in June (now December)',
+      'Adds class overig-8y, which keeps documents 8 years',
+      'Class overig-8y is then described as “Wettelijke termijn”',
+      'Removes class contracten-10y (10 years); documents archived in it keep their retention',
+    ]);
+    expect(retentionProposalChanges(proposal, nl, month)).toHaveLength(6);
+  });
+
+  it('a lowering alone reads as before, with the value in force', () => {
+    const proposal = { base, policy: { ...base, requireDisposalApproval: false }, lowers: ['disposal-approval-off'] };
+    expect(retentionProposalChanges(proposal, en, month)).toEqual([en.retention.lowers.approvalOff]);
   });
 });

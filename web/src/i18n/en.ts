@@ -670,6 +670,16 @@ export const en = {
       defaultShorter: (name: string) => `The default class becomes ${name}, which keeps documents fewer years`,
       fiscalYearEnd: (month: string) => `The fiscal year then ends in ${month}`,
     },
+    /** What else the proposal changes (it applies whole once approved): each beside what it lowers. */
+    alsoChanges: {
+      was: (before: string) => ` (now ${before})`,
+      classAdded: (name: string, years: number) => `Adds class ${name}, which keeps documents ${years} years`,
+      classRemoved: (name: string, years: number) => `Removes class ${name} (${years} years); documents archived in it keep their retention`,
+      classYears: (name: string, years: number) => `Class ${name} then keeps documents ${years} years`,
+      classDescription: (name: string, description: string) => `Class ${name} is then described as “${description}”`,
+      defaultClass: (name: string) => `The default class becomes ${name}`,
+      approvalOn: 'Disposals then need an approval',
+    },
   },
   holds: {
     title: 'Legal holds',

@@ -585,6 +585,15 @@ export const nl: Dictionary = {
       defaultShorter: (name) => `De standaardklasse wordt ${name}, die documenten korter bewaart`,
       fiscalYearEnd: (month) => `Het boekjaar eindigt dan in ${month}`,
     },
+    alsoChanges: {
+      was: (before) => ` (nu ${before})`,
+      classAdded: (name, years) => `Voegt klasse ${name} toe, die documenten ${years} jaar bewaart`,
+      classRemoved: (name, years) => `Verwijdert klasse ${name} (${years} jaar); documenten die erin gearchiveerd zijn houden hun bewaartermijn`,
+      classYears: (name, years) => `Klasse ${name} bewaart documenten dan ${years} jaar`,
+      classDescription: (name, description) => `Klasse ${name} krijgt de omschrijving „${description}”`,
+      defaultClass: (name) => `De standaardklasse wordt ${name}`,
+      approvalOn: 'Vernietiging heeft dan een goedkeuring nodig',
+    },
   },
   holds: {
     title: 'Juridische blokkades',

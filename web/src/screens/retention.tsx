@@ -12,8 +12,8 @@ import { FormField } from '../components/FormField';
 import { Pager } from '../components/Pager';
 import { DecidedProposals } from '../components/DecidedProposals';
 import { ProposalCard } from '../components/ProposalCard';
-import type { Dictionary } from '../i18n/en';
 import { usePagedQuery } from '../lib/paged-query';
+import { retentionProposalChanges } from '../lib/retention-changes';
 import { fieldErrors, ProblemMessage } from '../components/ProblemMessage';
 import { useI18n } from '../i18n';
 import { useRetryWait } from '../lib/useRetryWait';
@@ -184,18 +184,6 @@ export function RetentionScreen(_: ScreenProps) {
   );
 }
 
-/** What a proposal lowers (`lowers`, shared/retention/policy.ts loweredSafeguards), in the reader's words. */
-function loweredInWords(p: Proposal, t: Dictionary, monthName: (m: number) => string): string[] {
-  const years = (name: string) => p.policy.classes.find((c) => c.name === name)?.years ?? 0;
-  return p.lowers.map((code) => {
-    if (code === 'disposal-approval-off') return t.retention.lowers.approvalOff;
-    if (code.startsWith('class-shortened:')) return t.retention.lowers.classShortened(code.slice('class-shortened:'.length), years(code.slice('class-shortened:'.length)));
-    if (code === 'default-class-shorter') return t.retention.lowers.defaultShorter(p.policy.defaultClass);
-    if (code.startsWith('fiscal-year-end-')) return t.retention.lowers.fiscalYearEnd(monthName(p.policy.fiscalYearEndMonth));
-    return code;
-  });
-}
-
 function RetentionProposals({ onDecided }: { onDecided: () => void }) {
   const { t, locale } = useI18n();
   const queries = useQueryClient();
@@ -221,7 +209,7 @@ function RetentionProposals({ onDecided }: { onDecided: () => void }) {
           key={p.id}
           proposal={p}
           n={pages.page * PENDING_PAGE_SIZE + i + 1}
-          changes={loweredInWords(p, t, monthIn(locale))}
+          changes={retentionProposalChanges(p, t, monthIn(locale))}
           approve={(reason) => unwrap(api().POST('/retention/policy/proposals/{id}/approve', { params: { path: { id: p.id } }, body: { reason } }))}
           close={() => unwrap(api().DELETE('/retention/policy/proposals/{id}', { params: { path: { id: p.id } } }))}
           after={after}
@@ -229,7 +217,7 @@ function RetentionProposals({ onDecided }: { onDecided: () => void }) {
         />
       ))}
       <Pager label={t.retention.pendingPages} pages={pages} list={list} />
-      <DecidedProposals idPrefix="retention" queryKey="retention-policy-proposals" list={listProposals} changes={(p) => loweredInWords(p, t, monthIn(locale))} />
+      <DecidedProposals idPrefix="retention" queryKey="retention-policy-proposals" list={listProposals} changes={(p) => retentionProposalChanges(p, t, monthIn(locale))} />
     </section>
   );
 }
