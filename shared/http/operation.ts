@@ -150,7 +150,7 @@ export function operation(spec: unknown): Operation {
 }
 
 /** Errors every operation may answer, whatever it does: they come from the pipeline and the host. */
-export const COMMON_ERRORS: readonly ErrorCode[] = ['internal', 'dependency_unavailable'];
+export const COMMON_ERRORS: readonly ErrorCode[] = ['internal', 'dependency_unavailable', 'header_fields_too_large'];
 /** Errors of every operation that needs a credential. */
 export const TENANT_ERRORS: readonly ErrorCode[] = ['unauthenticated', 'forbidden', 'support_access_not_granted', 'segregation_of_duties', 'too_many_refusals', 'audit_contention'];
 /** Errors of reading a JSON body. */
