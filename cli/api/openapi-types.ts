@@ -735,7 +735,7 @@ export interface components {
             detail?: string;
             instance?: string;
             /** @enum {string} */
-            code: "bad_request" | "empty_body" | "malformed_multipart" | "invalid_metadata" | "invalid_query" | "unauthenticated" | "forbidden" | "segregation_of_duties" | "support_access_not_granted" | "document_not_found" | "validation_pending" | "export_not_found" | "export_not_ready" | "export_expired" | "export_too_large" | "too_many_exports" | "too_many_uploads" | "too_many_verifications" | "export_fixity_mismatch" | "export_incomplete" | "export_stalled" | "export_not_sealed" | "file_damaged" | "api_key_not_found" | "rights_set_not_found" | "rights_assignment_not_found" | "support_grant_not_found" | "sod_policy_proposal_not_found" | "sod_policy_proposal_closed" | "sod_policy_changed" | "retention_policy_proposal_not_found" | "retention_policy_proposal_closed" | "retention_policy_changed" | "proposer_rights_ended" | "proposal_not_sealed" | "conflicting_rights_held" | "route_not_found" | "method_not_allowed" | "precondition_failed" | "precondition_required" | "duplicate_document" | "rights_set_in_use" | "rights_set_reserved" | "tenant_limit_reached" | "audit_contention" | "payload_too_large" | "too_many_refusals" | "unsupported_media_type" | "range_not_satisfiable" | "range_too_large" | "corrupt_file" | "encrypted_pdf" | "active_content" | "too_many_pixels" | "pixel_budget_exceeded" | "normalisation_timeout" | "normalisation_memory" | "too_many_pages" | "decompressed_too_large" | "embedded_file" | "xfa_form" | "trailing_data" | "digest_mismatch" | "idempotency_key_reused" | "idempotency_in_flight" | "invalid_retention_policy" | "retention_ended" | "retention_below_legal_floor" | "retention_shortening_refused" | "too_many_corrections" | "too_many_holds" | "document_record_full" | "four_eyes_required" | "hold_not_found" | "hold_already_released" | "hold_placement_unwitnessed" | "document_disposed" | "worm_unavailable" | "dependency_unavailable" | "internal";
+            code: "bad_request" | "empty_body" | "malformed_multipart" | "invalid_metadata" | "invalid_query" | "unauthenticated" | "forbidden" | "segregation_of_duties" | "support_access_not_granted" | "document_not_found" | "validation_pending" | "export_not_found" | "export_not_ready" | "export_expired" | "export_too_large" | "too_many_exports" | "too_many_uploads" | "too_many_verifications" | "export_fixity_mismatch" | "export_incomplete" | "export_stalled" | "export_not_sealed" | "file_damaged" | "api_key_not_found" | "rights_set_not_found" | "rights_assignment_not_found" | "support_grant_not_found" | "sod_policy_proposal_not_found" | "sod_policy_proposal_closed" | "sod_policy_changed" | "retention_policy_proposal_not_found" | "retention_policy_proposal_closed" | "retention_policy_changed" | "proposer_rights_ended" | "proposal_not_sealed" | "conflicting_rights_held" | "route_not_found" | "method_not_allowed" | "precondition_failed" | "precondition_required" | "duplicate_document" | "rights_set_in_use" | "rights_set_reserved" | "tenant_limit_reached" | "audit_contention" | "payload_too_large" | "header_fields_too_large" | "too_many_refusals" | "unsupported_media_type" | "range_not_satisfiable" | "range_too_large" | "corrupt_file" | "encrypted_pdf" | "active_content" | "too_many_pixels" | "pixel_budget_exceeded" | "normalisation_timeout" | "normalisation_memory" | "too_many_pages" | "decompressed_too_large" | "embedded_file" | "xfa_form" | "trailing_data" | "digest_mismatch" | "idempotency_key_reused" | "idempotency_in_flight" | "invalid_retention_policy" | "retention_ended" | "retention_below_legal_floor" | "retention_shortening_refused" | "too_many_corrections" | "too_many_holds" | "document_record_full" | "four_eyes_required" | "hold_not_found" | "hold_already_released" | "hold_placement_unwitnessed" | "document_disposed" | "worm_unavailable" | "dependency_unavailable" | "internal";
             requestId: string;
         } & {
             [key: string]: unknown;
@@ -788,6 +788,27 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code?: "invalid_query" | "bad_request";
+                    };
+                };
+            };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
                     };
                 };
             };
@@ -890,6 +911,27 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code?: "invalid_query" | "bad_request";
+                    };
+                };
+            };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
                     };
                 };
             };
@@ -1215,6 +1257,27 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code?: "too_many_refusals";
+                    };
+                };
+            };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
                     };
                 };
             };
@@ -1623,6 +1686,27 @@ export interface operations {
                     };
                 };
             };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
+                    };
+                };
+            };
             /** @description Problem: internal */
             500: {
                 headers: {
@@ -1954,6 +2038,27 @@ export interface operations {
                     };
                 };
             };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
+                    };
+                };
+            };
             /** @description Problem: internal */
             500: {
                 headers: {
@@ -2259,6 +2364,27 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code?: "too_many_refusals";
+                    };
+                };
+            };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
                     };
                 };
             };
@@ -2571,6 +2697,27 @@ export interface operations {
                     };
                 };
             };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
+                    };
+                };
+            };
             /** @description Problem: internal, file_damaged */
             500: {
                 headers: {
@@ -2879,6 +3026,27 @@ export interface operations {
                     };
                 };
             };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
+                    };
+                };
+            };
             /** @description Problem: internal, file_damaged */
             500: {
                 headers: {
@@ -3184,6 +3352,27 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code?: "too_many_refusals";
+                    };
+                };
+            };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
                     };
                 };
             };
@@ -3713,6 +3902,27 @@ export interface operations {
                     };
                 };
             };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
+                    };
+                };
+            };
             /** @description Problem: internal */
             500: {
                 headers: {
@@ -3913,6 +4123,27 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code?: "too_many_refusals";
+                    };
+                };
+            };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
                     };
                 };
             };
@@ -4126,6 +4357,27 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code?: "too_many_refusals";
+                    };
+                };
+            };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
                     };
                 };
             };
@@ -4446,6 +4698,27 @@ export interface operations {
                     };
                 };
             };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
+                    };
+                };
+            };
             /** @description Problem: internal */
             500: {
                 headers: {
@@ -4673,6 +4946,27 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code?: "too_many_refusals";
+                    };
+                };
+            };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
                     };
                 };
             };
@@ -5005,6 +5299,27 @@ export interface operations {
                     };
                 };
             };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
+                    };
+                };
+            };
             /** @description Problem: internal, file_damaged */
             500: {
                 headers: {
@@ -5092,6 +5407,27 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code?: "invalid_query" | "bad_request";
+                    };
+                };
+            };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
                     };
                 };
             };
@@ -5292,6 +5628,27 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code?: "too_many_refusals";
+                    };
+                };
+            };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
                     };
                 };
             };
@@ -5560,6 +5917,27 @@ export interface operations {
                     };
                 };
             };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
+                    };
+                };
+            };
             /** @description Problem: internal */
             500: {
                 headers: {
@@ -5726,6 +6104,27 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code?: "too_many_refusals";
+                    };
+                };
+            };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
                     };
                 };
             };
@@ -6066,6 +6465,27 @@ export interface operations {
                     };
                 };
             };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
+                    };
+                };
+            };
             /** @description Problem: internal */
             500: {
                 headers: {
@@ -6356,6 +6776,27 @@ export interface operations {
                     };
                 };
             };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
+                    };
+                };
+            };
             /** @description Problem: internal */
             500: {
                 headers: {
@@ -6607,6 +7048,27 @@ export interface operations {
                     };
                 };
             };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
+                    };
+                };
+            };
             /** @description Problem: internal */
             500: {
                 headers: {
@@ -6764,6 +7226,27 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code?: "too_many_refusals";
+                    };
+                };
+            };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
                     };
                 };
             };
@@ -7117,6 +7600,27 @@ export interface operations {
                     };
                 };
             };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
+                    };
+                };
+            };
             /** @description Problem: internal */
             500: {
                 headers: {
@@ -7328,6 +7832,27 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code?: "too_many_refusals";
+                    };
+                };
+            };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
                     };
                 };
             };
@@ -7656,6 +8181,27 @@ export interface operations {
                     };
                 };
             };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
+                    };
+                };
+            };
             /** @description Problem: internal */
             500: {
                 headers: {
@@ -7904,6 +8450,27 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code?: "too_many_refusals";
+                    };
+                };
+            };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
                     };
                 };
             };
@@ -8364,6 +8931,27 @@ export interface operations {
                     };
                 };
             };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
+                    };
+                };
+            };
             /** @description Problem: internal */
             500: {
                 headers: {
@@ -8547,6 +9135,27 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code?: "too_many_refusals";
+                    };
+                };
+            };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
                     };
                 };
             };
@@ -8808,6 +9417,27 @@ export interface operations {
                     };
                 };
             };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
+                    };
+                };
+            };
             /** @description Problem: internal */
             500: {
                 headers: {
@@ -9000,6 +9630,27 @@ export interface operations {
                     };
                 };
             };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
+                    };
+                };
+            };
             /** @description Problem: internal */
             500: {
                 headers: {
@@ -9165,6 +9816,27 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code?: "too_many_verifications" | "too_many_refusals";
+                    };
+                };
+            };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
                     };
                 };
             };
@@ -9353,6 +10025,27 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code?: "too_many_refusals";
+                    };
+                };
+            };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
                     };
                 };
             };
@@ -9642,6 +10335,27 @@ export interface operations {
                     };
                 };
             };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
+                    };
+                };
+            };
             /** @description Problem: internal */
             500: {
                 headers: {
@@ -9846,6 +10560,27 @@ export interface operations {
                     };
                 };
             };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
+                    };
+                };
+            };
             /** @description Problem: internal */
             500: {
                 headers: {
@@ -10008,6 +10743,27 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code?: "too_many_refusals";
+                    };
+                };
+            };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
                     };
                 };
             };
@@ -10295,6 +11051,27 @@ export interface operations {
                     };
                 };
             };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
+                    };
+                };
+            };
             /** @description Problem: internal */
             500: {
                 headers: {
@@ -10487,6 +11264,27 @@ export interface operations {
                     };
                 };
             };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
+                    };
+                };
+            };
             /** @description Problem: internal */
             500: {
                 headers: {
@@ -10650,6 +11448,27 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code?: "too_many_refusals";
+                    };
+                };
+            };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
                     };
                 };
             };
@@ -10935,6 +11754,27 @@ export interface operations {
                     };
                 };
             };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
+                    };
+                };
+            };
             /** @description Problem: internal */
             500: {
                 headers: {
@@ -11106,6 +11946,27 @@ export interface operations {
                     };
                 };
             };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
+                    };
+                };
+            };
             /** @description Problem: internal */
             500: {
                 headers: {
@@ -11268,6 +12129,27 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code?: "too_many_refusals";
+                    };
+                };
+            };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
                     };
                 };
             };
@@ -11617,6 +12499,27 @@ export interface operations {
                     };
                 };
             };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
+                    };
+                };
+            };
             /** @description Problem: internal */
             500: {
                 headers: {
@@ -11814,6 +12717,27 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code?: "too_many_refusals";
+                    };
+                };
+            };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
                     };
                 };
             };
@@ -12107,6 +13031,27 @@ export interface operations {
                     };
                 };
             };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
+                    };
+                };
+            };
             /** @description Problem: internal */
             500: {
                 headers: {
@@ -12344,6 +13289,27 @@ export interface operations {
                     };
                 };
             };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
+                    };
+                };
+            };
             /** @description Problem: internal */
             500: {
                 headers: {
@@ -12529,6 +13495,27 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code?: "too_many_refusals";
+                    };
+                };
+            };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
                     };
                 };
             };
@@ -12799,6 +13786,27 @@ export interface operations {
                     };
                 };
             };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
+                    };
+                };
+            };
             /** @description Problem: internal */
             500: {
                 headers: {
@@ -12999,6 +14007,27 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code?: "too_many_refusals";
+                    };
+                };
+            };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
                     };
                 };
             };
