@@ -2132,7 +2132,10 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/octet-stream": string;
+                    "image/jpeg": string;
+                    "image/png": string;
+                    "image/tiff": string;
+                    "application/pdf": string;
                 };
             };
             /** @description One byte range (Range, If-Range) */
@@ -2151,7 +2154,10 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/octet-stream": string;
+                    "image/jpeg": string;
+                    "image/png": string;
+                    "image/tiff": string;
+                    "application/pdf": string;
                 };
             };
             /** @description `?delivery=redirect`, or a whole file or Range larger than ARCHIVE_STREAMED_ANSWER_MAX_BYTES (Range is then re-sent to the link): Location is a read-only SAS link to this one blob, valid at most an hour */
@@ -2462,7 +2468,10 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/octet-stream": string;
+                    "image/jpeg": string;
+                    "image/png": string;
+                    "image/tiff": string;
+                    "application/pdf": string;
                 };
             };
             /** @description One byte range (Range, If-Range) */
@@ -2481,7 +2490,10 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/octet-stream": string;
+                    "image/jpeg": string;
+                    "image/png": string;
+                    "image/tiff": string;
+                    "application/pdf": string;
                 };
             };
             /** @description `?delivery=redirect`, or a whole file or Range larger than ARCHIVE_STREAMED_ANSWER_MAX_BYTES (Range is then re-sent to the link): Location is a read-only SAS link to this one blob, valid at most an hour */
@@ -3120,7 +3132,9 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": string;
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
                 };
             };
             /** @description One byte range (Range, If-Range) */
@@ -3139,7 +3153,9 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": string;
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
                 };
             };
             /** @description `?delivery=redirect`, or a whole file or Range larger than ARCHIVE_STREAMED_ANSWER_MAX_BYTES (Range is then re-sent to the link): Location is a read-only SAS link to this one blob, valid at most an hour */
@@ -3434,7 +3450,9 @@ export interface operations {
         /** @description RFC 7396 merge patch of the metadata plus `reason`; If-Match: the ETag of GET /documents/{id} */
         requestBody: {
             content: {
-                "application/merge-patch+json": string;
+                "application/merge-patch+json": {
+                    [key: string]: unknown;
+                };
             };
         };
         responses: {

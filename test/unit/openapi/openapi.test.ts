@@ -76,6 +76,16 @@ describe('OpenAPI description (generated from the operation definitions)', () =>
     expect(opOf('listDocuments').parameters.find((p: any) => p.name === 'continuationToken').schema).toMatchObject({ maxLength: 4000, pattern: '^[A-Za-z0-9_-]+$' });
   });
 
+  // Found by schemathesis: an original answered its own type (image/jpeg) where only application/octet-stream was declared,
+  // and veraPDF's JSON report was declared as a binary string, which every validator refused (a merge patch too).
+  it('declares the types downloads answer: an original as archived, the report as JSON', () => {
+    expect(Object.keys(opOf('downloadOriginal').responses['200'].content).sort()).toEqual(['application/pdf', 'image/jpeg', 'image/png', 'image/tiff']);
+    expect(Object.keys(opOf('downloadOriginalPart').responses['206'].content)).toContain('image/tiff');
+    expect(opOf('downloadValidationReport').responses['200'].content['application/json'].schema).toEqual({ type: 'object', additionalProperties: true });
+    expect(opOf('correctDocumentMetadata').requestBody.content['application/merge-patch+json'].schema).toEqual({ type: 'object', additionalProperties: true });
+    expect(opOf('downloadRendition').responses['200'].content['application/pdf'].schema).toEqual({ type: 'string', format: 'binary' });
+  });
+
   it('lists the timers', () => {
     expect(doc['x-timers'].map((t: { name: string }) => t.name)).toEqual(TIMERS.map((t) => t.name));
   });
