@@ -40,6 +40,20 @@ it('an operation that declares no query refuses one, before it changes anything:
   expect((await fetch(`${base()}/health`)).status).toBe(200);
 });
 
+it.each([
+  ['a JSON reason', { 'Content-Type': 'application/json' }, '{"reason":"leaked"}'],
+  ['bytes of no type', {}, 'x'],
+])('an operation that declares no body refuses one, before it changes anything: DELETE /api-keys/{id} with %s revokes nothing', async (_what, headers, body) => {
+  const created = await fetch(`${base()}/api-keys`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"name":"k","rightsSet":"uploader"}' });
+  const { id } = (await created.json()) as { id: string };
+  const res = await fetch(`${base()}/api-keys/${id}`, { method: 'DELETE', headers, body });
+  expect({ status: res.status, type: res.headers.get('content-type') }).toEqual({ status: 400, type: 'application/problem+json' });
+  expect((await res.json()) as { code: string; detail: string }).toMatchObject({ code: 'bad_request', detail: expect.stringContaining('takes no request body') });
+  const keys = (await (await fetch(`${base()}/api-keys`)).json()) as { items: { id: string; revokedAt: string | null }[] };
+  expect(keys.items.find((k) => k.id === id)?.revokedAt).toBeNull();
+  expect((await fetch(`${base()}/api-keys/${id}`, { method: 'DELETE', headers: { 'Content-Length': '0' } })).status).toBe(200);
+});
+
 it('the upload still takes its metadata query parameter, and only that', async () => {
   const upload = (q: string) => fetch(`${base()}/documents?${q}`, { method: 'POST', headers: { 'Content-Type': 'image/jpeg' }, body: new Uint8Array(0) });
   expect(((await (await upload(`metadata=${encodeURIComponent('{"kind":"invoice"}')}`)).json()) as { code: string }).code).toBe('empty_body');
