@@ -5,7 +5,7 @@ import { auditPage } from '../shared/audit/audit-pages';
 import { verifyAuditMonth } from '../shared/audit/seal';
 import { ZAuditAction } from '../shared/kernel/audit';
 import { ArchiveError } from '../shared/kernel/errors';
-import { invalidPageToken, isStoreToken, scopeDigest } from '../shared/kernel/page-token';
+import { invalidPageToken, isStoreToken, scopeDigest, ZContinuationToken } from '../shared/kernel/page-token';
 import { operation, reply } from '../shared/http/operation';
 import { ZAuditPage, ZChainReport } from '../shared/http/schemas';
 
@@ -26,7 +26,7 @@ const ZAuditQuery = z.strictObject({
   action: ZAuditAction.optional(),
   target: z.string().min(1).max(300).optional(),
   limit: numberInUrl((n) => n.int().min(1).max(500).default(100)),
-  continuationToken: z.string().min(1).max(4000).optional(),
+  continuationToken: ZContinuationToken.optional(),
 });
 
 function monthsBetween(from: string, to: string): string[] {

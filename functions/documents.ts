@@ -116,7 +116,9 @@ export const downloadResponses = (mediaTypes: readonly string[], what: string) =
 
 const DOWNLOAD_ERRORS: ErrorCode[] = ['document_not_found', 'document_disposed', 'precondition_failed', 'range_not_satisfiable', 'range_too_large', 'file_damaged'];
 const DOWNLOAD_ACTION = { original: 'document.download-original', rendition: 'document.download-rendition', validation: 'document.download-validation' } as const satisfies Record<Representation, string>;
-const DOWNLOAD_MEDIA: Record<Representation, readonly string[]> = { original: ['application/octet-stream'], rendition: ['application/pdf'], validation: ['application/json'] };
+// An original is served as the type its bytes were archived as (one the upload accepts): declared as
+// application/octet-stream alone, every original answered a type the description did not name (schemathesis).
+const DOWNLOAD_MEDIA: Record<Representation, readonly string[]> = { original: ACCEPTED_MEDIA_TYPES, rendition: ['application/pdf'], validation: ['application/json'] };
 const DOWNLOAD_WHAT: Record<Representation, string> = { original: 'The original', rendition: 'The PDF/A rendition', validation: "veraPDF's report" };
 
 /** `part` only on `originals/{part}`: the n-th original, 1-based. */

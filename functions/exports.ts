@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { numberInUrl } from '../shared/kernel/url-number';
-import { pageToken } from '../shared/kernel/page-token';
+import { pageToken, ZContinuationToken } from '../shared/kernel/page-token';
 import type { Deps } from '../shared/deps';
 import type { Config } from '../shared/config';
 import { deliveryFor, downloadExport } from '../shared/http/download';
@@ -45,7 +45,7 @@ export const readExport = operation({
   },
 });
 
-const ZListExports = z.strictObject({ limit: numberInUrl((n) => n.int().min(1).max(200).default(50)), continuationToken: z.string().min(1).max(4000).optional() });
+const ZListExports = z.strictObject({ limit: numberInUrl((n) => n.int().min(1).max(200).default(50)), continuationToken: ZContinuationToken.optional() });
 
 export const listTenantExports = operation({
   name: 'listExports', method: 'GET', route: 'exports', tags: ['exports'], summary: "The tenant's exports, newest first, paged",

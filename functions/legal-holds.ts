@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { numberInUrl } from '../shared/kernel/url-number';
 import { shownText } from '../shared/kernel/text';
-import { pageToken } from '../shared/kernel/page-token';
+import { pageToken, ZContinuationToken } from '../shared/kernel/page-token';
 import { operation, reply } from '../shared/http/operation';
 import { ZHoldByQuery, ZHoldsResult, ZId, ZLegalHold } from '../shared/http/schemas';
 import { placeHoldOn } from '../shared/retention/holds/place-hold';
@@ -80,7 +80,7 @@ export const releaseQueryHold = operation({
 const ZListHolds = z.strictObject({
   status: z.literal('open'),
   limit: numberInUrl((n) => n.int().min(1).max(200).default(50)),
-  continuationToken: z.string().min(1).max(4000).optional(),
+  continuationToken: ZContinuationToken.optional(),
 });
 
 /** `GET /legal-holds?status=open`: every open hold, per document under it, paged by document. */

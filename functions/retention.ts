@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ZClientInstant } from '../shared/kernel/instant';
 import { numberInUrl } from '../shared/kernel/url-number';
 import { shownText } from '../shared/kernel/text';
-import { pageToken } from '../shared/kernel/page-token';
+import { pageToken, ZContinuationToken } from '../shared/kernel/page-token';
 import { changedDocumentAnswer } from '../shared/kernel/document';
 import { operation, reply } from '../shared/http/operation';
 import { parseVersionIfMatch, versionETag } from '../shared/http/version-etag';
@@ -23,7 +23,7 @@ const ZExtend = z.strictObject({ retainUntil: instant, reason });
 const ZDueQuery = z.strictObject({
   before: instant.optional(),
   limit: numberInUrl((n) => n.int().min(1).max(500).default(100)),
-  continuationToken: z.string().min(1).max(4000).optional(),
+  continuationToken: ZContinuationToken.optional(),
 });
 const ZApprove = z.strictObject({ before: instant, reason, documentIds: z.array(z.string().min(1).max(64)).min(1).max(500).optional() });
 

@@ -1,7 +1,7 @@
 /** Serves the route table over plain Node HTTP: the local twin of the Functions host. */
 import * as http from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { Readable } from 'node:stream';
+import { type Duplex, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Deps } from '../shared/deps';
 import { ArchiveError } from '../shared/kernel/errors';
@@ -17,7 +17,7 @@ const TRANSPORT = transportHeaders('http');
 /** `web`: the built web app, answered for every path outside /api (as the Function App's `web` function does). */
 export function createArchiveServer(routes: RouteDef[], deps: Deps, onResponse?: () => void, web?: WebApp): http.Server {
   const table = compileRoutes(routes);
-  return http.createServer((req, res) => {
+  const server = http.createServer((req, res) => {
     void serve(routes, table, deps, req, res, web)
       .catch((err) => {
         deps.log.error('local host failure', { error: String(err) });
@@ -26,6 +26,29 @@ export function createArchiveServer(routes: RouteDef[], deps: Deps, onResponse?:
       })
       .finally(() => onResponse?.());
   });
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => refuseUnreadable(err, socket));
+  return server;
+}
+
+/**
+ * A request Node's parser refuses before any route sees it: a request line and header fields past its 16 KiB (a long
+ * search), a malformed request line, header or chunk. Node answered these itself, 431 or 400 without a body, not the
+ * problem+json every other refusal is; a request timeout keeps Node's 408.
+ */
+function refuseUnreadable(err: NodeJS.ErrnoException, socket: Duplex): void {
+  const answered = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
+  if (!err.code?.startsWith('HPE_') || answered || !socket.writable) {
+    if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT' && socket.writable && !answered) socket.end('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n');
+    else socket.destroy();
+    return;
+  }
+  const refused = err.code === 'HPE_HEADER_OVERFLOW'
+    ? new ArchiveError('header_fields_too_large', { detail: 'The request line and header fields together are limited to 16 KiB.' })
+    : new ArchiveError('bad_request', { detail: 'The request is not well-formed HTTP/1.1 (its request line, a header field or its chunked body).' });
+  const answer = problemResponse(refused, randomUUID());
+  const body = Buffer.from(answer.body as string);
+  const head = Object.entries({ ...answer.headers, ...TRANSPORT, 'Content-Length': String(body.length), Connection: 'close' }).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+  socket.end(Buffer.concat([Buffer.from(`HTTP/1.1 ${answer.status} ${http.STATUS_CODES[answer.status] ?? ''}\r\n${head}\r\n`), body]));
 }
 
 async function serve(routes: RouteDef[], table: CompiledRoute[], deps: Deps, req: http.IncomingMessage, res: http.ServerResponse, web: WebApp | undefined) {

@@ -735,7 +735,7 @@ export interface components {
             detail?: string;
             instance?: string;
             /** @enum {string} */
-            code: "bad_request" | "empty_body" | "malformed_multipart" | "invalid_metadata" | "invalid_query" | "unauthenticated" | "forbidden" | "segregation_of_duties" | "support_access_not_granted" | "document_not_found" | "validation_pending" | "export_not_found" | "export_not_ready" | "export_expired" | "export_too_large" | "too_many_exports" | "too_many_uploads" | "too_many_verifications" | "export_fixity_mismatch" | "export_incomplete" | "export_stalled" | "export_not_sealed" | "file_damaged" | "api_key_not_found" | "rights_set_not_found" | "rights_assignment_not_found" | "support_grant_not_found" | "sod_policy_proposal_not_found" | "sod_policy_proposal_closed" | "sod_policy_changed" | "retention_policy_proposal_not_found" | "retention_policy_proposal_closed" | "retention_policy_changed" | "proposer_rights_ended" | "proposal_not_sealed" | "conflicting_rights_held" | "route_not_found" | "method_not_allowed" | "precondition_failed" | "precondition_required" | "duplicate_document" | "rights_set_in_use" | "rights_set_reserved" | "tenant_limit_reached" | "audit_contention" | "payload_too_large" | "too_many_refusals" | "unsupported_media_type" | "range_not_satisfiable" | "range_too_large" | "corrupt_file" | "encrypted_pdf" | "active_content" | "too_many_pixels" | "pixel_budget_exceeded" | "normalisation_timeout" | "normalisation_memory" | "too_many_pages" | "decompressed_too_large" | "embedded_file" | "xfa_form" | "trailing_data" | "digest_mismatch" | "idempotency_key_reused" | "idempotency_in_flight" | "invalid_retention_policy" | "retention_ended" | "retention_below_legal_floor" | "retention_shortening_refused" | "too_many_corrections" | "too_many_holds" | "document_record_full" | "four_eyes_required" | "hold_not_found" | "hold_already_released" | "hold_placement_unwitnessed" | "document_disposed" | "worm_unavailable" | "dependency_unavailable" | "internal";
+            code: "bad_request" | "empty_body" | "malformed_multipart" | "invalid_metadata" | "invalid_query" | "unauthenticated" | "forbidden" | "segregation_of_duties" | "support_access_not_granted" | "document_not_found" | "validation_pending" | "export_not_found" | "export_not_ready" | "export_expired" | "export_too_large" | "too_many_exports" | "too_many_uploads" | "too_many_verifications" | "export_fixity_mismatch" | "export_incomplete" | "export_stalled" | "export_not_sealed" | "file_damaged" | "api_key_not_found" | "rights_set_not_found" | "rights_assignment_not_found" | "support_grant_not_found" | "sod_policy_proposal_not_found" | "sod_policy_proposal_closed" | "sod_policy_changed" | "retention_policy_proposal_not_found" | "retention_policy_proposal_closed" | "retention_policy_changed" | "proposer_rights_ended" | "proposal_not_sealed" | "conflicting_rights_held" | "route_not_found" | "method_not_allowed" | "precondition_failed" | "precondition_required" | "duplicate_document" | "rights_set_in_use" | "rights_set_reserved" | "tenant_limit_reached" | "audit_contention" | "payload_too_large" | "header_fields_too_large" | "too_many_refusals" | "unsupported_media_type" | "range_not_satisfiable" | "range_too_large" | "corrupt_file" | "encrypted_pdf" | "active_content" | "too_many_pixels" | "pixel_budget_exceeded" | "normalisation_timeout" | "normalisation_memory" | "too_many_pages" | "decompressed_too_large" | "embedded_file" | "xfa_form" | "trailing_data" | "digest_mismatch" | "idempotency_key_reused" | "idempotency_in_flight" | "invalid_retention_policy" | "retention_ended" | "retention_below_legal_floor" | "retention_shortening_refused" | "too_many_corrections" | "too_many_holds" | "document_record_full" | "four_eyes_required" | "hold_not_found" | "hold_already_released" | "hold_placement_unwitnessed" | "document_disposed" | "worm_unavailable" | "dependency_unavailable" | "internal";
             requestId: string;
         } & {
             [key: string]: unknown;
@@ -788,6 +788,27 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code?: "invalid_query" | "bad_request";
+                    };
+                };
+            };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
                     };
                 };
             };
@@ -890,6 +911,27 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code?: "invalid_query" | "bad_request";
+                    };
+                };
+            };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
                     };
                 };
             };
@@ -1215,6 +1257,27 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code?: "too_many_refusals";
+                    };
+                };
+            };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
                     };
                 };
             };
@@ -1623,6 +1686,27 @@ export interface operations {
                     };
                 };
             };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
+                    };
+                };
+            };
             /** @description Problem: internal */
             500: {
                 headers: {
@@ -1954,6 +2038,27 @@ export interface operations {
                     };
                 };
             };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
+                    };
+                };
+            };
             /** @description Problem: internal */
             500: {
                 headers: {
@@ -2027,7 +2132,10 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/octet-stream": string;
+                    "image/jpeg": string;
+                    "image/png": string;
+                    "image/tiff": string;
+                    "application/pdf": string;
                 };
             };
             /** @description One byte range (Range, If-Range) */
@@ -2046,7 +2154,10 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/octet-stream": string;
+                    "image/jpeg": string;
+                    "image/png": string;
+                    "image/tiff": string;
+                    "application/pdf": string;
                 };
             };
             /** @description `?delivery=redirect`, or a whole file or Range larger than ARCHIVE_STREAMED_ANSWER_MAX_BYTES (Range is then re-sent to the link): Location is a read-only SAS link to this one blob, valid at most an hour */
@@ -2259,6 +2370,27 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code?: "too_many_refusals";
+                    };
+                };
+            };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
                     };
                 };
             };
@@ -2336,7 +2468,10 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/octet-stream": string;
+                    "image/jpeg": string;
+                    "image/png": string;
+                    "image/tiff": string;
+                    "application/pdf": string;
                 };
             };
             /** @description One byte range (Range, If-Range) */
@@ -2355,7 +2490,10 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/octet-stream": string;
+                    "image/jpeg": string;
+                    "image/png": string;
+                    "image/tiff": string;
+                    "application/pdf": string;
                 };
             };
             /** @description `?delivery=redirect`, or a whole file or Range larger than ARCHIVE_STREAMED_ANSWER_MAX_BYTES (Range is then re-sent to the link): Location is a read-only SAS link to this one blob, valid at most an hour */
@@ -2568,6 +2706,27 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code?: "too_many_refusals";
+                    };
+                };
+            };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
                     };
                 };
             };
@@ -2879,6 +3038,27 @@ export interface operations {
                     };
                 };
             };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
+                    };
+                };
+            };
             /** @description Problem: internal, file_damaged */
             500: {
                 headers: {
@@ -2952,7 +3132,9 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": string;
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
                 };
             };
             /** @description One byte range (Range, If-Range) */
@@ -2971,7 +3153,9 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": string;
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
                 };
             };
             /** @description `?delivery=redirect`, or a whole file or Range larger than ARCHIVE_STREAMED_ANSWER_MAX_BYTES (Range is then re-sent to the link): Location is a read-only SAS link to this one blob, valid at most an hour */
@@ -3187,6 +3371,27 @@ export interface operations {
                     };
                 };
             };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
+                    };
+                };
+            };
             /** @description Problem: internal, file_damaged */
             500: {
                 headers: {
@@ -3245,7 +3450,9 @@ export interface operations {
         /** @description RFC 7396 merge patch of the metadata plus `reason`; If-Match: the ETag of GET /documents/{id} */
         requestBody: {
             content: {
-                "application/merge-patch+json": string;
+                "application/merge-patch+json": {
+                    [key: string]: unknown;
+                };
             };
         };
         responses: {
@@ -3713,6 +3920,27 @@ export interface operations {
                     };
                 };
             };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
+                    };
+                };
+            };
             /** @description Problem: internal */
             500: {
                 headers: {
@@ -3913,6 +4141,27 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code?: "too_many_refusals";
+                    };
+                };
+            };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
                     };
                 };
             };
@@ -4126,6 +4375,27 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code?: "too_many_refusals";
+                    };
+                };
+            };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
                     };
                 };
             };
@@ -4446,6 +4716,27 @@ export interface operations {
                     };
                 };
             };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
+                    };
+                };
+            };
             /** @description Problem: internal */
             500: {
                 headers: {
@@ -4673,6 +4964,27 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code?: "too_many_refusals";
+                    };
+                };
+            };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
                     };
                 };
             };
@@ -5005,6 +5317,27 @@ export interface operations {
                     };
                 };
             };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
+                    };
+                };
+            };
             /** @description Problem: internal, file_damaged */
             500: {
                 headers: {
@@ -5092,6 +5425,27 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code?: "invalid_query" | "bad_request";
+                    };
+                };
+            };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
                     };
                 };
             };
@@ -5292,6 +5646,27 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code?: "too_many_refusals";
+                    };
+                };
+            };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
                     };
                 };
             };
@@ -5560,6 +5935,27 @@ export interface operations {
                     };
                 };
             };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
+                    };
+                };
+            };
             /** @description Problem: internal */
             500: {
                 headers: {
@@ -5726,6 +6122,27 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code?: "too_many_refusals";
+                    };
+                };
+            };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
                     };
                 };
             };
@@ -6066,6 +6483,27 @@ export interface operations {
                     };
                 };
             };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
+                    };
+                };
+            };
             /** @description Problem: internal */
             500: {
                 headers: {
@@ -6356,6 +6794,27 @@ export interface operations {
                     };
                 };
             };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
+                    };
+                };
+            };
             /** @description Problem: internal */
             500: {
                 headers: {
@@ -6607,6 +7066,27 @@ export interface operations {
                     };
                 };
             };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
+                    };
+                };
+            };
             /** @description Problem: internal */
             500: {
                 headers: {
@@ -6764,6 +7244,27 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code?: "too_many_refusals";
+                    };
+                };
+            };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
                     };
                 };
             };
@@ -7117,6 +7618,27 @@ export interface operations {
                     };
                 };
             };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
+                    };
+                };
+            };
             /** @description Problem: internal */
             500: {
                 headers: {
@@ -7328,6 +7850,27 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code?: "too_many_refusals";
+                    };
+                };
+            };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
                     };
                 };
             };
@@ -7656,6 +8199,27 @@ export interface operations {
                     };
                 };
             };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
+                    };
+                };
+            };
             /** @description Problem: internal */
             500: {
                 headers: {
@@ -7904,6 +8468,27 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code?: "too_many_refusals";
+                    };
+                };
+            };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
                     };
                 };
             };
@@ -8364,6 +8949,27 @@ export interface operations {
                     };
                 };
             };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
+                    };
+                };
+            };
             /** @description Problem: internal */
             500: {
                 headers: {
@@ -8547,6 +9153,27 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code?: "too_many_refusals";
+                    };
+                };
+            };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
                     };
                 };
             };
@@ -8808,6 +9435,27 @@ export interface operations {
                     };
                 };
             };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
+                    };
+                };
+            };
             /** @description Problem: internal */
             500: {
                 headers: {
@@ -9000,6 +9648,27 @@ export interface operations {
                     };
                 };
             };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
+                    };
+                };
+            };
             /** @description Problem: internal */
             500: {
                 headers: {
@@ -9165,6 +9834,27 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code?: "too_many_verifications" | "too_many_refusals";
+                    };
+                };
+            };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
                     };
                 };
             };
@@ -9353,6 +10043,27 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code?: "too_many_refusals";
+                    };
+                };
+            };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
                     };
                 };
             };
@@ -9642,6 +10353,27 @@ export interface operations {
                     };
                 };
             };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
+                    };
+                };
+            };
             /** @description Problem: internal */
             500: {
                 headers: {
@@ -9846,6 +10578,27 @@ export interface operations {
                     };
                 };
             };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
+                    };
+                };
+            };
             /** @description Problem: internal */
             500: {
                 headers: {
@@ -10008,6 +10761,27 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code?: "too_many_refusals";
+                    };
+                };
+            };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
                     };
                 };
             };
@@ -10295,6 +11069,27 @@ export interface operations {
                     };
                 };
             };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
+                    };
+                };
+            };
             /** @description Problem: internal */
             500: {
                 headers: {
@@ -10487,6 +11282,27 @@ export interface operations {
                     };
                 };
             };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
+                    };
+                };
+            };
             /** @description Problem: internal */
             500: {
                 headers: {
@@ -10650,6 +11466,27 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code?: "too_many_refusals";
+                    };
+                };
+            };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
                     };
                 };
             };
@@ -10935,6 +11772,27 @@ export interface operations {
                     };
                 };
             };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
+                    };
+                };
+            };
             /** @description Problem: internal */
             500: {
                 headers: {
@@ -11106,6 +11964,27 @@ export interface operations {
                     };
                 };
             };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
+                    };
+                };
+            };
             /** @description Problem: internal */
             500: {
                 headers: {
@@ -11268,6 +12147,27 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code?: "too_many_refusals";
+                    };
+                };
+            };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
                     };
                 };
             };
@@ -11617,6 +12517,27 @@ export interface operations {
                     };
                 };
             };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
+                    };
+                };
+            };
             /** @description Problem: internal */
             500: {
                 headers: {
@@ -11814,6 +12735,27 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code?: "too_many_refusals";
+                    };
+                };
+            };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
                     };
                 };
             };
@@ -12107,6 +13049,27 @@ export interface operations {
                     };
                 };
             };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
+                    };
+                };
+            };
             /** @description Problem: internal */
             500: {
                 headers: {
@@ -12344,6 +13307,27 @@ export interface operations {
                     };
                 };
             };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
+                    };
+                };
+            };
             /** @description Problem: internal */
             500: {
                 headers: {
@@ -12529,6 +13513,27 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code?: "too_many_refusals";
+                    };
+                };
+            };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
                     };
                 };
             };
@@ -12799,6 +13804,27 @@ export interface operations {
                     };
                 };
             };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
+                    };
+                };
+            };
             /** @description Problem: internal */
             500: {
                 headers: {
@@ -12999,6 +14025,27 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code?: "too_many_refusals";
+                    };
+                };
+            };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
                     };
                 };
             };

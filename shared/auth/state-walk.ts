@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { STORED_INSTANT } from '../kernel/instant';
-import { invalidPageToken, isStoreToken, pageToken } from '../kernel/page-token';
+import { invalidPageToken, isStoreToken, pageToken, ZContinuationToken } from '../kernel/page-token';
 import { numberInUrl } from '../kernel/url-number';
 import type { Page } from '../ports';
 
@@ -11,7 +11,7 @@ import type { Page } from '../ports';
  */
 export const STATE_LIST_PAGING = {
   limit: numberInUrl((n) => n.int().min(1).max(200).default(50)),
-  continuationToken: z.string().min(1).max(4000).optional(),
+  continuationToken: ZContinuationToken.optional(),
 };
 
 /**

@@ -5,14 +5,14 @@ import { ArchiveError } from '../kernel/errors';
 import { DOCUMENT_SORT_KEYS, Page } from '../ports';
 import type { ArchivedDocument } from '../kernel/document';
 import { searchFilterShape } from '../kernel/search';
-import { invalidPageToken, pageToken, type PageScope } from '../kernel/page-token';
+import { invalidPageToken, pageToken, type PageScope, ZContinuationToken } from '../kernel/page-token';
 
 export const ZListQuery = z.strictObject({
   ...searchFilterShape('query'),
   sort: z.enum(DOCUMENT_SORT_KEYS).default('createdAt'),
   order: z.enum(['asc', 'desc']).default('desc'),
   limit: numberInUrl((n) => n.int().min(1).max(200).default(50)),
-  continuationToken: z.string().min(1).max(4000).optional(),
+  continuationToken: ZContinuationToken.optional(),
 });
 export type TListQuery = z.infer<typeof ZListQuery>;
 

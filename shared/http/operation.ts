@@ -150,7 +150,7 @@ export function operation(spec: unknown): Operation {
 }
 
 /** Errors every operation may answer, whatever it does: they come from the pipeline and the host. */
-export const COMMON_ERRORS: readonly ErrorCode[] = ['internal', 'dependency_unavailable'];
+export const COMMON_ERRORS: readonly ErrorCode[] = ['internal', 'dependency_unavailable', 'header_fields_too_large'];
 /** Errors of every operation that needs a credential. */
 export const TENANT_ERRORS: readonly ErrorCode[] = ['unauthenticated', 'forbidden', 'support_access_not_granted', 'segregation_of_duties', 'too_many_refusals', 'audit_contention'];
 /** Errors of reading a JSON body. */
@@ -161,7 +161,7 @@ export function errorsOf(op: Operation): ErrorCode[] {
   const codes = new Set<ErrorCode>([...COMMON_ERRORS, ...op.errors]);
   if (op.auth === 'tenant') TENANT_ERRORS.forEach((c) => codes.add(c));
   codes.add('invalid_query'); // a query the operation does not take, or a parameter given twice
-  if (!op.idempotencyKey) codes.add('bad_request'); // an Idempotency-Key it would not honour
+  if (!op.idempotencyKey || !op.body) codes.add('bad_request'); // an Idempotency-Key it would not honour, a body it does not take
   if (op.params) codes.add(op.paramsError ?? 'route_not_found');
   if (op.body && 'json' in op.body) JSON_BODY_ERRORS.forEach((c) => codes.add(c));
   return [...codes];

@@ -51,6 +51,7 @@ export const ERROR_STATUS = {
   tenant_limit_reached: 409,
   audit_contention: 503,
   payload_too_large: 413,
+  header_fields_too_large: 431,
   too_many_refusals: 429,
   unsupported_media_type: 415,
   range_not_satisfiable: 416,

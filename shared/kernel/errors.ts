@@ -52,6 +52,7 @@ export const ERROR_TITLES = {
   tenant_limit_reached: 'The tenant has as many of these as it may have',
   audit_contention: 'The audit log is busy; retry',
   payload_too_large: 'The upload is too large',
+  header_fields_too_large: 'The request line or header fields are too large',
   too_many_refusals: 'Too many refused requests from this principal; wait and retry',
   unsupported_media_type: 'The file type is not accepted',
   range_not_satisfiable: 'The requested range cannot be served',

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { z } from 'zod';
 import { ArchiveError } from './errors';
 
 /** What a store's continuation token is made of: printable ASCII (Cosmos's are JSON or `+RID:…#RT:…`). */
@@ -30,6 +31,13 @@ export function scopeDigest(scope: PageScope): string {
 export function invalidPageToken(message = 'not a continuation token this list issued'): ArchiveError {
   return new ArchiveError('invalid_query', { detail: `continuationToken: ${message}`, extensions: { errors: [{ path: 'continuationToken', message }] } });
 }
+
+/**
+ * A continuation token in a query, as every list takes it: base64url, as every list writes it. Any text up to 4000
+ * characters was allowed, and 4000 characters beyond ASCII, percent-encoded, are past what an HTTP server reads as a
+ * request line (the local host's 16 KiB): a token the description allowed was answered 431 without a problem.
+ */
+export const ZContinuationToken = z.string().min(1).max(4000).regex(/^[A-Za-z0-9_-]+$/, 'not a continuation token this list issued');
 
 /** The continuation tokens clients see: the store's token and the scope it was issued for, base64url JSON, opaque and URL-safe. */
 export const pageToken = {

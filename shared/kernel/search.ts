@@ -54,6 +54,9 @@ export function searchFilterShape(encoding: 'query' | 'json') {
     tags: (encoding === 'query'
       ? z
         .string()
+        // Bounded as the list is (10 tags of 50, commas, some blanks): unbounded, the description let a client send a
+        // query longer than a server reads as its request line (the local host's 16 KiB: a 431).
+        .max(600)
         .transform((s) => s.split(',').map((t) => t.trim()).filter(Boolean))
         .pipe(tags)
       : tags

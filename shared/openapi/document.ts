@@ -51,13 +51,19 @@ function errorResponses(op: Operation) {
   return out;
 }
 
+/**
+ * What a streamed body holds: bytes, or a JSON object passed through unread (veraPDF's report, a merge patch). Declared as
+ * bytes, the report was refused by every validator as not a string, and a fuzzer sent strings as merge patches (schemathesis).
+ */
+const streamedSchema = (mediaType: string): JsonSchema => (/^application\/(?:[\w.-]+\+)?json$/.test(mediaType) ? { type: 'object', additionalProperties: true } : { type: 'string', format: 'binary' });
+
 function successResponses(op: Operation) {
   const out: Record<string, unknown> = {};
   for (const [status, r] of Object.entries(op.responses)) {
     const content = r.json
       ? { 'application/json': { schema: schemaOf(r.json), ...(r.example !== undefined ? { example: r.example } : {}) } }
       : r.stream
-        ? Object.fromEntries(r.stream.map((m) => [m, { schema: { type: 'string', format: 'binary' } }]))
+        ? Object.fromEntries(r.stream.map((m) => [m, { schema: streamedSchema(m) }]))
         : undefined;
     const headers = r.headers?.length ? Object.fromEntries(r.headers.map((h) => [h, { description: RESPONSE_HEADERS[h], schema: { type: 'string' } }])) : undefined;
     out[status] = { description: r.description, ...(headers ? { headers } : {}), ...(content ? { content } : {}) };
@@ -70,7 +76,7 @@ function requestBody(op: Operation) {
   if ('json' in op.body) {
     return { requestBody: { required: true, content: { 'application/json': { schema: schemaOf(op.body.json, 'input'), ...(op.body.example !== undefined ? { example: op.body.example } : {}) } } } };
   }
-  return { requestBody: { required: true, description: op.body.description, content: Object.fromEntries(op.body.stream.map((m) => [m, { schema: { type: 'string', format: 'binary' } }])) } };
+  return { requestBody: { required: true, description: op.body.description, content: Object.fromEntries(op.body.stream.map((m) => [m, { schema: streamedSchema(m) }])) } };
 }
 
 /** The description of every operation of the table, and of the timers. */

@@ -2,6 +2,7 @@
  * Query strings as a hostile client writes them, through the local host and the real route table: a
  * parameter given twice is refused (the archive does not pick one of two values), on every route with a query.
  */
+import { request } from 'node:http';
 import { ROUTES } from '../../../functions/routes';
 import { ZListQuery } from '../../../shared/documents/list-documents';
 import { servedArchive } from '../../support/served-archive';
@@ -38,6 +39,37 @@ it('an operation that declares no query refuses one, before it changes anything:
   expect(keys.items.find((k) => k.id === id)?.revokedAt).toBeNull();
   expect((await fetch(`${base()}/health?probe=1`)).status).toBe(400);
   expect((await fetch(`${base()}/health`)).status).toBe(200);
+});
+
+it.each([
+  ['a JSON reason', { 'Content-Type': 'application/json' }, '{"reason":"leaked"}'],
+  ['bytes of no type', {}, 'x'],
+])('an operation that declares no body refuses one, before it changes anything: DELETE /api-keys/{id} with %s revokes nothing', async (_what, headers, body) => {
+  const created = await fetch(`${base()}/api-keys`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"name":"k","rightsSet":"uploader"}' });
+  const { id } = (await created.json()) as { id: string };
+  const res = await fetch(`${base()}/api-keys/${id}`, { method: 'DELETE', headers, body });
+  expect({ status: res.status, type: res.headers.get('content-type') }).toEqual({ status: 400, type: 'application/problem+json' });
+  expect((await res.json()) as { code: string; detail: string }).toMatchObject({ code: 'bad_request', detail: expect.stringContaining('takes no request body') });
+  const keys = (await (await fetch(`${base()}/api-keys`)).json()) as { items: { id: string; revokedAt: string | null }[] };
+  expect(keys.items.find((k) => k.id === id)?.revokedAt).toBeNull();
+  expect((await fetch(`${base()}/api-keys/${id}`, { method: 'DELETE', headers: { 'Content-Length': '0' } })).status).toBe(200);
+});
+
+it('an empty body sent chunked (as a proxy may forward a DELETE) is no body: the revocation is done', async () => {
+  const created = await fetch(`${base()}/api-keys`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"name":"k","rightsSet":"uploader"}' });
+  const { id } = (await created.json()) as { id: string };
+  // Sent by hand: fetch sends an empty stream with a length of 0.
+  const status = await new Promise<number>((resolve, reject) => {
+    const req = request(`${base()}/api-keys/${id}`, { method: 'DELETE', headers: { 'Transfer-Encoding': 'chunked' } }, (res) => {
+      res.resume();
+      resolve(res.statusCode!);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  expect(status).toBe(200);
+  const keys = (await (await fetch(`${base()}/api-keys`)).json()) as { items: { id: string; revokedAt: string | null }[] };
+  expect(keys.items.find((k) => k.id === id)?.revokedAt).not.toBeNull();
 });
 
 it('the upload still takes its metadata query parameter, and only that', async () => {

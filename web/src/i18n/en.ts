@@ -50,6 +50,7 @@ const problems: Record<Code, string> = {
   rights_set_reserved: 'Built-in rights sets cannot be changed.',
   audit_contention: 'The archive is busy. Try again in a moment.',
   payload_too_large: 'This is larger than the archive accepts.',
+  header_fields_too_large: 'The request was longer than the archive reads. Shorten the search and try again.',
   too_many_refusals: 'Too many refused requests. Wait a moment and try again.',
   unsupported_media_type: 'This file type is not accepted.',
   range_not_satisfiable: 'That part of the file cannot be served.',

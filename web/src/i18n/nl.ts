@@ -716,6 +716,7 @@ export const nl: Dictionary = {
       rights_set_reserved: 'Ingebouwde rechtensets kunnen niet worden gewijzigd.',
       audit_contention: 'Het archief is druk. Probeer het zo opnieuw.',
       payload_too_large: 'Dit is groter dan het archief accepteert.',
+      header_fields_too_large: 'Het verzoek was langer dan het archief leest. Maak de zoekopdracht korter en probeer het opnieuw.',
       too_many_refusals: 'Te veel geweigerde verzoeken. Wacht even en probeer het opnieuw.',
       unsupported_media_type: 'Dit bestandstype wordt niet geaccepteerd.',
       range_not_satisfiable: 'Dat deel van het bestand kan niet worden geleverd.',
