@@ -717,6 +717,8 @@ export const en = {
     ownHoldHint: 'You placed this hold: another person must release it.',
     releaseTitle: (c: string) => `Release the legal hold for case ${c}?`,
     releaseText: (n: number) => `The hold is lifted from ${n} document${n === 1 ? '' : 's'}; their retention applies again.`,
+    releaseTextAtLeast: (n: number) => `The hold is lifted from at least ${n} document${n === 1 ? '' : 's'} (the screen read the first part of the held documents only); their retention applies again.`,
+    firstPart: (n: number) => `There are more held documents than the screen reads: it shows the holds of the first ${n} only, and a hold may cover more documents than it counts here.`,
     releaseLiveText: (n: number) =>
       (n === 0 ? 'No document carries this hold yet.' : `The hold is lifted from ${n} document${n === 1 ? '' : 's'}; their retention applies again.`) +
       ' Released everywhere, it no longer holds the documents archived into its selection later.',

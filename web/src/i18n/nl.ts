@@ -630,6 +630,8 @@ export const nl: Dictionary = {
     ownHoldHint: 'U plaatste deze blokkade: iemand anders moet haar opheffen.',
     releaseTitle: (c) => `De juridische blokkade voor zaak ${c} opheffen?`,
     releaseText: (n) => `De blokkade gaat van ${n} document${n === 1 ? '' : 'en'} af; hun bewaartermijn geldt weer.`,
+    releaseTextAtLeast: (n) => `De blokkade gaat van ten minste ${n} document${n === 1 ? '' : 'en'} af (het scherm las alleen het eerste deel van de geblokkeerde documenten); hun bewaartermijn geldt weer.`,
+    firstPart: (n) => `Er zijn meer geblokkeerde documenten dan het scherm leest: het toont de blokkades van de eerste ${n}, en een blokkade kan meer documenten raken dan hier geteld.`,
     releaseLiveText: (n) =>
       (n === 0 ? 'Nog geen document draagt deze blokkade.' : `De blokkade gaat van ${n} document${n === 1 ? '' : 'en'} af; hun bewaartermijn geldt weer.`) +
       ' Overal opgeheven blokkeert ze ook geen documenten meer die later in haar selectie worden gearchiveerd.',
