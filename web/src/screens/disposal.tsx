@@ -12,6 +12,7 @@ import { useI18n } from '../i18n';
 import { useRetryWait } from '../lib/useRetryWait';
 import { useAttemptKey } from '../lib/attempt-key';
 import { usePagedQuery } from '../lib/paged-query';
+import { wholeList } from '../lib/pages';
 import { Link } from '../router';
 import type { ScreenProps } from '.';
 import { DataTable } from '../components/DataTable';
@@ -72,7 +73,7 @@ export function DisposalScreen(_: ScreenProps) {
         </div>
         {due.data && <p className="hint">{due.data.requireDisposalApproval ? t.disposal.approvalRequired : t.disposal.approvalOptional}</p>}
         {due.error ? <ProblemMessage error={due.error} /> : null}
-        <p role="status" aria-live="polite" className="status-line">{due.isFetching ? t.loading : due.data ? t.disposal.count(items.length, Boolean(due.data.continuationToken)) : ''}</p>
+        <p role="status" aria-live="polite" className="status-line">{due.isFetching ? t.loading : due.data ? (wholeList(pages.page, due.data) ? t.disposal.count(items.length, false) : t.disposal.countOnPage(items.length)) : ''}</p>
         {items.length > 0 && (
           <DataTable caption={t.disposal.due} columns={[<input type="checkbox" aria-label={t.disposal.selectAll} checked={allSelected} disabled={approvable.length === 0 || !current} onChange={(e) => setSelected(e.target.checked ? new Set(approvable.map((d) => d.id)) : new Set())} />, t.disposal.document, t.fields.kind, t.fields.fiscalYear, t.disposal.retainUntil, t.disposal.state]}>
             {items.map((d) => {
