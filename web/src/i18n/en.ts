@@ -737,6 +737,7 @@ export const en = {
     count: (n: number, more: boolean) => (n === 0 ? 'No documents are due.' : `${n}${more ? '+' : ''} document${n === 1 && !more ? '' : 's'} due.`),
     countOnPage: (n: number) => (n === 0 ? 'No documents due on this page.' : `${n} document${n === 1 ? '' : 's'} due on this page.`),
     selectAll: 'Select all that can be approved',
+    selectAllOnPage: 'Select all on this page that can be approved',
     select: (id: string) => `Select ${id}`,
     document: 'Document',
     retainUntil: 'Kept until',

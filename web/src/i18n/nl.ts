@@ -649,6 +649,7 @@ export const nl: Dictionary = {
     count: (n, more) => (n === 0 ? 'Er zijn geen documenten aan de beurt.' : `${n}${more ? '+' : ''} document${n === 1 && !more ? '' : 'en'} aan de beurt.`),
     countOnPage: (n) => (n === 0 ? 'Op deze pagina zijn geen documenten aan de beurt.' : `${n} document${n === 1 ? '' : 'en'} aan de beurt op deze pagina.`),
     selectAll: 'Alles selecteren wat kan worden goedgekeurd',
+    selectAllOnPage: 'Alles op deze pagina selecteren wat kan worden goedgekeurd',
     select: (id) => `${id} selecteren`,
     document: 'Document',
     retainUntil: 'Bewaard tot',
