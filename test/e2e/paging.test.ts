@@ -136,3 +136,27 @@ it('keeps Next disabled while a new sort\'s first page loads, so the old sort\'s
   expect(sent.length).toBe(1);
   expect(refused).toEqual([]);
 });
+
+it('shows the open holds of every page of GET /legal-holds, a hold counted over the pages, not the first page only', async () => {
+  const by = { subject: 'bob@acme.example', kind: 'user' };
+  const held = (id: string, documentId: string) => ({ id, documentId, reason: 'tax audit', caseReference: `CASE-${id}`, placedAt: '2026-01-02T00:00:00.000Z', placedBy: by });
+  const tokens: (string | null)[] = [];
+  const json = (route: Route, body: unknown) => route.fulfill({ status: 200, contentType: 'application/json', headers: { 'X-Request-Id': 'e2e' }, body: JSON.stringify(body) });
+  // Paged by document as the API does: hold ONE carries a document on each page, hold TWO only one past the first.
+  const api = (url: URL, path: string) => url.pathname.includes('/api') && url.pathname.endsWith(path);
+  await page.route((url) => api(url, '/legal-holds/by-query'), (route) => json(route, { items: [] }));
+  await page.route((url) => api(url, '/legal-holds'), (route) => {
+    const token = new URL(route.request().url()).searchParams.get('continuationToken');
+    tokens.push(token);
+    return token === null ? json(route, { items: [held('ONE', 'd1')], continuationToken: 'held-2' }) : json(route, { items: [held('ONE', 'd2'), held('TWO', 'd3')], continuationToken: null });
+  });
+  await page.goto(new URL('/legal-holds', e2eTarget().appUrl).toString());
+  await signIn(page, { tenant, person: 'carla@acme.example', rightsSet: 'tenant-admin' });
+  const list = page.locator('ul.hold-list');
+  await until(page, async () => ((await list.count()) > 0 && ((await list.textContent()) ?? '').includes('CASE-TWO')));
+  expect(tokens).toEqual([null, 'held-2']);
+  const one = page.locator('li.hold', { hasText: 'CASE-ONE' });
+  expect(await one.textContent()).toContain('2 documents');
+  await one.getByRole('button', { name: 'Release' }).click();
+  expect(await page.getByRole('dialog').textContent()).toContain('The hold is lifted from 2 documents');
+});

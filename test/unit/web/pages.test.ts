@@ -1,5 +1,5 @@
 /** Page tokens belong to the query they were issued for; a refused token (not a refused filter) restarts at page 1. */
-import { refusedToken, tokensFor } from '../../../web/src/lib/pages';
+import { refusedToken, tokensFor, wholeList } from '../../../web/src/lib/pages';
 
 it('keeps the tokens for their own query only', () => {
   const trail = { key: 'sort=amount', tokens: [undefined, 'tok-2'] };
@@ -15,4 +15,16 @@ it('tells a refused token from a refused filter', () => {
   expect(refusedToken(refusal(), undefined)).toBe(false);
   expect(refusedToken({ problem: { code: 'forbidden', status: 403 } }, 'tok')).toBe(false);
   expect(refusedToken(new Error('network'), 'tok')).toBe(false);
+});
+
+it.each([
+  // [page, continuation token, whole]: only page 1 with none after it may say "none" or count the list
+  [0, null, true],
+  [0, undefined, true],
+  [0, 'tok-2', false],
+  // An empty page 2 (a token after a full last page, or its rows approved meanwhile) said there were none at all.
+  [1, null, false],
+  [2, 'tok-4', false],
+])('page %i, next token %s: the whole list %s', (page, continuationToken, whole) => {
+  expect(wholeList(page, { continuationToken })).toBe(whole);
 });

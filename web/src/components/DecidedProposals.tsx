@@ -6,6 +6,7 @@
 import { useState } from 'react';
 import { useI18n } from '../i18n';
 import { usePagedQuery } from '../lib/paged-query';
+import { wholeList } from '../lib/pages';
 import { DataTable } from './DataTable';
 import { FormField } from './FormField';
 import { Pager } from './Pager';
@@ -52,7 +53,7 @@ export function DecidedProposals<P extends DecidedProposal>({ idPrefix, queryKey
         </FormField>
       </div>
       {decidedList.error ? <ProblemMessage error={decidedList.error} /> : null}
-      {decidedList.data && decided.length === 0 && <p className="muted">{t.sod.noneDecided}</p>}
+      {decidedList.data && decided.length === 0 && <p className="muted">{wholeList(pages.page, decidedList.data) ? t.sod.noneDecided : t.pageEmpty}</p>}
       {decided.length > 0 && (
         <DataTable labelledBy={heading} columns={[t.sod.changes, t.sod.state, t.sod.decidedBy]}>
           {decided.map((p) => (

@@ -102,6 +102,8 @@ export const en = {
   signInFailed: 'Signing in did not work.',
   tryAgain: 'Try again',
   loading: 'Loading…',
+  /** A page of a paged list with no rows, the list beyond it not known to be empty. */
+  pageEmpty: 'Nothing on this page.',
   notFound: 'This page does not exist.',
   backToDocuments: 'Back to documents',
   yes: 'Yes',
@@ -294,6 +296,7 @@ export const en = {
     progress: 'Progress',
     progressText: (done: number, total: number) => `${done} of ${total} documents`,
     earlier: 'Earlier exports',
+    newestOnly: (n: number) => `The newest ${n} exports; older ones are not listed here.`,
     none: 'No exports yet.',
     created: 'Started',
     status: 'Status',
@@ -717,6 +720,8 @@ export const en = {
     ownHoldHint: 'You placed this hold: another person must release it.',
     releaseTitle: (c: string) => `Release the legal hold for case ${c}?`,
     releaseText: (n: number) => `The hold is lifted from ${n} document${n === 1 ? '' : 's'}; their retention applies again.`,
+    releaseTextAtLeast: (n: number) => `The hold is lifted from at least ${n} document${n === 1 ? '' : 's'} (the screen read the first part of the held documents only); their retention applies again.`,
+    firstPart: (n: number) => `There are more held documents than the screen reads: it shows the holds of the first ${n} only, and a hold may cover more documents than it counts here.`,
     releaseLiveText: (n: number) =>
       (n === 0 ? 'No document carries this hold yet.' : `The hold is lifted from ${n} document${n === 1 ? '' : 's'}; their retention applies again.`) +
       ' Released everywhere, it no longer holds the documents archived into its selection later.',
@@ -730,7 +735,9 @@ export const en = {
     approvalRequired: 'Your policy requires an approval before a document is disposed of.',
     approvalOptional: 'Your policy does not require approval: these documents are disposed of by the next sweep unless held.',
     count: (n: number, more: boolean) => (n === 0 ? 'No documents are due.' : `${n}${more ? '+' : ''} document${n === 1 && !more ? '' : 's'} due.`),
+    countOnPage: (n: number) => (n === 0 ? 'No documents due on this page.' : `${n} document${n === 1 ? '' : 's'} due on this page.`),
     selectAll: 'Select all that can be approved',
+    selectAllOnPage: 'Select all on this page that can be approved',
     select: (id: string) => `Select ${id}`,
     document: 'Document',
     retainUntil: 'Kept until',

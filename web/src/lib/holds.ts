@@ -9,7 +9,7 @@ export interface Hold {
   caseReference: string;
   placedAt: string;
   placedBy: HeldItem['placedBy'];
-  /** Documents carrying it that the screen has read (the first page of GET /legal-holds), for links. */
+  /** Documents carrying it that the screen has read (every page of GET /legal-holds, up to its bound), for links. */
   documentIds: string[];
   /** How many documents carry it now: for a hold by query the archive's count, else those read. */
   documents: number;

@@ -57,3 +57,12 @@ export function usePages(key: string): Pages & { restartIfRefused: (error: unkno
     },
   };
 }
+
+/**
+ * Whether the page shown is the whole list: page 1 with no page after it. Only then may a screen say there are none,
+ * or count the list from the rows shown: an empty page 2 (the API hands out a token after a full last page, and a
+ * page empties when its rows are approved or revoked) said "No proposed changes are waiting" beside a page 1 of them.
+ */
+export function wholeList(page: number, data: { continuationToken?: string | null } | undefined): boolean {
+  return page === 0 && !data?.continuationToken;
+}

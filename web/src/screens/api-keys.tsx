@@ -12,6 +12,7 @@ import { FormField } from '../components/FormField';
 import { fieldErrors, ProblemMessage } from '../components/ProblemMessage';
 import { useI18n } from '../i18n';
 import { usePagedQuery } from '../lib/paged-query';
+import { wholeList } from '../lib/pages';
 import { useRetryWait } from '../lib/useRetryWait';
 import { BUILT_IN_SET_LIST, defaultKeyRightsSet, inWords, mayUse } from '../lib/permissions';
 import { Link } from '../router';
@@ -181,7 +182,7 @@ function KeyList() {
       </div>
       {keys.error ? <ProblemMessage error={keys.error} /> : null}
       {keys.isLoading && <p role="status">{t.loading}</p>}
-      {keys.data && items.length === 0 && <p className="muted">{shown === 'all' && page === 0 ? t.apiKeys.none : t.apiKeys.noneInState}</p>}
+      {keys.data && items.length === 0 && <p className="muted">{!wholeList(page, keys.data) ? t.pageEmpty : shown === 'all' ? t.apiKeys.none : t.apiKeys.noneInState}</p>}
       {items.length > 0 && (
         <DataTable caption={t.apiKeys.list} columns={[t.apiKeys.name, t.apiKeys.prefix, t.apiKeys.rightsSet, t.apiKeys.createdBy, t.apiKeys.expires, t.apiKeys.lastUsed, t.apiKeys.state, { label: t.apiKeys.actions, visuallyHidden: true }]}>
           {items.map((k) => {

@@ -12,6 +12,7 @@ import { useI18n } from '../i18n';
 import { useRetryWait } from '../lib/useRetryWait';
 import { useAttemptKey } from '../lib/attempt-key';
 import { usePagedQuery } from '../lib/paged-query';
+import { wholeList } from '../lib/pages';
 import { Link } from '../router';
 import type { ScreenProps } from '.';
 import { DataTable } from '../components/DataTable';
@@ -45,6 +46,8 @@ export function DisposalScreen(_: ScreenProps) {
   // The rows of the previous date or page stay up while the next loads. They are another list's, not to be
   // chosen from: approved with this date, one not due by it came back skipped, beside a list no longer shown.
   const current = !due.isPlaceholderData;
+  // With pages before or after it, "all" is this page's: the approval covers the rows chosen here, not every document due.
+  const whole = wholeList(pages.page, due.data);
   const approvable = items.filter((d) => !d.approved && !d.legalHold);
   const allSelected = approvable.length > 0 && approvable.every((d) => selected.has(d.id));
   const toggle = (id: string, on: boolean) => setSelected((old) => {
@@ -72,9 +75,9 @@ export function DisposalScreen(_: ScreenProps) {
         </div>
         {due.data && <p className="hint">{due.data.requireDisposalApproval ? t.disposal.approvalRequired : t.disposal.approvalOptional}</p>}
         {due.error ? <ProblemMessage error={due.error} /> : null}
-        <p role="status" aria-live="polite" className="status-line">{due.isFetching ? t.loading : due.data ? t.disposal.count(items.length, Boolean(due.data.continuationToken)) : ''}</p>
+        <p role="status" aria-live="polite" className="status-line">{due.isFetching ? t.loading : due.data ? (whole ? t.disposal.count(items.length, false) : t.disposal.countOnPage(items.length)) : ''}</p>
         {items.length > 0 && (
-          <DataTable caption={t.disposal.due} columns={[<input type="checkbox" aria-label={t.disposal.selectAll} checked={allSelected} disabled={approvable.length === 0 || !current} onChange={(e) => setSelected(e.target.checked ? new Set(approvable.map((d) => d.id)) : new Set())} />, t.disposal.document, t.fields.kind, t.fields.fiscalYear, t.disposal.retainUntil, t.disposal.state]}>
+          <DataTable caption={t.disposal.due} columns={[<input type="checkbox" aria-label={whole ? t.disposal.selectAll : t.disposal.selectAllOnPage} checked={allSelected} disabled={approvable.length === 0 || !current} onChange={(e) => setSelected(e.target.checked ? new Set(approvable.map((d) => d.id)) : new Set())} />, t.disposal.document, t.fields.kind, t.fields.fiscalYear, t.disposal.retainUntil, t.disposal.state]}>
             {items.map((d) => {
               const can = !d.approved && !d.legalHold;
               const skipped = result?.skipped.find((s) => s.id === d.id);

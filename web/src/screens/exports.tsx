@@ -19,6 +19,8 @@ import { DataTable } from '../components/DataTable';
 import { Link } from '../router';
 
 const POLL_MS = 1000;
+/** The earlier exports listed: the newest page of GET /exports (its newest first); past it the list says so. */
+const EXPORTS_SHOWN = 50;
 
 export function ExportsScreen(_: ScreenProps) {
   const { t, dateTime } = useI18n();
@@ -31,7 +33,7 @@ export function ExportsScreen(_: ScreenProps) {
 
   const list = useQuery({
     queryKey: ['exports'],
-    queryFn: () => unwrap(api().GET('/exports', { params: { query: { limit: 50 } } })),
+    queryFn: () => unwrap(api().GET('/exports', { params: { query: { limit: EXPORTS_SHOWN } } })),
     // While one runs; after a refused or unanswered poll, no sooner than its Retry-After.
     refetchInterval: pollWhile(POLL_MS * 3, (page) => page.items.some((e) => e.status === 'running')),
   });
@@ -96,6 +98,8 @@ export function ExportsScreen(_: ScreenProps) {
         {list.error ? <ProblemMessage error={list.error} /> : null}
         {list.data && list.data.items.length === 0 && <p className="muted">{t.exports.none}</p>}
         {list.data && list.data.items.length > 0 && <ExportTable items={list.data.items} onCheck={setChecking} />}
+        {/* The first page only: without this an export past it was simply missing, the list read as all there is. */}
+        {list.data?.continuationToken && <p className="hint">{t.exports.newestOnly(EXPORTS_SHOWN)}</p>}
       </section>
       {/* Bound to the export chosen in the list; before one is chosen, the folder of any export (the list shows the newest 50). */}
       <CopyCheck exp={checkedExport ?? null} title={checkedExport ? t.copyCheck.title(dateTime(checkedExport.createdAt)) : t.copyCheck.titleAny} />

@@ -15,6 +15,7 @@ import { fieldErrors, ProblemMessage } from '../components/ProblemMessage';
 import { useI18n } from '../i18n';
 import { useRetryWait } from '../lib/useRetryWait';
 import { useAttemptKey } from '../lib/attempt-key';
+import { readAllPages } from '../lib/all-pages';
 import { groupHolds, mergeHolds, type Hold } from '../lib/holds';
 import { Link } from '../router';
 import type { ScreenProps } from '.';
@@ -98,10 +99,19 @@ function PlaceHold() {
   );
 }
 
+/** The API's largest page of held documents, and how many such pages the screen reads at most (5,000 documents). */
+const HELD_PAGE_SIZE = 200;
+const HELD_MAX_PAGES = 25;
+
 function OpenHolds() {
   const { t, dateTime } = useI18n();
   const queries = useQueryClient();
-  const list = useQuery({ queryKey: ['legal-holds'], queryFn: () => unwrap(api().GET('/legal-holds', { params: { query: { status: 'open', limit: 200 } } })) });
+  // Every page: the first alone left holds past it unshown and a release's "lifted from n documents" short.
+  const list = useQuery({
+    queryKey: ['legal-holds'],
+    queryFn: () => readAllPages((token) => unwrap(api().GET('/legal-holds', { params: { query: { status: 'open', limit: HELD_PAGE_SIZE, continuationToken: token } } })), HELD_MAX_PAGES),
+  });
+  const partial = list.data !== undefined && !list.data.complete;
   const byQuery = useQuery({ queryKey: ['legal-holds', 'by-query'], queryFn: () => unwrap(api().GET('/legal-holds/by-query')) });
   const holds = useMemo(() => mergeHolds(groupHolds(list.data?.items ?? []), byQuery.data?.items ?? []), [list.data, byQuery.data]);
   const [releasing, setReleasing] = useState<Hold | null>(null);
@@ -131,6 +141,7 @@ function OpenHolds() {
       {list.error ? <ProblemMessage error={list.error} /> : null}
       {byQuery.error ? <ProblemMessage error={byQuery.error} /> : null}
       {(list.isLoading || byQuery.isLoading) && <p role="status">{t.loading}</p>}
+      {partial && <p className="warning">{t.holds.firstPart(HELD_PAGE_SIZE * HELD_MAX_PAGES)}</p>}
       {list.data && byQuery.data && holds.length === 0 && <p className="muted">{t.holds.none}</p>}
       {holds.length > 0 && (
         <ul className="hold-list">
@@ -170,7 +181,7 @@ function OpenHolds() {
         onConfirm={() => releasing && release.mutate(releasing)}
         onCancel={() => { setReleasing(null); release.reset(); }}
       >
-        <p>{releasing ? (releasing.query ? t.holds.releaseLiveText(releasing.documents) : t.holds.releaseText(releasing.documents)) : ''}</p>
+        <p>{releasing ? (releasing.query ? t.holds.releaseLiveText(releasing.documents) : partial ? t.holds.releaseTextAtLeast(releasing.documents) : t.holds.releaseText(releasing.documents)) : ''}</p>
         <FormField id="rel-reason" label={t.holds.releaseReason} error={dialogErrors.reason}>
           <textarea rows={3} value={reason} maxLength={500} onChange={(e) => setReason(e.target.value)} />
         </FormField>

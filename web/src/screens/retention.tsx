@@ -13,6 +13,7 @@ import { Pager } from '../components/Pager';
 import { DecidedProposals } from '../components/DecidedProposals';
 import { ProposalCard } from '../components/ProposalCard';
 import { usePagedQuery } from '../lib/paged-query';
+import { wholeList } from '../lib/pages';
 import { retentionProposalChanges } from '../lib/retention-changes';
 import { fieldErrors, ProblemMessage } from '../components/ProblemMessage';
 import { useI18n } from '../i18n';
@@ -203,7 +204,7 @@ function RetentionProposals({ onDecided }: { onDecided: () => void }) {
       <p className="muted">{t.retention.proposalsIntro}</p>
       {list.error ? <ProblemMessage error={list.error} /> : null}
       <p role="status" aria-live="polite" className={`status-line${outcome ? ' notice' : ''}`}>{outcome}</p>
-      {list.data && pending.length === 0 && <p className="muted">{t.retention.noProposals}</p>}
+      {list.data && pending.length === 0 && <p className="muted">{wholeList(pages.page, list.data) ? t.retention.noProposals : t.pageEmpty}</p>}
       {pending.map((p, i) => (
         <ProposalCard
           key={p.id}

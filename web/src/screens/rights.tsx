@@ -14,6 +14,7 @@ import { FormField } from '../components/FormField';
 import { fieldErrors, permissionName, ProblemMessage } from '../components/ProblemMessage';
 import { useI18n } from '../i18n';
 import { usePagedQuery } from '../lib/paged-query';
+import { wholeList } from '../lib/pages';
 import { useRetryWait } from '../lib/useRetryWait';
 import type { Dictionary } from '../i18n/en';
 import { inWords, PERMISSIONS, type Permission } from '../lib/permissions';
@@ -409,7 +410,7 @@ function SodProposals({ onDecided }: { onDecided: () => void }) {
       <p className="muted">{t.sod.proposalsIntro}</p>
       {proposals.error ? <ProblemMessage error={proposals.error} /> : null}
       <p role="status" aria-live="polite" className={`status-line${outcome ? ' notice' : ''}`}>{outcome}</p>
-      {proposals.data && pending.length === 0 && <p className="muted">{t.sod.noProposals}</p>}
+      {proposals.data && pending.length === 0 && <p className="muted">{wholeList(pendingPages.page, proposals.data) ? t.sod.noProposals : t.pageEmpty}</p>}
       {pending.map((p, i) => <SodProposalCard key={p.id} proposal={p} n={pendingPages.page * PENDING_PAGE_SIZE + i + 1} onDecided={(sentence) => { setOutcome(sentence); onDecided(); }} />)}
       <Pager label={t.sod.pendingPages} pages={pendingPages} list={proposals} />
       <DecidedProposals idPrefix="sod" queryKey="sod-policy-proposals" list={listProposals} changes={(p) => proposalChanges(p, t)} />

@@ -8,6 +8,7 @@ import { fieldErrors, ProblemMessage } from '../components/ProblemMessage';
 import { Pager } from '../components/Pager';
 import { useI18n } from '../i18n';
 import { usePagedQuery } from '../lib/paged-query';
+import { wholeList } from '../lib/pages';
 import { typedNumber } from '../lib/typed-number';
 import { useDebounced } from '../lib/useDebounced';
 import { Link, navigate, useLocation } from '../router';
@@ -169,7 +170,7 @@ export function SearchScreen(_: ScreenProps) {
 
       {result.error ? <ProblemMessage error={result.error} ownedFields={[...FILTERS]} /> : null}
       <p role="status" aria-live="polite" className="status-line">
-        {result.isFetching ? t.loading : result.data ? t.search.results(items.length, more) : ''}
+        {result.isFetching ? t.loading : result.data ? (items.length === 0 && !wholeList(page, result.data) ? t.pageEmpty : t.search.results(items.length, more)) : ''}
       </p>
 
       <div className="table-wrap">

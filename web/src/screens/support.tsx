@@ -11,6 +11,7 @@ import { FormField } from '../components/FormField';
 import { fieldErrors, ProblemMessage } from '../components/ProblemMessage';
 import { useI18n } from '../i18n';
 import { usePagedQuery } from '../lib/paged-query';
+import { wholeList } from '../lib/pages';
 import { useAttemptKey } from '../lib/attempt-key';
 import { useRetryWait } from '../lib/useRetryWait';
 import type { ScreenProps } from '.';
@@ -130,7 +131,7 @@ export function SupportScreen(_: ScreenProps) {
           </FormField>
         </div>
         {grants.error ? <ProblemMessage error={grants.error} /> : null}
-        {grants.data && items.length === 0 && <p className="muted">{shown === 'all' && page === 0 ? t.support.none : t.support.noneInState}</p>}
+        {grants.data && items.length === 0 && <p className="muted">{!wholeList(page, grants.data) ? t.pageEmpty : shown === 'all' ? t.support.none : t.support.noneInState}</p>}
         {items.length > 0 && (
           <DataTable caption={t.support.grants} columns={[t.support.ticket, t.support.scope, t.support.grantedBy, t.support.until, t.apiKeys.state, { label: t.apiKeys.actions, visuallyHidden: true }]}>
             {items.map((g) => {
