@@ -1,0 +1,65 @@
+/**
+ * Red team 26: this session's merges, attacked as a valid account, as someone who can write Cosmos DB but not Key Vault,
+ * and as a holder of the storage account's data-plane role (unlocked blobs, no Key Vault). Each case marked "Broke"
+ * fails without its fix; the others held.
+ */
+import { AUDIT_CHAIN_BEHIND_SEAL, AUDIT_SEAL_UNSEALED, passedMarkerName, sealBlobName, sealPartition } from '../../../shared/audit/seal';
+import { inMemoryDeps, type InMemoryDeps, type RecordingLogger } from '../../support/in-memory';
+
+const T = 'acme';
+
+async function grow(deps: InMemoryDeps, n: number): Promise<void> {
+  for (let i = 0; i < n; i++) await deps.audit.append({ tenantId: T, at: deps.clock.now().toISOString(), actor: { subject: 'u', kind: 'user' }, action: 'document.read', target: 'd', outcome: 'success', status: 200, requestId: `r${Math.random()}`, clientIp: null, userAgent: null });
+}
+
+describe("the sealing timer's passed marker, taken first by a storage role", () => {
+  // Broke: the storage role planted an unlocked blob under the marker's name of the archive's seal at 40 before the chain
+  // passed it; the run's create-only write of the marker answered 'different', unread, and the seal at 50 was written.
+  // The role then deleted its blob (unlocked) and, with Cosmos DB, cut the chain back to 40: no marker, no alert, ever.
+  // Now a run seals past a seal only where the archive's marker stands under its name; otherwise it says so and waits.
+  it.each([
+    ['planted and left', false],
+    ['planted, then deleted after the run, and the chain cut back', true],
+  ])('%s', async (_what, deleteAndCut) => {
+    const deps = inMemoryDeps();
+    const log = deps.log as RecordingLogger;
+    const month = deps.clock.now().toISOString().slice(0, 7);
+    await grow(deps, 40);
+    expect((await sealPartition(T, month, deps.clock.now(), deps))?.seq).toBe(40);
+    await deps.blobs.putCreateOnly(T, passedMarkerName(month, 40), Buffer.from('{}'), 'application/json', { retainUntil: null, legalHold: false }, {});
+    await grow(deps, 10);
+    log.lines.length = 0;
+    await sealPartition(T, month, deps.clock.now(), deps);
+    expect(log.lines.filter((l) => l.message === AUDIT_SEAL_UNSEALED).map((l) => l.fields?.blob)).toEqual([passedMarkerName(month, 40)]);
+    if (!deleteAndCut) return;
+    deps.blobs.blobs.delete(`${T}/${passedMarkerName(month, 40)}`);
+    deps.audit.entries.splice(40);
+    log.lines.length = 0;
+    await sealPartition(T, month, deps.clock.now(), deps);
+    // Not sealed past 40 while the planted blob stood, so nothing was cut that a seal had fixed; grown again, it is sealed
+    // with the archive's marker, and a later cut back to 40 is alerted.
+    expect(await deps.blobs.exists(T, sealBlobName(month, 50))).toBe(false);
+    await grow(deps, 10);
+    expect((await sealPartition(T, month, deps.clock.now(), deps))?.seq).toBe(50);
+    deps.audit.entries.splice(40);
+    log.lines.length = 0;
+    await sealPartition(T, month, deps.clock.now(), deps);
+    expect(log.lines.filter((l) => l.message === AUDIT_CHAIN_BEHIND_SEAL)).toHaveLength(1);
+  });
+
+  it("held: the archive's own marker, left by a run that stopped before its seal, stands and the next run seals", async () => {
+    const deps = inMemoryDeps();
+    const log = deps.log as RecordingLogger;
+    const month = deps.clock.now().toISOString().slice(0, 7);
+    await grow(deps, 40);
+    await sealPartition(T, month, deps.clock.now(), deps);
+    await grow(deps, 10);
+    expect((await sealPartition(T, month, deps.clock.now(), deps))?.seq).toBe(50);
+    // The run stopped after its marker: the seal at 50 never written, the next run (later, grown) meets the marker.
+    deps.blobs.blobs.delete(`${T}/${sealBlobName(month, 50)}`);
+    await grow(deps, 5);
+    log.lines.length = 0;
+    expect((await sealPartition(T, month, new Date(deps.clock.now().getTime() + 300_000), deps))?.seq).toBe(55);
+    expect(log.lines.filter((l) => l.level === 'error')).toEqual([]);
+  });
+});
