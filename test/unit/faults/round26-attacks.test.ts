@@ -4,6 +4,7 @@
  * fails without its fix; the others held.
  */
 import { AUDIT_CHAIN_BEHIND_SEAL, AUDIT_SEAL_UNSEALED, passedMarkerName, sealBlobName, sealPartition } from '../../../shared/audit/seal';
+import { readPdfaId } from '../../../shared/normalise/xmp';
 import { inMemoryDeps, type InMemoryDeps, type RecordingLogger } from '../../support/in-memory';
 
 const T = 'acme';
@@ -61,5 +62,18 @@ describe("the sealing timer's passed marker, taken first by a storage role", () 
     log.lines.length = 0;
     expect((await sealPartition(T, month, new Date(deps.clock.now().getTime() + 300_000), deps))?.seq).toBe(55);
     expect(log.lines.filter((l) => l.level === 'error')).toEqual([]);
+  });
+});
+
+describe("a PDF's own PDF/A declaration, read from its XMP", () => {
+  // Broke: the element's value was taken by `\s*([^<]*?)\s*` before its end tag, which backtracks over every split
+  // of a run of blanks: an opened pdfaid:part followed by blanks and no end tag (a few hundred bytes compressed in the
+  // uploaded PDF) took the conversion worker quadratic time, 100,000 blanks about 15 s, a megabyte (this case) hours, until the
+  // pool's timeout stopped it. Now read in one pass and trimmed.
+  it.each([
+    ['never closed', `<pdfaid:part>1${' '.repeat(1_000_000)}</x>`, undefined],
+    ['closed after the blanks', `<pdfaid:part>\n 2${' '.repeat(100_000)}</pdfaid:part>`, { part: '2' }],
+  ])('an element %s after a run of blanks is read at once', (_what, body, declared) => {
+    expect(readPdfaId(`<x xmlns:pdfaid="http://www.aiim.org/pdfa/ns/id/">${body}`)).toEqual(declared);
   });
 });
