@@ -5,6 +5,8 @@
  */
 import { AUDIT_CHAIN_BEHIND_SEAL, AUDIT_SEAL_UNSEALED, passedMarkerName, sealBlobName, sealPartition } from '../../../shared/audit/seal';
 import { readPdfaId } from '../../../shared/normalise/xmp';
+import { ok, send, upload, world } from '../../support/in-process';
+import { csvField } from '../../../shared/exports/names';
 import { inMemoryDeps, type InMemoryDeps, type RecordingLogger } from '../../support/in-memory';
 
 const T = 'acme';
@@ -75,5 +77,18 @@ describe("a PDF's own PDF/A declaration, read from its XMP", () => {
     ['closed after the blanks', `<pdfaid:part>\n 2${' '.repeat(100_000)}</pdfaid:part>`, { part: '2' }],
   ])('an element %s after a run of blanks is read at once', (_what, body, declared) => {
     expect(readPdfaId(`<x xmlns:pdfaid="http://www.aiim.org/pdfa/ns/id/">${body}`)).toEqual(declared);
+  });
+});
+
+describe('a tag, as the export\'s manifest.csv shows it', () => {
+  // Broke: red team 24 kept commas out of a tag (the search's separator), but manifest.csv joins a document's tags with
+  // ` | `: one tag `te-controleren | Q4` read in the accountant's spreadsheet as the two tags, told apart by nothing.
+  it('holding a vertical line is refused on upload; tags without one are joined as before', async () => {
+    const w = world();
+    const refused = await send(w, upload({ tags: ['te-controleren | Q4'] }));
+    expect(refused.status).toBe(400);
+    expect(JSON.stringify(refused.json.errors)).toMatch(/tags.*U\+007C/);
+    await ok(w, upload({ tags: ['te-controleren', 'Q4'] }), 201);
+    expect(csvField(['te-controleren', 'Q4'])).toBe('te-controleren | Q4');
   });
 });
