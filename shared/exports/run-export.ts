@@ -693,7 +693,9 @@ async function dropAttempt(job: ExportJob, err: unknown, shared: boolean, deps: 
   // A refused resume: writeBeating deletes the ZIP given up and the checkpoint while the job is still this attempt's.
   if (err instanceof ResumeRefused || (shared && (err instanceof Superseded || !(await stillTheAttempt(job, deps))))) return;
   await deps.exportBlobs.delete(job.tenantId, job.blobName).catch(() => undefined);
-  if (!(err instanceof Superseded)) await deps.exportBlobs.delete(job.tenantId, exportCheckpointName(job.id)).catch(() => undefined);
+  // Broke: an attempt that never checkpointed, its job handed on, failing on its own (a read's timeout) deleted the
+  // checkpoint the attempt holding the job had written (red team 26). Only while the job is still this attempt's.
+  if (!(err instanceof Superseded) && (await stillTheAttempt(job, deps))) await deps.exportBlobs.delete(job.tenantId, exportCheckpointName(job.id)).catch(() => undefined);
 }
 
 /** What an attempt made of its own: its ZIP (its first commit found no blob), and its checkpoint's version as last written. */

@@ -7,7 +7,16 @@ import { AUDIT_CHAIN_BEHIND_SEAL, AUDIT_SEAL_UNSEALED, passedMarkerName, sealBlo
 import { readPdfaId } from '../../../shared/normalise/xmp';
 import { ok, send, upload, world } from '../../support/in-process';
 import { csvField } from '../../../shared/exports/names';
-import { inMemoryDeps, type InMemoryDeps, type RecordingLogger } from '../../support/in-memory';
+import { Readable } from 'node:stream';
+import { EXPORT_CHECKPOINT } from '../../../shared/exports/export-checkpoint';
+import { restartExport, runExport } from '../../../shared/exports/run-export';
+import { startExport } from '../../../shared/exports/start-export';
+import { exportCheckpointName } from '../../../shared/kernel/export';
+import type { Principal } from '../../../shared/kernel/principal';
+import type { BlobRead } from '../../../shared/ports';
+import { FakeClock } from '../../support/fake-clock';
+import { inMemoryDeps, type InMemoryDeps, type InMemoryExportBlobs, ListingCatalog, type RecordingLogger } from '../../support/in-memory';
+import { keepManifest, seedMany } from '../../support/seed';
 
 const T = 'acme';
 
@@ -90,5 +99,70 @@ describe('a tag, as the export\'s manifest.csv shows it', () => {
     expect(JSON.stringify(refused.json.errors)).toMatch(/tags.*U\+007C/);
     await ok(w, upload({ tags: ['te-controleren', 'Q4'] }), 201);
     expect(csvField(['te-controleren', 'Q4'])).toBe('te-controleren | Q4');
+  });
+});
+
+describe("an export attempt that lost its job, failing on its own, and the current attempt's checkpoint", () => {
+  const every = { ...EXPORT_CHECKPOINT };
+  beforeAll(() => void (EXPORT_CHECKPOINT.files = 1));
+  afterAll(() => void Object.assign(EXPORT_CHECKPOINT, every));
+
+  /** Deps whose read of rendition `at` hangs until `fail` ends it, as a storage read's timeout does. */
+  function hanging(deps: InMemoryDeps, rendition: string) {
+    const state = { hung: false, fail: (_e: Error) => undefined as void, answer: () => undefined as void };
+    const blobs = new Proxy(deps.blobs, {
+      get: (target, prop, receiver) =>
+        prop === 'readIfExists'
+          ? async (tenantId: string, name: string): Promise<BlobRead | null> => {
+              const found = await target.readIfExists(tenantId, name);
+              if (name !== rendition || !found) return found;
+              const bytes = Buffer.concat(await found.stream.toArray());
+              const stream = new Readable({
+                read() {
+                  if (state.hung) return;
+                  state.hung = true;
+                  state.fail = (e) => void this.destroy(e);
+                  state.answer = () => void (this.push(bytes), this.push(null));
+                },
+              });
+              return { ...found, stream };
+            }
+          : Reflect.get(target, prop, receiver),
+    });
+    return { deps: { ...deps, blobs }, state };
+  }
+  const until = async (ready: () => boolean) => {
+    for (let i = 0; i < 10_000 && !ready(); i++) await new Promise((r) => setImmediate(r));
+    expect(ready()).toBe(true);
+  };
+
+  // Broke: a fresh attempt hung before its first checkpoint, its job handed on, then failing on its own (the read's
+  // timeout), deleted the export's checkpoint as its own: the next attempt's, which went on without it (a cut then
+  // started that export over from the first document). An attempt deletes a checkpoint only while the job is its own.
+  it("leaves the checkpoint the attempt holding the job wrote", async () => {
+    const deps = { ...inMemoryDeps(), catalog: new ListingCatalog(), clock: new FakeClock('2025-03-01T12:00:00Z') };
+    const docs = await seedMany(deps, T, Array.from({ length: 4 }, (_, i) => ({ metadata: { documentDate: `2024-0${i + 1}-01`, kind: 'invoice' as const, reference: `INV-${i}` } })));
+    for (const doc of docs) await keepManifest(deps, doc);
+    const principal = { tenantId: T, subject: 'accountant', kind: 'user', rightsSet: 'accountant', permissions: new Set() } as unknown as Principal;
+    const { job } = await startExport(principal, { fiscalYear: 2024, includeOriginals: false }, 'req-1', deps);
+    const store = deps.exportBlobs as InMemoryExportBlobs;
+    const checkpoint = `${T}/${exportCheckpointName(job.id)}`;
+
+    const a = hanging(deps, docs[0]!.rendition.blobName);
+    const first = runExport(T, job.id, a.deps);
+    await until(() => a.state.hung);
+    deps.clock.advance((deps.config.ARCHIVE_EXPORT_STALE_SECONDS + 1) * 1000);
+    const b = hanging(deps, docs[2]!.rendition.blobName);
+    const second = restartExport((await deps.exportJobs.getVersioned(T, job.id))!, b.deps);
+    await until(() => b.state.hung);
+    const held = store.blobs.get(checkpoint);
+    expect(held).toBeDefined();
+
+    a.state.fail(new Error('read timed out'));
+    await first;
+    expect(store.blobs.get(checkpoint)).toEqual(held);
+    b.state.answer();
+    await second;
+    expect(await deps.exportJobs.get(T, job.id)).toMatchObject({ status: 'completed', attempts: 2 });
   });
 });
