@@ -208,7 +208,16 @@ export async function sealPartition(tenantId: string, month: string, now: Date, 
       }
     }
   }
-  await deps.blobs.putCreateOnly(tenantId, sealBlobName(month, end.seq), Buffer.from(JSON.stringify(seal)), 'application/json', worm, {});
+  // Broke: a blob put under the seal's name between the run's look and its write answered 'different', unread, and the
+  // run counted the month sealed (red team 26). Said now, unless it is the archive's seal of the same chain end (a run
+  // beside this one).
+  if ((await deps.blobs.putCreateOnly(tenantId, sealBlobName(month, end.seq), Buffer.from(JSON.stringify(seal)), 'application/json', worm, {})) !== 'created') {
+    const r = await readSealBlob(tenantId, month, sealBlobName(month, end.seq), deps);
+    if (!r.sealed || r.seal?.hash !== end.hash) {
+      deps.log.error(AUDIT_SEAL_UNSEALED, { tenantId, month, blob: sealBlobName(month, end.seq), reason: r.reason ?? 'not the seal of the chain end it names, put under its name before the archive wrote it' });
+      return null;
+    }
+  }
   return seal;
 }
 
