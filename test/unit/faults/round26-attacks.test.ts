@@ -9,9 +9,9 @@ import { ok, send, upload, world } from '../../support/in-process';
 import { csvField } from '../../../shared/exports/names';
 import { Readable } from 'node:stream';
 import { EXPORT_CHECKPOINT } from '../../../shared/exports/export-checkpoint';
-import { restartExport, runExport } from '../../../shared/exports/run-export';
+import { EXPORT_BLOB_TAKEN, restartExport, runExport } from '../../../shared/exports/run-export';
 import { startExport } from '../../../shared/exports/start-export';
-import { exportCheckpointName } from '../../../shared/kernel/export';
+import { exportBlobName, exportCheckpointName } from '../../../shared/kernel/export';
 import type { Principal } from '../../../shared/kernel/principal';
 import type { BlobRead } from '../../../shared/ports';
 import { FakeClock } from '../../support/fake-clock';
@@ -152,16 +152,35 @@ describe("an export attempt that lost its job, failing on its own, and the curre
     expect(ready()).toBe(true);
   };
 
+  async function exportOf(n: number) {
+    const deps = { ...inMemoryDeps(), catalog: new ListingCatalog(), clock: new FakeClock('2025-03-01T12:00:00Z') };
+    const docs = await seedMany(deps, T, Array.from({ length: n }, (_, i) => ({ metadata: { documentDate: `2024-0${i + 1}-01`, kind: 'invoice' as const, reference: `INV-${i}` } })));
+    for (const doc of docs) await keepManifest(deps, doc);
+    const principal = { tenantId: T, subject: 'accountant', kind: 'user', rightsSet: 'accountant', permissions: new Set() } as unknown as Principal;
+    const { job } = await startExport(principal, { fiscalYear: 2024, includeOriginals: false }, 'req-1', deps);
+    return { deps, docs, job, store: deps.exportBlobs as InMemoryExportBlobs };
+  }
+
+  // Broke: a storage role that put a blob under the name of an attempt's ZIP before its first commit (the name is the
+  // export's id, seen as soon as the attempt stages a block) failed the export, as `export failed` with an internal error
+  // and no alert: one blob a try, every export of every tenant. The export still fails (the ZIP is not the archive's to
+  // take), now alerted as written by another than its attempt, and the blob is left as evidence.
+  it('a blob put under its ZIP\'s name before its first commit: the export fails, alerted, the blob left', async () => {
+    const { deps, job, store } = await exportOf(2);
+    const planted = `${T}/${exportBlobName(job.id, 1)}`;
+    store.blobs.set(planted, Buffer.from('PK planted'));
+    const log = deps.log as RecordingLogger;
+    await runExport(T, job.id, deps);
+    expect(await deps.exportJobs.get(T, job.id)).toMatchObject({ status: 'failed' });
+    expect(log.lines.filter((l) => l.message === EXPORT_BLOB_TAKEN).map((l) => l.fields?.blob)).toEqual([exportBlobName(job.id, 1)]);
+    expect(store.blobs.get(planted)).toEqual(Buffer.from('PK planted'));
+  });
+
   // Broke: a fresh attempt hung before its first checkpoint, its job handed on, then failing on its own (the read's
   // timeout), deleted the export's checkpoint as its own: the next attempt's, which went on without it (a cut then
   // started that export over from the first document). An attempt deletes a checkpoint only while the job is its own.
   it("leaves the checkpoint the attempt holding the job wrote", async () => {
-    const deps = { ...inMemoryDeps(), catalog: new ListingCatalog(), clock: new FakeClock('2025-03-01T12:00:00Z') };
-    const docs = await seedMany(deps, T, Array.from({ length: 4 }, (_, i) => ({ metadata: { documentDate: `2024-0${i + 1}-01`, kind: 'invoice' as const, reference: `INV-${i}` } })));
-    for (const doc of docs) await keepManifest(deps, doc);
-    const principal = { tenantId: T, subject: 'accountant', kind: 'user', rightsSet: 'accountant', permissions: new Set() } as unknown as Principal;
-    const { job } = await startExport(principal, { fiscalYear: 2024, includeOriginals: false }, 'req-1', deps);
-    const store = deps.exportBlobs as InMemoryExportBlobs;
+    const { deps, docs, job, store } = await exportOf(4);
     const checkpoint = `${T}/${exportCheckpointName(job.id)}`;
 
     const a = hanging(deps, docs[0]!.rendition.blobName);
