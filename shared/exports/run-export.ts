@@ -126,7 +126,7 @@ async function claimAndRun(found: Versioned<ExportJob>, deps: ExportDeps): Promi
       const saved = await saveWithEntry(workerEntry(deps, failed, 'export.failed', 'failed', deps.errorStatus(e.code), e.code), (outbox) => lease.save(failed, undefined, outbox), () => true, deps);
       // Broke: said only as `export failed` (internal), no alert: a storage role's blob put under the ZIP's name before the
       // attempt's first commit, or committed over it, failed any export with one write (red team 26).
-      if (taken) deps.log.error(EXPORT_BLOB_TAKEN, { tenantId, exportId, blob: lease.job.blobName, error: (err as Error).message });
+      if (taken) deps.log.error(EXPORT_BLOB_TAKEN, { tenantId, exportId, blob: lease.job.blobName, error: err.message });
       return saved;
     } catch (saveErr) {
       if (saveErr instanceof Superseded) return superseded(lease, deps);
