@@ -1804,6 +1804,36 @@ resource exportStalledAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-p
   }
 }
 
+resource exportBlobTakenAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
+  name: '${namePrefix}-export-blob-taken'
+  location: location
+  properties: {
+    description: 'An export failed because its ZIP blob was written by another while the export was still its attempt\'s: a blob put under its name before its first commit, or blocks committed over it, by someone with write access to the storage account (no Key Vault needed). Find who wrote the exports container; the blob is left as it was found.'
+    severity: 2
+    enabled: true
+    scopes: [
+      insights.id
+    ]
+    evaluationFrequency: 'PT1H'
+    windowSize: 'PT1H'
+    criteria: {
+      allOf: [
+        {
+          query: 'traces | where message has "export blob written by another than its attempt"'
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: 0
+        }
+      ]
+    }
+    actions: {
+      actionGroups: [
+        operators.id
+      ]
+    }
+  }
+}
+
 resource exportBlobOutlivedAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
   name: '${namePrefix}-export-blob-outlived'
   location: location

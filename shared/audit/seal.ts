@@ -196,9 +196,28 @@ export async function sealPartition(tenantId: string, month: string, now: Date, 
   // never a seal whose pass no marker says. One already there (a run before that stopped) stands: create-only.
   if (last && !legacy) {
     const passed: PassedMarker = await sealWith(PASSED_PURPOSE, { partition: `${tenantId}:${month}`, seq: last.seq, next: end.seq, hash: end.hash, sealedAt: now.toISOString() }, deps.audit.chainKeys);
-    await deps.blobs.putCreateOnly(tenantId, passedMarkerName(month, last.seq), Buffer.from(JSON.stringify(passed)), 'application/json', worm, {});
+    const blob = passedMarkerName(month, last.seq);
+    // Broke: a blob a storage role put first under the name answered 'different', unread, and the seal was written; the
+    // role then deleted its blob (not WORM) and cut the chain back to last.seq, which no marker then said (red team 26).
+    // Not sealed past last.seq until the archive's marker stands there (one of its own, from a run that stopped, does).
+    if ((await deps.blobs.putCreateOnly(tenantId, blob, Buffer.from(JSON.stringify(passed)), 'application/json', worm, {})) !== 'created') {
+      const { reason } = await judgePassedMarker(tenantId, month, last.seq, deps);
+      if (reason !== null) {
+        deps.log.error(AUDIT_SEAL_UNSEALED, { tenantId, month, blob, reason: `${reason}: the month is not sealed past ${last.seq} until it is removed` });
+        return null;
+      }
+    }
   }
-  await deps.blobs.putCreateOnly(tenantId, sealBlobName(month, end.seq), Buffer.from(JSON.stringify(seal)), 'application/json', worm, {});
+  // Broke: a blob put under the seal's name between the run's look and its write answered 'different', unread, and the
+  // run counted the month sealed (red team 26). Said now, unless it is the archive's seal of the same chain end (a run
+  // beside this one).
+  if ((await deps.blobs.putCreateOnly(tenantId, sealBlobName(month, end.seq), Buffer.from(JSON.stringify(seal)), 'application/json', worm, {})) !== 'created') {
+    const r = await readSealBlob(tenantId, month, sealBlobName(month, end.seq), deps);
+    if (!r.sealed || r.seal?.hash !== end.hash) {
+      deps.log.error(AUDIT_SEAL_UNSEALED, { tenantId, month, blob: sealBlobName(month, end.seq), reason: r.reason ?? 'not the seal of the chain end it names, put under its name before the archive wrote it' });
+      return null;
+    }
+  }
   return seal;
 }
 
@@ -262,13 +281,18 @@ type PassedMarker = { partition: string; seq: number; next: number; hash: string
 async function checkNotPassed(tenantId: string, month: string, endSeq: number, deps: Pick<Deps, 'blobs' | 'audit' | 'log'>): Promise<null> {
   const blob = passedMarkerName(month, endSeq);
   if (!(await deps.blobs.exists(tenantId, blob))) return null;
-  const read = await readKeptBlob(deps.blobs, tenantId, blob, SEAL_MAX_BYTES);
-  const marker = read ? parsePassed(read.bytes.toString('utf8')) : null;
-  const ours = marker !== null && marker.partition === `${tenantId}:${month}` && marker.seq === endSeq && marker.next > endSeq;
-  const reason = !ours ? 'not a passed marker of this chain at this number' : await unsealedBecause(PASSED_PURPOSE, marker, read!.createdOn, deps.audit.chainKeys);
-  if (reason === null) deps.log.error(AUDIT_CHAIN_BEHIND_SEAL, { tenantId, month, chainEnd: endSeq, sealed: sealBlobName(month, marker!.next), passed: blob });
+  const { reason, next } = await judgePassedMarker(tenantId, month, endSeq, deps);
+  if (reason === null) deps.log.error(AUDIT_CHAIN_BEHIND_SEAL, { tenantId, month, chainEnd: endSeq, sealed: sealBlobName(month, next!), passed: blob });
   else deps.log.error(AUDIT_SEAL_UNSEALED, { tenantId, month, blob, reason });
   return null;
+}
+
+/** Why the blob under the passed marker's name at `seq` is not the archive's marker of this chain there (null: it is, `next` the seal it names). */
+async function judgePassedMarker(tenantId: string, month: string, seq: number, deps: Pick<Deps, 'blobs' | 'audit'>): Promise<{ reason: string | null; next?: number }> {
+  const read = await readKeptBlob(deps.blobs, tenantId, passedMarkerName(month, seq), SEAL_MAX_BYTES);
+  const marker = read ? parsePassed(read.bytes.toString('utf8')) : null;
+  const ours = marker !== null && marker.partition === `${tenantId}:${month}` && marker.seq === seq && marker.next > seq;
+  return { reason: !ours ? 'not a passed marker of this chain at this number' : await unsealedBecause(PASSED_PURPOSE, marker, read!.createdOn, deps.audit.chainKeys), ...(ours ? { next: marker.next } : {}) };
 }
 
 /** A passed marker as stored (its MAC unchecked), or null: not one. */

@@ -124,7 +124,9 @@ async function claimAndRun(found: Versioned<ExportJob>, deps: ExportDeps): Promi
     try {
       const failed: ExportJob = { ...lease.job, status: 'failed', error: e.code === 'internal' ? 'internal' : `${e.code}: ${e.message}`, heartbeatAt: deps.clock.now().toISOString() };
       const saved = await saveWithEntry(workerEntry(deps, failed, 'export.failed', 'failed', deps.errorStatus(e.code), e.code), (outbox) => lease.save(failed, undefined, outbox), () => true, deps);
-      if (taken) logged();
+      // Broke: said only as `export failed` (internal), no alert: a storage role's blob put under the ZIP's name before the
+      // attempt's first commit, or committed over it, failed any export with one write (red team 26).
+      if (taken) deps.log.error(EXPORT_BLOB_TAKEN, { tenantId, exportId, blob: lease.job.blobName, error: err.message });
       return saved;
     } catch (saveErr) {
       if (saveErr instanceof Superseded) return superseded(lease, deps);
@@ -693,7 +695,9 @@ async function dropAttempt(job: ExportJob, err: unknown, shared: boolean, deps: 
   // A refused resume: writeBeating deletes the ZIP given up and the checkpoint while the job is still this attempt's.
   if (err instanceof ResumeRefused || (shared && (err instanceof Superseded || !(await stillTheAttempt(job, deps))))) return;
   await deps.exportBlobs.delete(job.tenantId, job.blobName).catch(() => undefined);
-  if (!(err instanceof Superseded)) await deps.exportBlobs.delete(job.tenantId, exportCheckpointName(job.id)).catch(() => undefined);
+  // Broke: an attempt that never checkpointed, its job handed on, failing on its own (a read's timeout) deleted the
+  // checkpoint the attempt holding the job had written (red team 26). Only while the job is still this attempt's.
+  if (!(err instanceof Superseded) && (await stillTheAttempt(job, deps))) await deps.exportBlobs.delete(job.tenantId, exportCheckpointName(job.id)).catch(() => undefined);
 }
 
 /** What an attempt made of its own: its ZIP (its first commit found no blob), and its checkpoint's version as last written. */
@@ -761,6 +765,12 @@ export async function loggedAsDisposed(tenantId: string, since: number, named: (
 }
 
 export const EXPORT_INCOMPLETE = 'export incomplete: the search walk left out documents the search matches';
+
+/**
+ * Operators are alerted on this exact phrase (infra/main.bicep, exportBlobTakenAlert): an attempt's ZIP blob written by
+ * another while the job was still the attempt's (not the later attempt that took it): a storage role (no Key Vault).
+ */
+export const EXPORT_BLOB_TAKEN = 'export blob written by another than its attempt';
 
 /**
  * An export says it holds everything its search matches, and accountants take it as the fiscal year's whole record. The

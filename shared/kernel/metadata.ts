@@ -43,7 +43,8 @@ export const ZDocumentMetadata = z
     // No comma: a search takes tags comma-separated (GET /documents?tags=…, the web app's filter and correction form) and
     // the document page lists them so. One tag `te-controleren, Q4` showed as the two tags a review search asks for, and
     // that search never found it. Said as the other refused characters are (the web app names U+XXXX in its language).
-    tags: z.array(text(50).refine((t) => !t.includes(','), 'must not contain U+002C (a comma: tags are separated by commas)')).max(20).optional(),
+    // No vertical line either: the export's manifest.csv joins a document's tags with ` | ` (red team 26).
+    tags: z.array(text(50).refine((t) => !t.includes(','), 'must not contain U+002C (a comma: tags are separated by commas)').refine((t) => !t.includes('|'), "must not contain U+007C (a vertical line: an export's manifest.csv separates tags with ' | ')")).max(20).optional(),
     retentionClass: z.string().regex(RETENTION_CLASS_NAME, 'must be a retention class name').optional(),
   })
   .refine((m) => (m.amount === undefined) === (m.currency === undefined), { message: 'amount and currency go together', path: ['currency'] });

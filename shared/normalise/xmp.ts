@@ -70,8 +70,10 @@ export function readPdfaId(xmp: string): { part: string; conformance?: string } 
   for (const p of prefixes) {
     const q = p.replace(/[.]/g, '\\.');
     const get = (prop: string): string | undefined => {
-      const el = new RegExp(`<${q}:${prop}\\b[^>]*>\\s*([^<]*?)\\s*</${q}:${prop}>`).exec(xmp);
-      if (el) return el[1];
+      // Broke: `\s*([^<]*?)\s*` backtracked over every split of a run of blanks, quadratic: an element left open after
+      // a megabyte of blanks (a few hundred bytes compressed) held a conversion worker for hours (red team 26).
+      const el = new RegExp(`<${q}:${prop}\\b[^>]*>([^<]*)</${q}:${prop}>`).exec(xmp);
+      if (el) return el[1]!.trim();
       const at = new RegExp(`\\b${q}:${prop}\\s*=\\s*["']([^"']*)["']`).exec(xmp);
       return at?.[1]?.trim();
     };

@@ -85,6 +85,16 @@ describe('a proposed change of the retention policy, as the second person is sho
     expect(retentionProposalChanges(proposal, nl, month)).toHaveLength(6);
   });
 
+  it('shows a change that lowers nothing against the strongest policy: the fiscal year end moved back, a description removed', () => {
+    // Broke (red team 26): `lowers` is judged against the strongest policy that has applied, the rest against the base;
+    // a fiscal year end moved back to the strongest policy's month lowers nothing and was shown nowhere, nor a class's
+    // description removed, and the approval applied both.
+    const described = { ...base, classes: [{ name: 'vastgoed-12y', years: 12, description: 'Onroerend goed' }, base.classes[1]!], fiscalYearEndMonth: 6 };
+    const proposal = { base: described, policy: { ...base, fiscalYearEndMonth: 12 }, lowers: [] };
+    expect(retentionProposalChanges(proposal, en, month)).toEqual(['Class vastgoed-12y then has no description', 'The fiscal year then ends in December (now June)']);
+    expect(retentionProposalChanges(proposal, nl, month)).toHaveLength(2);
+  });
+
   it('a lowering alone reads as before, with the value in force', () => {
     const proposal = { base, policy: { ...base, requireDisposalApproval: false }, lowers: ['disposal-approval-off'] };
     expect(retentionProposalChanges(proposal, en, month)).toEqual([en.retention.lowers.approvalOff]);

@@ -681,6 +681,7 @@ export const en = {
       classRemoved: (name: string, years: number) => `Removes class ${name} (${years} years); documents archived in it keep their retention`,
       classYears: (name: string, years: number) => `Class ${name} then keeps documents ${years} years`,
       classDescription: (name: string, description: string) => `Class ${name} is then described as “${description}”`,
+      classDescriptionRemoved: (name: string) => `Class ${name} then has no description`,
       defaultClass: (name: string) => `The default class becomes ${name}`,
       approvalOn: 'Disposals then need an approval',
     },

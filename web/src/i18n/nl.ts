@@ -593,6 +593,7 @@ export const nl: Dictionary = {
       classRemoved: (name, years) => `Verwijdert klasse ${name} (${years} jaar); documenten die erin gearchiveerd zijn houden hun bewaartermijn`,
       classYears: (name, years) => `Klasse ${name} bewaart documenten dan ${years} jaar`,
       classDescription: (name, description) => `Klasse ${name} krijgt de omschrijving „${description}”`,
+      classDescriptionRemoved: (name) => `Klasse ${name} heeft dan geen omschrijving`,
       defaultClass: (name) => `De standaardklasse wordt ${name}`,
       approvalOn: 'Vernietiging heeft dan een goedkeuring nodig',
     },

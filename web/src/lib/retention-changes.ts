@@ -34,10 +34,13 @@ export function retentionProposalChanges(p: RetentionProposalShown, t: Dictionar
     if (!old) {
       if (!shortened.has(name)) rest.push(also.classAdded(name, c.years));
     } else if (old.years !== c.years && !shortened.has(name)) rest.push(also.classYears(name, c.years) + was(old.years));
-    if ((old?.description ?? '') !== (c.description ?? '') && c.description) rest.push(also.classDescription(name, c.description));
+    // Broke (red team 26): a description removed, and below a fiscal year end moved back to the strongest policy's
+    // month (not a lowering), were applied by the approval and shown nowhere.
+    if ((old?.description ?? '') !== (c.description ?? '')) rest.push(c.description ? also.classDescription(name, c.description) : also.classDescriptionRemoved(name));
   }
   for (const [name, c] of before) if (!after.has(name)) rest.push(also.classRemoved(name, c.years));
   if (p.policy.defaultClass !== p.base.defaultClass && !p.lowers.includes('default-class-shorter')) rest.push(also.defaultClass(p.policy.defaultClass) + was(p.base.defaultClass));
+  if (p.policy.fiscalYearEndMonth !== p.base.fiscalYearEndMonth && !p.lowers.some((c) => c.startsWith('fiscal-year-end-'))) rest.push(t.retention.lowers.fiscalYearEnd(monthName(p.policy.fiscalYearEndMonth)) + was(monthName(p.base.fiscalYearEndMonth)));
   if (!p.base.requireDisposalApproval && p.policy.requireDisposalApproval) rest.push(also.approvalOn);
   return [...lowered, ...rest];
 }
