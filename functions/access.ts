@@ -336,4 +336,4 @@ export const revokeSupportGrantOp = operation({
   },
 });
 
-export const accessRoutes = [createApiKeyOp, listApiKeysOp, revokeApiKeyOp, listRightsSetsOp, putRightsSetOp, deleteRightsSetOp, listRightsAssignmentsOp, putRightsAssignmentOp, deleteRightsAssignmentOp, readSodPolicyOp, putSodPolicyOp, listSodPolicyProposalsOp, readSodPolicyProposalOp, approveSodPolicyProposalOp, withdrawSodPolicyProposalOp, createSupportGrantOp, listSupportGrantsOp, revokeSupportGrantOp];
+export const accessRoutes = [createApiKeyOp, listApiKeysOp, revokeApiKeyOp, listRightsSetsOp, putRightsSetOp, deleteRightsSetOp, listRightsAssignmentsOp, putRightsAssignmentOp, deleteRightsAssignmentOp, readSodPolicyOp, putSodPolicyOp, listSodPolicyProposalsOp, approveSodPolicyProposalOp, withdrawSodPolicyProposalOp, readSodPolicyProposalOp, createSupportGrantOp, listSupportGrantsOp, revokeSupportGrantOp];

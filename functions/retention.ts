@@ -164,4 +164,4 @@ export const approve = operation({
   },
 });
 
-export const retentionRoutes = [readPolicy, putPolicy, listPolicyProposals, readPolicyProposal, approvePolicyProposal, withdrawPolicyProposal, extend, due, approve];
+export const retentionRoutes = [readPolicy, putPolicy, listPolicyProposals, approvePolicyProposal, withdrawPolicyProposal, readPolicyProposal, extend, due, approve];

@@ -80,7 +80,8 @@ describe.each(KINDS)('GET a $name proposal', (k) => {
     // The same proposal, stored in another tenant under an id of its own.
     const genuine = w.deps.tenantRecords.records.get(`${TENANT}/${proposalRecordId(k.type, proposed.json.id)}`)!.value as ProposalRecord;
     const elsewhere = uuidv7(w.clock.now().getTime());
-    w.deps.tenantRecords.records.set(`other/${proposalRecordId(k.type, elsewhere)}`, { value: { ...genuine, tenantId: 'other', id: proposalRecordId(k.type, elsewhere), proposalId: elsewhere } as ProposalRecord, etag: 9000 });
+    const copy: ProposalRecord = { ...genuine, tenantId: 'other', id: proposalRecordId(k.type, elsewhere), proposalId: elsewhere };
+    w.deps.tenantRecords.records.set(`other/${copy.id}`, { value: copy, etag: 9000 });
     const notFound = `${k.type.replace(/-/g, '_')}_not_found`;
     for (const id of [elsewhere, uuidv7(w.clock.now().getTime()), 'not-an-id']) {
       const answer = await send(w, { method: 'GET', path: `${k.path}/${id}`, as: k.approver });
