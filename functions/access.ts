@@ -255,6 +255,19 @@ export const listSodPolicyProposalsOp = operation({
   },
 });
 
+export const readSodPolicyProposalOp = operation({
+  name: 'readSodPolicyProposal', method: 'GET', route: 'sod-policy/proposals/{id}', tags: ['access'], summary: 'One proposed weakening of the SoD policy, in whatever state (where the 202 of `PUT /sod-policy` points); as the list answers it',
+  auth: 'tenant', permission: 'rights:manage', action: 'sod-policy.proposal-read',
+  params: ZProposalParams, paramsError: 'sod_policy_proposal_not_found',
+  target: proposalParamsTarget,
+  responses: { 200: { description: 'The proposal as it is now', json: ZSodPolicyProposal } },
+  errors: ['sod_policy_proposal_not_found'],
+  handler: async ({ params, principal }, deps) => {
+    const now = deps.clock.now();
+    return reply(200, toPublicProposal(await deps.sodPolicy.read(principal.tenantId, params.id, now), now));
+  },
+});
+
 export const approveSodPolicyProposalOp = operation({
   name: 'approveSodPolicyProposal', method: 'POST', route: 'sod-policy/proposals/{id}/approve', tags: ['access'], summary: 'Approve a proposed weakening of the SoD policy (never its proposer, through any credential); it applies at once',
   auth: 'tenant', permission: 'rights:manage', action: 'sod-policy.proposal-approve',
@@ -323,4 +336,4 @@ export const revokeSupportGrantOp = operation({
   },
 });
 
-export const accessRoutes = [createApiKeyOp, listApiKeysOp, revokeApiKeyOp, listRightsSetsOp, putRightsSetOp, deleteRightsSetOp, listRightsAssignmentsOp, putRightsAssignmentOp, deleteRightsAssignmentOp, readSodPolicyOp, putSodPolicyOp, listSodPolicyProposalsOp, approveSodPolicyProposalOp, withdrawSodPolicyProposalOp, createSupportGrantOp, listSupportGrantsOp, revokeSupportGrantOp];
+export const accessRoutes = [createApiKeyOp, listApiKeysOp, revokeApiKeyOp, listRightsSetsOp, putRightsSetOp, deleteRightsSetOp, listRightsAssignmentsOp, putRightsAssignmentOp, deleteRightsAssignmentOp, readSodPolicyOp, putSodPolicyOp, listSodPolicyProposalsOp, approveSodPolicyProposalOp, withdrawSodPolicyProposalOp, readSodPolicyProposalOp, createSupportGrantOp, listSupportGrantsOp, revokeSupportGrantOp];

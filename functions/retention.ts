@@ -9,7 +9,7 @@ import { parseVersionIfMatch, versionETag } from '../shared/http/version-etag';
 import { proposalSchema, ZApproval, ZApproveProposal, ZDocument, ZDocumentChangeReceipt, ZDuePage, ZId, ZProposalParams, ZRetentionPolicyOut } from '../shared/http/schemas';
 import { ZListProposalsQuery } from '../shared/auth/proposals';
 import { SOD_PROPOSAL_LIFETIME_DAYS } from '../shared/auth/sod';
-import { approveRetentionPolicyProposal, listRetentionPolicyProposals, retentionProposalTarget, toPublicRetentionProposal, withdrawRetentionPolicyProposal } from '../shared/retention/policy-proposals';
+import { approveRetentionPolicyProposal, listRetentionPolicyProposals, readRetentionPolicyProposal, retentionProposalTarget, toPublicRetentionProposal, withdrawRetentionPolicyProposal } from '../shared/retention/policy-proposals';
 import { approvalTarget, approveDisposal } from '../shared/retention/approve-disposal';
 import { extendRetention } from '../shared/retention/extend-retention';
 import { getRetentionPolicy } from '../shared/retention/get-retention-policy';
@@ -91,6 +91,16 @@ export const listPolicyProposals = operation({
   },
 });
 
+export const readPolicyProposal = operation({
+  name: 'readRetentionPolicyProposal', method: 'GET', route: 'retention/policy/proposals/{id}', tags: ['retention'], summary: 'One proposed lowering of the retention safeguards, in whatever state (where the 202 of `PUT /retention/policy` points); as the list answers it',
+  auth: 'tenant', permission: 'retention:manage', action: 'retention.policy-proposal-read',
+  params: ZProposalParams, paramsError: 'retention_policy_proposal_not_found',
+  target: retentionProposalParamsTarget,
+  responses: { 200: { description: 'The proposal as it is now', json: ZRetentionProposal } },
+  errors: ['retention_policy_proposal_not_found'],
+  handler: async ({ params, principal }, deps) => reply(200, toPublicRetentionProposal(await readRetentionPolicyProposal(principal.tenantId, params.id, deps), deps.clock.now())),
+});
+
 export const approvePolicyProposal = operation({
   name: 'approveRetentionPolicyProposal', method: 'POST', route: 'retention/policy/proposals/{id}/approve', tags: ['retention'],
   summary: 'Approve a proposed lowering of the retention safeguards (a second person: never its proposer nor someone they or a disposal approver gave rights to since, through any credential; never a holder of retention:approve); it applies at once',
@@ -154,4 +164,4 @@ export const approve = operation({
   },
 });
 
-export const retentionRoutes = [readPolicy, putPolicy, listPolicyProposals, approvePolicyProposal, withdrawPolicyProposal, extend, due, approve];
+export const retentionRoutes = [readPolicy, putPolicy, listPolicyProposals, approvePolicyProposal, withdrawPolicyProposal, readPolicyProposal, extend, due, approve];

@@ -404,7 +404,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** One proposed lowering of the retention safeguards, in whatever state (where the 202 of `PUT /retention/policy` points); as the list answers it */
+        get: operations["readRetentionPolicyProposal"];
         put?: never;
         post?: never;
         /** Withdraw (the proposer) or reject (anyone else) a pending proposal; answers it as it is now */
@@ -675,7 +676,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** One proposed weakening of the SoD policy, in whatever state (where the 202 of `PUT /sod-policy` points); as the list answers it */
+        get: operations["readSodPolicyProposal"];
         put?: never;
         post?: never;
         /** Withdraw (the proposer) or reject (anyone else) a pending proposal; answers it as it is now */
@@ -8266,6 +8268,257 @@ export interface operations {
             };
         };
     };
+    readRetentionPolicyProposal: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The proposal as it is now */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        /** @enum {string} */
+                        state: "pending" | "approved" | "withdrawn" | "rejected" | "expired";
+                        policy: {
+                            /** @default [] */
+                            classes: {
+                                name: string;
+                                years: number;
+                                description?: string;
+                            }[];
+                            /** @default fiscal-7y */
+                            defaultClass: string;
+                            /** @default false */
+                            requireDisposalApproval: boolean;
+                            /** @default 12 */
+                            fiscalYearEndMonth: number;
+                        };
+                        /** @description The policy stored when it was proposed; approval applies the proposal only over exactly that version */
+                        base: {
+                            /** @default [] */
+                            classes: {
+                                name: string;
+                                years: number;
+                                description?: string;
+                            }[];
+                            /** @default fiscal-7y */
+                            defaultClass: string;
+                            /** @default false */
+                            requireDisposalApproval: boolean;
+                            /** @default 12 */
+                            fiscalYearEndMonth: number;
+                        };
+                        /** @description `disposal-approval-off`, `class-shortened:<name>`, `default-class-shorter`, `fiscal-year-end-earlier`, `fiscal-year-end-later` */
+                        lowers: string[];
+                        /** Format: date-time */
+                        proposedAt: string;
+                        proposedBy: {
+                            subject: string;
+                            kind: string;
+                            person?: string;
+                        };
+                        /** Format: date-time */
+                        expiresAt: string;
+                        /** Format: date-time */
+                        decidedAt?: string;
+                        decidedBy?: {
+                            subject: string;
+                            kind: string;
+                            person?: string;
+                        };
+                        decisionReason?: string;
+                        /**
+                         * @description Pending, but not as the archive sealed it (planted or changed in the catalog, or from before proposals were sealed): it cannot be approved (409 `proposal_not_sealed`)
+                         * @constant
+                         */
+                        notSealedByArchive?: true;
+                    };
+                };
+            };
+            /** @description Problem: invalid_query, bad_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/invalid-query",
+                     *       "title": "invalid_query",
+                     *       "status": 400,
+                     *       "code": "invalid_query",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "invalid_query" | "bad_request";
+                    };
+                };
+            };
+            /** @description Problem: unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/unauthenticated",
+                     *       "title": "unauthenticated",
+                     *       "status": 401,
+                     *       "code": "unauthenticated",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "unauthenticated";
+                    };
+                };
+            };
+            /** @description Problem: forbidden, support_access_not_granted, segregation_of_duties */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/forbidden",
+                     *       "title": "forbidden",
+                     *       "status": 403,
+                     *       "code": "forbidden",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "forbidden" | "support_access_not_granted" | "segregation_of_duties";
+                    };
+                };
+            };
+            /** @description Problem: retention_policy_proposal_not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/retention-policy-proposal-not-found",
+                     *       "title": "retention_policy_proposal_not_found",
+                     *       "status": 404,
+                     *       "code": "retention_policy_proposal_not_found",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "retention_policy_proposal_not_found";
+                    };
+                };
+            };
+            /** @description Problem: too_many_refusals */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/too-many-refusals",
+                     *       "title": "too_many_refusals",
+                     *       "status": 429,
+                     *       "code": "too_many_refusals",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "too_many_refusals";
+                    };
+                };
+            };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
+                    };
+                };
+            };
+            /** @description Problem: internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/internal",
+                     *       "title": "internal",
+                     *       "status": 500,
+                     *       "code": "internal",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "internal";
+                    };
+                };
+            };
+            /** @description Problem: dependency_unavailable, audit_contention */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/dependency-unavailable",
+                     *       "title": "dependency_unavailable",
+                     *       "status": 503,
+                     *       "code": "dependency_unavailable",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "dependency_unavailable" | "audit_contention";
+                    };
+                };
+            };
+        };
+    };
     withdrawRetentionPolicyProposal: {
         parameters: {
             query?: never;
@@ -9509,7 +9762,7 @@ export interface operations {
                 from?: string;
                 to?: string;
                 actor?: string;
-                action?: "document.ingest" | "document.correct-metadata" | "document.metadata-history" | "document.read" | "document.list" | "document.download-original" | "document.download-rendition" | "audit.read" | "catalog.rebuild" | "export.create" | "export.read" | "export.list" | "export.download" | "export.completed" | "export.failed" | "export.expired" | "export.withdrawn" | "audit.verify" | "api-key.create" | "api-key.list" | "api-key.revoke" | "rights-set.list" | "rights-set.put" | "rights-set.delete" | "rights-assignment.list" | "rights-assignment.put" | "rights-assignment.delete" | "sod-policy.read" | "sod-policy.put" | "sod-policy.proposal-list" | "sod-policy.proposal-approve" | "sod-policy.proposal-withdraw" | "support-grant.create" | "support-grant.list" | "support-grant.revoke" | "retention.policy-read" | "retention.policy-set" | "retention.policy-propose" | "retention.policy-proposal-list" | "retention.policy-proposal-approve" | "retention.policy-proposal-withdraw" | "retention.extend" | "retention.due-list" | "retention.approve" | "legal-hold.place" | "legal-hold.place-by-query" | "legal-hold.release" | "legal-hold.list" | "legal-hold.resync" | "document.dispose" | "document.fixity-failed" | "document.reindex" | "document.blobs-missing" | "document.blobs-orphaned" | "document.blobs-orphan-resolved" | "access.refusals-suppressed" | "document.validate-rendition" | "document.download-validation" | "person.sighting-restored";
+                action?: "document.ingest" | "document.correct-metadata" | "document.metadata-history" | "document.read" | "document.list" | "document.download-original" | "document.download-rendition" | "audit.read" | "catalog.rebuild" | "export.create" | "export.read" | "export.list" | "export.download" | "export.completed" | "export.failed" | "export.expired" | "export.withdrawn" | "audit.verify" | "api-key.create" | "api-key.list" | "api-key.revoke" | "rights-set.list" | "rights-set.put" | "rights-set.delete" | "rights-assignment.list" | "rights-assignment.put" | "rights-assignment.delete" | "sod-policy.read" | "sod-policy.put" | "sod-policy.proposal-list" | "sod-policy.proposal-read" | "sod-policy.proposal-approve" | "sod-policy.proposal-withdraw" | "support-grant.create" | "support-grant.list" | "support-grant.revoke" | "retention.policy-read" | "retention.policy-set" | "retention.policy-propose" | "retention.policy-proposal-list" | "retention.policy-proposal-read" | "retention.policy-proposal-approve" | "retention.policy-proposal-withdraw" | "retention.extend" | "retention.due-list" | "retention.approve" | "legal-hold.place" | "legal-hold.place-by-query" | "legal-hold.release" | "legal-hold.list" | "legal-hold.resync" | "document.dispose" | "document.fixity-failed" | "document.reindex" | "document.blobs-missing" | "document.blobs-orphaned" | "document.blobs-orphan-resolved" | "access.refusals-suppressed" | "document.validate-rendition" | "document.download-validation" | "person.sighting-restored";
                 target?: string;
                 limit?: number;
                 continuationToken?: string;
@@ -9548,7 +9801,7 @@ export interface operations {
                                 grantId?: string;
                             };
                             /** @enum {string} */
-                            action: "document.ingest" | "document.correct-metadata" | "document.metadata-history" | "document.read" | "document.list" | "document.download-original" | "document.download-rendition" | "audit.read" | "catalog.rebuild" | "export.create" | "export.read" | "export.list" | "export.download" | "export.completed" | "export.failed" | "export.expired" | "export.withdrawn" | "audit.verify" | "api-key.create" | "api-key.list" | "api-key.revoke" | "rights-set.list" | "rights-set.put" | "rights-set.delete" | "rights-assignment.list" | "rights-assignment.put" | "rights-assignment.delete" | "sod-policy.read" | "sod-policy.put" | "sod-policy.proposal-list" | "sod-policy.proposal-approve" | "sod-policy.proposal-withdraw" | "support-grant.create" | "support-grant.list" | "support-grant.revoke" | "retention.policy-read" | "retention.policy-set" | "retention.policy-propose" | "retention.policy-proposal-list" | "retention.policy-proposal-approve" | "retention.policy-proposal-withdraw" | "retention.extend" | "retention.due-list" | "retention.approve" | "legal-hold.place" | "legal-hold.place-by-query" | "legal-hold.release" | "legal-hold.list" | "legal-hold.resync" | "document.dispose" | "document.fixity-failed" | "document.reindex" | "document.blobs-missing" | "document.blobs-orphaned" | "document.blobs-orphan-resolved" | "access.refusals-suppressed" | "document.validate-rendition" | "document.download-validation" | "person.sighting-restored";
+                            action: "document.ingest" | "document.correct-metadata" | "document.metadata-history" | "document.read" | "document.list" | "document.download-original" | "document.download-rendition" | "audit.read" | "catalog.rebuild" | "export.create" | "export.read" | "export.list" | "export.download" | "export.completed" | "export.failed" | "export.expired" | "export.withdrawn" | "audit.verify" | "api-key.create" | "api-key.list" | "api-key.revoke" | "rights-set.list" | "rights-set.put" | "rights-set.delete" | "rights-assignment.list" | "rights-assignment.put" | "rights-assignment.delete" | "sod-policy.read" | "sod-policy.put" | "sod-policy.proposal-list" | "sod-policy.proposal-read" | "sod-policy.proposal-approve" | "sod-policy.proposal-withdraw" | "support-grant.create" | "support-grant.list" | "support-grant.revoke" | "retention.policy-read" | "retention.policy-set" | "retention.policy-propose" | "retention.policy-proposal-list" | "retention.policy-proposal-read" | "retention.policy-proposal-approve" | "retention.policy-proposal-withdraw" | "retention.extend" | "retention.due-list" | "retention.approve" | "legal-hold.place" | "legal-hold.place-by-query" | "legal-hold.release" | "legal-hold.list" | "legal-hold.resync" | "document.dispose" | "document.fixity-failed" | "document.reindex" | "document.blobs-missing" | "document.blobs-orphaned" | "document.blobs-orphan-resolved" | "access.refusals-suppressed" | "document.validate-rendition" | "document.download-validation" | "person.sighting-restored";
                             target: string | null;
                             /** @enum {string} */
                             outcome: "success" | "refused" | "failed";
@@ -13023,6 +13276,243 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description Problem: too_many_refusals */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/too-many-refusals",
+                     *       "title": "too_many_refusals",
+                     *       "status": 429,
+                     *       "code": "too_many_refusals",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "too_many_refusals";
+                    };
+                };
+            };
+            /** @description Problem: header_fields_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/header-fields-too-large",
+                     *       "title": "header_fields_too_large",
+                     *       "status": 431,
+                     *       "code": "header_fields_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "header_fields_too_large";
+                    };
+                };
+            };
+            /** @description Problem: internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/internal",
+                     *       "title": "internal",
+                     *       "status": 500,
+                     *       "code": "internal",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "internal";
+                    };
+                };
+            };
+            /** @description Problem: dependency_unavailable, audit_contention */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/dependency-unavailable",
+                     *       "title": "dependency_unavailable",
+                     *       "status": 503,
+                     *       "code": "dependency_unavailable",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "dependency_unavailable" | "audit_contention";
+                    };
+                };
+            };
+        };
+    };
+    readSodPolicyProposal: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The proposal as it is now */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        /** @enum {string} */
+                        state: "pending" | "approved" | "withdrawn" | "rejected" | "expired";
+                        policy: {
+                            conflicts: [
+                                "documents:read" | "documents:download" | "exports:create" | "documents:write" | "documents:correct" | "holds:place" | "holds:release" | "retention:extend" | "retention:approve" | "retention:manage" | "audit:read" | "keys:manage" | "rights:manage" | "support:grant",
+                                "documents:read" | "documents:download" | "exports:create" | "documents:write" | "documents:correct" | "holds:place" | "holds:release" | "retention:extend" | "retention:approve" | "retention:manage" | "audit:read" | "keys:manage" | "rights:manage" | "support:grant"
+                            ][];
+                            uploaderCannotApproveDisposal: boolean;
+                        };
+                        /** @description The policy in force when it was proposed; approval applies the proposal only over exactly this */
+                        base: {
+                            conflicts: [
+                                "documents:read" | "documents:download" | "exports:create" | "documents:write" | "documents:correct" | "holds:place" | "holds:release" | "retention:extend" | "retention:approve" | "retention:manage" | "audit:read" | "keys:manage" | "rights:manage" | "support:grant",
+                                "documents:read" | "documents:download" | "exports:create" | "documents:write" | "documents:correct" | "holds:place" | "holds:release" | "retention:extend" | "retention:approve" | "retention:manage" | "audit:read" | "keys:manage" | "rights:manage" | "support:grant"
+                            ][];
+                            uploaderCannotApproveDisposal: boolean;
+                        };
+                        /** @description `conflict-removed:<a>×<b>` for each pair it removes, `uploader-rule-off` */
+                        weakens: string[];
+                        /** Format: date-time */
+                        proposedAt: string;
+                        proposedBy: {
+                            subject: string;
+                            kind: string;
+                            person?: string;
+                        };
+                        /** Format: date-time */
+                        expiresAt: string;
+                        /** Format: date-time */
+                        decidedAt?: string;
+                        decidedBy?: {
+                            subject: string;
+                            kind: string;
+                            person?: string;
+                        };
+                        decisionReason?: string;
+                        /**
+                         * @description Pending, but not as the archive sealed it (planted or changed in the catalog, or from before proposals were sealed): it cannot be approved (409 `proposal_not_sealed`)
+                         * @constant
+                         */
+                        notSealedByArchive?: true;
+                    };
+                };
+            };
+            /** @description Problem: invalid_query, bad_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/invalid-query",
+                     *       "title": "invalid_query",
+                     *       "status": 400,
+                     *       "code": "invalid_query",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "invalid_query" | "bad_request";
+                    };
+                };
+            };
+            /** @description Problem: unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/unauthenticated",
+                     *       "title": "unauthenticated",
+                     *       "status": 401,
+                     *       "code": "unauthenticated",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "unauthenticated";
+                    };
+                };
+            };
+            /** @description Problem: forbidden, support_access_not_granted, segregation_of_duties */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/forbidden",
+                     *       "title": "forbidden",
+                     *       "status": 403,
+                     *       "code": "forbidden",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "forbidden" | "support_access_not_granted" | "segregation_of_duties";
+                    };
+                };
+            };
+            /** @description Problem: sod_policy_proposal_not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/sod-policy-proposal-not-found",
+                     *       "title": "sod_policy_proposal_not_found",
+                     *       "status": 404,
+                     *       "code": "sod_policy_proposal_not_found",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "sod_policy_proposal_not_found";
                     };
                 };
             };

@@ -192,16 +192,32 @@ export class ProposalStore<T extends ProposalRecord> {
     const page = await walkByState({ list: `${this.type}s`, tenantId, state: q.state }, q, now, (at, limit, c) => this.records.proposalPage<T>(tenantId, this.type, q.state, at, limit, c));
     // A pending one the archive did not seal (assertSealed) is marked, so a reviewer sees it is not one to approve; one
     // sealed with a superseded version is the archive's, not marked. A decided one is not judged (from before the seal).
+    return { ...page, items: await Promise.all(page.items.map((p) => this.marked(p, now))) };
+  }
+
+  /**
+   * The proposal `id` as the list answers it (marked when the archive did not seal it), whatever its state; else 404.
+   * Broke: a 202 named the proposal at `…/proposals/{id}`, where only DELETE and approve were: a client following it
+   * could not read what it was asked to approve.
+   */
+  async read(tenantId: string, id: string, now: Date): Promise<T & { notSealedByArchive?: true }> {
+    return this.marked((await this.found(tenantId, id)).value, now);
+  }
+
+  private async found(tenantId: string, id: string): Promise<VersionedRecord<T>> {
+    const found = await this.records.get<T>(tenantId, proposalRecordId(this.type, id), this.type);
+    if (!found) throw new ArchiveError(this.codes.notFound, { detail: `The tenant has no proposal ${id.slice(0, 64)}.` });
+    return found;
+  }
+
+  private async marked(p: T, now: Date): Promise<T & { notSealedByArchive?: true }> {
     const keys = this.storage?.audit.chainKeys;
-    if (!keys) return page;
-    const marked = await Promise.all(page.items.map(async (p) => (proposalStateOf(p, now) === 'pending' && (await this.sealVerdict(p, keys)).why !== null ? { ...p, notSealedByArchive: true as const } : p)));
-    return { ...page, items: marked };
+    return keys && proposalStateOf(p, now) === 'pending' && (await this.sealVerdict(p, keys)).why !== null ? { ...p, notSealedByArchive: true as const } : p;
   }
 
   /** The proposal `id` with its version, if still pending: else 404 (none) or 409 (decided, withdrawn, lapsed). */
   async pending(tenantId: string, id: string, now: Date): Promise<VersionedRecord<T>> {
-    const found = await this.records.get<T>(tenantId, proposalRecordId(this.type, id), this.type);
-    if (!found) throw new ArchiveError(this.codes.notFound, { detail: `The tenant has no proposal ${id.slice(0, 64)}.` });
+    const found = await this.found(tenantId, id);
     const state = proposalStateOf(found.value, now);
     if (state !== 'pending') {
       // A decision whose blob write failed after the record's (the request answered 500) is kept when it is next asked for.

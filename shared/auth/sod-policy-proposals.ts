@@ -131,6 +131,11 @@ export class SodPolicyProposals {
     return this.proposals.list(tenantId, q, now);
   }
 
+  /** `GET /sod-policy/proposals/{id}`: the proposal as the list answers it, whatever its state; 404 when the tenant has none. */
+  read(tenantId: string, id: string, now: Date): Promise<SodPolicyProposalRecord> {
+    return this.proposals.read(tenantId, id, now);
+  }
+
   /**
    * A second person approves: not the proposer, through any credential (403, rule
    * `four-eyes-sod-policy`). It applies only over the policy it was proposed against (409

@@ -32,8 +32,9 @@ export const ZAuditAction = z.enum([
   'rights-assignment.delete',
   'sod-policy.read',
   'sod-policy.put',
-  /** A weakening of the SoD policy waits for a second person: listed, approved (then applied), withdrawn or rejected. */
+  /** A weakening of the SoD policy waits for a second person: listed, read, approved (then applied), withdrawn or rejected. */
   'sod-policy.proposal-list',
+  'sod-policy.proposal-read',
   'sod-policy.proposal-approve',
   'sod-policy.proposal-withdraw',
   'support-grant.create',
@@ -41,9 +42,10 @@ export const ZAuditAction = z.enum([
   'support-grant.revoke',
   'retention.policy-read',
   'retention.policy-set',
-  /** A lowering of the retention safeguards waits for a second person: proposed, listed, approved (then applied), withdrawn or rejected. */
+  /** A lowering of the retention safeguards waits for a second person: proposed, listed, read, approved (then applied), withdrawn or rejected. */
   'retention.policy-propose',
   'retention.policy-proposal-list',
+  'retention.policy-proposal-read',
   'retention.policy-proposal-approve',
   'retention.policy-proposal-withdraw',
   'retention.extend',

@@ -78,6 +78,11 @@ export function listRetentionPolicyProposals(tenantId: string, q: TListProposals
   return storeOf(deps).list(tenantId, q, deps.clock.now());
 }
 
+/** `GET /retention/policy/proposals/{id}`: the proposal as the list answers it, whatever its state; 404 when the tenant has none. */
+export function readRetentionPolicyProposal(tenantId: string, id: string, deps: ProposalDeps & Partial<Pick<Deps, 'blobs' | 'log' | 'audit'>>): Promise<RetentionPolicyProposalRecord & { notSealedByArchive?: true }> {
+  return storeOf(deps).read(tenantId, id, deps.clock.now());
+}
+
 /**
  * A second person approves, and the lowering applies. The approver must be (each refusal 403 segregation_of_duties):
  * not the proposer through any credential, nor made a second identity by them since the proposal (rule

@@ -336,7 +336,7 @@ async function pool<T, R>(items: T[], limit: number, job: (item: T) => Promise<R
 function namesOfB(text: string, sent: string[]): string[] {
   let rest = text;
   for (const s of [...sent].sort((x, y) => y.length - x.length)) rest = rest.split(s).join('<sent>').split(encodeURIComponent(s)).join('<sent>');
-  const ids = [B.doc, B.doc2, B.holdId, B.holdId2, B.exportId, B.keyId, B.grantId, B.proposalId, B.approvalId, B.setName, B.subject, B.idempotencyKey];
+  const ids = [B.doc, B.doc2, B.holdId, B.holdId2, B.exportId, B.keyId, B.grantId, B.proposalId, B.retentionProposalId, B.approvalId, B.setName, B.subject, B.idempotencyKey];
   return [B.tenant, B.sha256, ...B_DATA, ...ids].filter((m) => rest.includes(m));
 }
 

@@ -93,6 +93,8 @@ describe.each(KINDS)('a $name proposal', (k) => {
     // Listed as not the archive's, so a reviewer sees it is not one to approve.
     const listed = (await ok(w, { method: 'GET', path: k.path, as: k.approver })).json.items as { id: string; notSealedByArchive?: true }[];
     expect(listed.map((p) => [p.id, p.notSealedByArchive])).toEqual([[planted, true]]);
+    // Read alone, as listed.
+    expect((await ok(w, { method: 'GET', path: `${k.path}/${planted}`, as: k.approver })).json).toEqual(listed[0]);
     // Closing it stays possible: a rejection only closes.
     expect((await ok(w, { method: 'DELETE', path: `${k.path}/${planted}`, as: k.approver })).json.state).toBe('rejected');
   });

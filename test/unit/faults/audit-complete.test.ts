@@ -179,6 +179,7 @@ const ROWS: Record<string, Row> = {
   readSodPolicy: { success: async () => ({ method: 'GET', path: 'sod-policy' }) },
   putSodPolicy: { success: async (w) => ({ method: 'PUT', path: 'sod-policy', body: { conflicts: [['holds:place', 'audit:read']], uploaderCannotApproveDisposal: true }, headers: { 'If-Match': await etagOf(w, 'sod-policy') } }), badInput: () => ({ method: 'PUT', path: 'sod-policy', body: { conflicts: 'x' }, headers: { 'If-Match': '"x"' } }), conflict: async () => ({ method: 'PUT', path: 'sod-policy', body: { conflicts: [['holds:place', 'audit:read']], uploaderCannotApproveDisposal: true }, headers: { 'If-Match': '"stale"' } }) },
   listSodPolicyProposals: { success: async () => ({ method: 'GET', path: 'sod-policy/proposals' }) },
+  readSodPolicyProposal: { success: async (w) => ({ method: 'GET', path: `sod-policy/proposals/${await proposeSodWeakening(w, 'carol')}` }), notFound: () => ({ method: 'GET', path: `sod-policy/proposals/${MADE_UP}` }) },
   approveSodPolicyProposal: {
     success: async (w) => ({ method: 'POST', path: `sod-policy/proposals/${await proposeSodWeakening(w, 'carol')}/approve`, body: { reason: 'Agreed' }, as: 'bob' }),
     notFound: () => ({ method: 'POST', path: `sod-policy/proposals/${MADE_UP}/approve`, body: { reason: 'Agreed' }, as: 'bob' }),
@@ -272,6 +273,7 @@ const ROWS: Record<string, Row> = {
     },
   },
   listRetentionPolicyProposals: { success: async () => ({ method: 'GET', path: 'retention/policy/proposals' }) },
+  readRetentionPolicyProposal: { success: async (w) => ({ method: 'GET', path: `retention/policy/proposals/${await proposeRetentionLowering(w)}`, as: 'rm2' }), notFound: () => ({ method: 'GET', path: `retention/policy/proposals/${MADE_UP}`, as: 'rm2' }) },
   approveRetentionPolicyProposal: {
     success: async (w) => ({ method: 'POST', path: `retention/policy/proposals/${await proposeRetentionLowering(w)}/approve`, body: { reason: 'Agreed' }, as: 'rm2' }),
     notFound: () => ({ method: 'POST', path: `retention/policy/proposals/${MADE_UP}/approve`, body: { reason: 'Agreed' }, as: 'rm2' }),

@@ -134,6 +134,7 @@ const BASE: Record<string, (w: World, s: Scene) => Promise<Call>> = {
   readSodPolicy: async () => ({ method: 'GET', path: 'sod-policy' }),
   putSodPolicy: async (w) => ({ method: 'PUT', path: 'sod-policy', body: { conflicts: [['holds:place', 'audit:read']], uploaderCannotApproveDisposal: true }, headers: { 'If-Match': await etagOf(w, 'sod-policy') } }),
   listSodPolicyProposals: async () => ({ method: 'GET', path: 'sod-policy/proposals' }),
+  readSodPolicyProposal: async (w) => ({ method: 'GET', path: `sod-policy/proposals/${await proposeSodWeakening(w)}`, as: 'bob' }),
   approveSodPolicyProposal: async (w) => ({ method: 'POST', path: `sod-policy/proposals/${await proposeSodWeakening(w)}/approve`, body: { reason: 'Agreed' }, as: 'bob' }),
   withdrawSodPolicyProposal: async (w) => ({ method: 'DELETE', path: `sod-policy/proposals/${await proposeSodWeakening(w)}`, as: 'carol' }),
   createSupportGrant: async (w) => ({ method: 'POST', path: 'support-grants', body: { ticket: 'INC-1', scope: 'metadata-only', expiresAt: inDays(w, 5) } }),
@@ -183,6 +184,7 @@ const BASE: Record<string, (w: World, s: Scene) => Promise<Call>> = {
     return { method: 'PUT', path: 'retention/policy', body: { ...policy, classes: [{ name: 'contracts-12y', years: 12, description: 'Contracts' }] }, headers: { 'If-Match': read.headers.ETag! } };
   },
   listRetentionPolicyProposals: async () => ({ method: 'GET', path: 'retention/policy/proposals' }),
+  readRetentionPolicyProposal: async (w) => ({ method: 'GET', path: `retention/policy/proposals/${await proposeRetentionLowering(w)}`, as: 'rm2' }),
   approveRetentionPolicyProposal: async (w) => ({ method: 'POST', path: `retention/policy/proposals/${await proposeRetentionLowering(w)}/approve`, body: { reason: 'Agreed' }, as: 'rm2' }),
   withdrawRetentionPolicyProposal: async (w) => ({ method: 'DELETE', path: `retention/policy/proposals/${await proposeRetentionLowering(w)}`, as: 'rm1' }),
   extendRetention: async (_w, s) => ({ method: 'POST', path: `documents/${s.doc}/retention`, body: { retainUntil: '2090-12-31', reason: 'Litigation' }, as: 'up' }),

@@ -38,6 +38,8 @@ interface Made {
   exportId: string;
   grant: string;
   keyId: string;
+  sodProposal: string;
+  retentionProposal: string;
 }
 interface Scene {
   w: World;
@@ -136,7 +138,7 @@ async function scene(column: Column): Promise<Scene> {
     const read = await ok(w, { method: 'GET', path: `documents/${corrected}`, as: p('alice') });
     await ok(w, { method: 'PATCH', path: `documents/${corrected}/metadata`, raw: { bytes: Buffer.from(JSON.stringify({ reason: 'Typo', counterparty: `${look} Renamed Counterparty` })), type: 'application/merge-patch+json' }, headers: { 'If-Match': read.headers.ETag! }, as: p('up') });
     await ok(w, { method: 'POST', path: `documents/${held}/legal-holds`, body: { reason: 'Audit', caseReference: `${look.toUpperCase()}-CASE-1` }, as: p('up') }, 201);
-    made[tenant] = { doc, corrected, held, disposed: disposed[tenant]!, exportId: '', grant: '', keyId: '' };
+    made[tenant] = { doc, corrected, held, disposed: disposed[tenant]!, exportId: '', grant: '', keyId: '', sodProposal: '', retentionProposal: '' };
   }
   delivering(w);
   await (validationWorker as { run: (w: World) => Promise<unknown> }).run(w);
@@ -157,7 +159,14 @@ async function scene(column: Column): Promise<Scene> {
     keys[tenant] = minted.key;
     m.grant = (await ok(w, { method: 'POST', path: 'support-grants', body: { ticket: `${look.toUpperCase()}-INC-1`, scope: 'metadata-only', expiresAt: new Date(w.clock.now().getTime() + 3 * 86400_000).toISOString() }, as: p('alice') }, 201)).json.id as string;
     const sod = await ok(w, { method: 'GET', path: 'sod-policy', as: p('carol') });
-    await ok(w, { method: 'PUT', path: 'sod-policy', body: { conflicts: [], uploaderCannotApproveDisposal: true }, headers: { 'If-Match': sod.headers.ETag! }, as: p('carol') }, 202);
+    m.sodProposal = (await ok(w, { method: 'PUT', path: 'sod-policy', body: { conflicts: [], uploaderCannotApproveDisposal: true }, headers: { 'If-Match': sod.headers.ETag! }, as: p('carol') }, 202)).json.id as string;
+    // A lowering of the retention safeguards, proposed by a records manager (retention:manage without retention:approve).
+    seedSet(w, tenant, 'records', ADMIN.filter((x) => x !== 'retention:approve'));
+    seedAssignment(w, tenant, p('rm').replace(/^other\./, ''), 'records');
+    const read = await ok(w, { method: 'GET', path: 'retention/policy', as: p('carol') });
+    const { legalFloorYears: _f, effectiveClasses: _e, updatedAt: _a, updatedBy: _b, ...policy } = read.json;
+    const etag = (await ok(w, { method: 'PUT', path: 'retention/policy', body: { ...policy, requireDisposalApproval: true }, headers: { 'If-Match': read.headers.ETag! }, as: p('carol') }, 200)).headers.ETag!;
+    m.retentionProposal = (await ok(w, { method: 'PUT', path: 'retention/policy', body: { ...policy, requireDisposalApproval: false }, headers: { 'If-Match': etag }, as: p('rm') }, 202)).json.id as string;
   }
   const as = await column.credential(w, secrets);
   await settle(w);
@@ -316,7 +325,10 @@ const ROWS: Row[] = [
   { op: 'listLegalHolds', name: 'open legal holds', path: () => 'legal-holds?status=open' },
   { op: 'listLegalHoldsByQuery', name: 'open holds by query', path: () => 'legal-holds/by-query' },
   { op: 'getRetentionPolicy', name: 'retention policy', path: () => 'retention/policy' },
+  // Rows naming an id come after listAudit: their oracle asks with the other tenant's id, which this tenant's audit log then names as asked.
+  { op: 'readSodPolicyProposal', name: 'a SoD proposal', path: (i) => `sod-policy/proposals/${i.sodProposal}`, id: 'sodProposal' },
   { op: 'listRetentionPolicyProposals', name: 'retention proposals', path: () => 'retention/policy/proposals?state=all' },
+  { op: 'readRetentionPolicyProposal', name: 'a retention proposal', path: (i) => `retention/policy/proposals/${i.retentionProposal}`, id: 'retentionProposal' },
   { op: 'listRetentionDue', name: 'retention due', path: () => 'retention/due' },
   { op: 'health', name: 'liveness', path: () => 'health' },
   { op: 'healthReady', name: 'readiness', path: () => 'health/ready' },
@@ -490,7 +502,7 @@ describe('an API key names its tenant and key id in clear: a wrong secret answer
  * as a globex person holding what the write needs (globex-up an archivist, globex-alice and globex-bob tenant-admins).
  */
 describe("a write naming another tenant's id answers as for a made-up id", () => {
-  type Ids = Made & { hold: string; sodProposal: string };
+  type Ids = Made & { hold: string };
   const WRITE_PROBES: { op: string; as: string; call: (i: Ids) => Omit<Call, 'as'> }[] = [
     { op: 'revokeApiKey', as: 'alice', call: (i) => ({ method: 'DELETE', path: `api-keys/${i.keyId}` }) },
     { op: 'revokeSupportGrant', as: 'alice', call: (i) => ({ method: 'DELETE', path: `support-grants/${i.grant}` }) },
@@ -508,8 +520,7 @@ describe("a write naming another tenant's id answers as for a made-up id", () =>
   beforeAll(async () => {
     s = await scene(PRINCIPALS.find((c) => c.name === 'no credential')!);
     const held = s.w.deps.catalog.documents.get(`${TENANT}/${s.acme.held}`)!;
-    const proposals = await ok(s.w, { method: 'GET', path: 'sod-policy/proposals', as: 'carol' });
-    acme = { ...s.acme, hold: (held.holds ?? [])[0]!.id, sodProposal: proposals.json.items[0].id as string };
+    acme = { ...s.acme, hold: (held.holds ?? [])[0]!.id };
   }, 120_000);
   it.each(WRITE_PROBES.map((p) => [p.op, p] as const))('%s', async (_op, probe) => {
     const made = Object.fromEntries(Object.keys(acme).map((k) => [k, MADE_UP])) as unknown as Ids;
