@@ -6,6 +6,9 @@
 import { proposalRecordId, type ProposalRecord } from '../../../shared/auth/proposals';
 import { decisionBlobName } from '../../../shared/auth/decision-blobs';
 import { ok, send, TENANT, world, type World } from '../../support/in-process';
+import { Readable } from 'node:stream';
+import { RestError, type BlobServiceClient } from '@azure/storage-blob';
+import { BlobArchive } from '../../../shared/adapters/azure/blobs';
 
 const etagOf = async (w: World, path: string) => (await ok(w, { method: 'GET', path, as: 'carol' })).headers.ETag!;
 const proposeSod = async (w: World) => ok(w, { method: 'PUT', path: 'sod-policy', body: { conflicts: [], uploaderCannotApproveDisposal: true }, headers: { 'If-Match': await etagOf(w, 'sod-policy') }, as: 'carol' }, 202);
@@ -53,5 +56,44 @@ describe('GET …/proposals/{id}', () => {
     const read = await ok(w, { method: 'GET', path: `sod-policy/proposals/${json.id}`, as: 'bob' });
     expect(read.json).toMatchObject({ state: 'approved', decisionReason: 'Agreed' });
     expect(read.json.notSealedByArchive).toBeUndefined();
+  });
+});
+
+describe("the Azure adapter's create-only write over a name taken by another", () => {
+  /** A container where every name is taken by a blob of `size` bytes (each byte `fill`), counting the bytes read of it. */
+  function taken(size: number, fill: number) {
+    const counted = { bytes: 0 };
+    const blob = {
+      upload: async () => {
+        throw new RestError('The specified blob already exists.', { statusCode: 409 });
+      },
+      download: async () => {
+        let left = size;
+        const stream = new Readable({
+          read() {
+            const n = Math.min(left, 1024 * 1024);
+            left -= n;
+            counted.bytes += n;
+            this.push(n > 0 ? Buffer.alloc(n, fill) : null);
+          },
+        });
+        return { contentLength: size, readableStreamBody: stream };
+      },
+    };
+    const service = { getContainerClient: () => ({ getBlockBlobClient: () => blob, getBlobClient: () => blob }) };
+    return { counted, blobs: new BlobArchive(service as unknown as BlobServiceClient, 'enforce') };
+  }
+  const worm = { retainUntil: null, legalHold: false };
+
+  // Broke: the blob under the taken name was hashed whole to tell 'identical' from 'different'. A storage role's blob of
+  // many GiB under the passed marker's name (red team 26 made the sealing timer stop there, and write it again, each
+  // run) was streamed through SHA-256 by every run of the timer that seals every tenant.
+  it('a blob of another size is "different" unread; one of the same size is read and judged by its bytes', async () => {
+    const ours = Buffer.alloc(300, 7);
+    const huge = taken(256 * 1024 * 1024, 7);
+    expect(await huge.blobs.putCreateOnly('t-1', 'audit-seals/passed/2026-12/000000000040.json', ours, 'application/json', worm, {})).toBe('different');
+    expect(huge.counted.bytes).toBeLessThanOrEqual(1024 * 1024);
+    expect(await taken(300, 7).blobs.putCreateOnly('t-1', 'x.json', ours, 'application/json', worm, {})).toBe('identical');
+    expect(await taken(300, 8).blobs.putCreateOnly('t-1', 'x.json', ours, 'application/json', worm, {})).toBe('different');
   });
 });
