@@ -56,7 +56,7 @@ export class BlobArchive implements BlobArchivePort {
   async putCreateOnly(tenantId: string, blobName: string, bytes: Buffer, contentType: string, worm: WormSettings, metadata: Record<string, string>): Promise<CreateOnlyOutcome> {
     if (await this.createOnly(tenantId, blobName, bytes, bytes.length, contentType, worm, metadata)) return 'created';
     // Read back rather than trust metadata: a recorded checksum is only a claim about the bytes.
-    return (await this.sha256Of(tenantId, blobName)) === createHash('sha256').update(bytes).digest('hex') ? 'identical' : 'different';
+    return (await this.holdsBytes(tenantId, blobName, bytes.length, createHash('sha256').update(bytes).digest('hex'))) ? 'identical' : 'different';
   }
 
   /**
@@ -66,7 +66,24 @@ export class BlobArchive implements BlobArchivePort {
    */
   async putFileCreateOnly(tenantId: string, blobName: string, file: SpooledFile, contentType: string, worm: WormSettings, metadata: Record<string, string>): Promise<CreateOnlyOutcome> {
     if (await this.createOnly(tenantId, blobName, () => createReadStream(file.path), file.size, contentType, worm, metadata)) return 'created';
-    return (await this.sha256Of(tenantId, blobName)) === file.sha256 ? 'identical' : 'different';
+    return (await this.holdsBytes(tenantId, blobName, file.size, file.sha256)) ? 'identical' : 'different';
+  }
+
+  /**
+   * Whether the blob holds exactly `size` bytes hashing to `sha256`: one of another size is not read. Broke: a taken
+   * name's blob was hashed whole, whatever its size; a storage role's blob of many GiB under a name the sealing timer
+   * writes each run (a passed marker's, which stops the month's sealing until removed) was streamed through SHA-256
+   * every run, by the timer that serves every tenant (red team 27).
+   */
+  private async holdsBytes(tenantId: string, blobName: string, size: number, sha256: string): Promise<boolean> {
+    const read = await this.read(tenantId, blobName);
+    if (read.size !== size) {
+      read.stream.destroy();
+      return false;
+    }
+    const hash = createHash('sha256');
+    for await (const chunk of read.stream) hash.update(chunk as Buffer);
+    return hash.digest('hex') === sha256;
   }
 
   /** True when created; false when the name is taken (409/412). */
@@ -84,14 +101,6 @@ export class BlobArchive implements BlobArchivePort {
       if (!(err instanceof RestError && (err.statusCode === 409 || err.statusCode === 412))) throw err;
       return false;
     }
-  }
-
-  /** SHA-256 of a stored blob, streamed (originals can be large). */
-  async sha256Of(tenantId: string, blobName: string): Promise<string> {
-    const read = await this.read(tenantId, blobName);
-    const hash = createHash('sha256');
-    for await (const chunk of read.stream) hash.update(chunk as Buffer);
-    return hash.digest('hex');
   }
 
   /** The metadata a blob was written with (names in lower case), null when there is no such blob. */

@@ -1,5 +1,5 @@
 /** Page tokens belong to the query they were issued for; a refused token (not a refused filter) restarts at page 1. */
-import { refusedToken, tokensFor, wholeList } from '../../../web/src/lib/pages';
+import { refusedToken, tokensFor, wholeList, withPageRows } from '../../../web/src/lib/pages';
 
 it('keeps the tokens for their own query only', () => {
   const trail = { key: 'sort=amount', tokens: [undefined, 'tok-2'] };
@@ -27,4 +27,16 @@ it.each([
   [2, 'tok-4', false],
 ])('page %i, next token %s: the whole list %s', (page, continuationToken, whole) => {
   expect(wholeList(page, { continuationToken })).toBe(whole);
+});
+
+describe("the disposal review's 'Select all on this page'", () => {
+  // Broke: ticking it replaced the choice with this page's rows, and unticking it emptied the choice: documents chosen
+  // on another page were dropped from the approval without a word (red team 27).
+  it.each([
+    ['ticked: this page added, another page kept', ['p1-a'], true, ['p1-a', 'p2-a', 'p2-b']],
+    ['unticked: this page removed, another page kept', ['p1-a', 'p2-a', 'p2-b'], false, ['p1-a']],
+    ['nothing chosen elsewhere: this page alone', [], true, ['p2-a', 'p2-b']],
+  ])('%s', (_what, before, on, after) => {
+    expect([...withPageRows(new Set(before), ['p2-a', 'p2-b'], on)].sort()).toEqual(after);
+  });
 });

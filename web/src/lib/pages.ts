@@ -66,3 +66,17 @@ export function usePages(key: string): Pages & { restartIfRefused: (error: unkno
 export function wholeList(page: number, data: { continuationToken?: string | null } | undefined): boolean {
   return page === 0 && !data?.continuationToken;
 }
+
+/**
+ * `selected` with a page's rows all chosen (`on`) or all unchosen: the rows of other pages stay as they were. Broke: the
+ * disposal review's "Select all on this page" replaced the choice with this page's rows, and unticking it emptied it:
+ * documents chosen on another page were dropped from the approval unseen (red team 27).
+ */
+export function withPageRows(selected: ReadonlySet<string>, rows: readonly string[], on: boolean): Set<string> {
+  const next = new Set(selected);
+  for (const id of rows) {
+    if (on) next.add(id);
+    else next.delete(id);
+  }
+  return next;
+}

@@ -12,7 +12,7 @@ import { useI18n } from '../i18n';
 import { useRetryWait } from '../lib/useRetryWait';
 import { useAttemptKey } from '../lib/attempt-key';
 import { usePagedQuery } from '../lib/paged-query';
-import { wholeList } from '../lib/pages';
+import { wholeList, withPageRows } from '../lib/pages';
 import { Link } from '../router';
 import type { ScreenProps } from '.';
 import { DataTable } from '../components/DataTable';
@@ -77,7 +77,7 @@ export function DisposalScreen(_: ScreenProps) {
         {due.error ? <ProblemMessage error={due.error} /> : null}
         <p role="status" aria-live="polite" className="status-line">{due.isFetching ? t.loading : due.data ? (whole ? t.disposal.count(items.length, false) : t.disposal.countOnPage(items.length)) : ''}</p>
         {items.length > 0 && (
-          <DataTable caption={t.disposal.due} columns={[<input type="checkbox" aria-label={whole ? t.disposal.selectAll : t.disposal.selectAllOnPage} checked={allSelected} disabled={approvable.length === 0 || !current} onChange={(e) => setSelected(e.target.checked ? new Set(approvable.map((d) => d.id)) : new Set())} />, t.disposal.document, t.fields.kind, t.fields.fiscalYear, t.disposal.retainUntil, t.disposal.state]}>
+          <DataTable caption={t.disposal.due} columns={[<input type="checkbox" aria-label={whole ? t.disposal.selectAll : t.disposal.selectAllOnPage} checked={allSelected} disabled={approvable.length === 0 || !current} onChange={(e) => setSelected((old) => withPageRows(old, approvable.map((d) => d.id), e.target.checked))} />, t.disposal.document, t.fields.kind, t.fields.fiscalYear, t.disposal.retainUntil, t.disposal.state]}>
             {items.map((d) => {
               const can = !d.approved && !d.legalHold;
               const skipped = result?.skipped.find((s) => s.id === d.id);
