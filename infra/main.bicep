@@ -1808,7 +1808,7 @@ resource exportBlobTakenAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15
   name: '${namePrefix}-export-blob-taken'
   location: location
   properties: {
-    description: 'An export failed because its ZIP blob was written by another while the export was still its attempt\'s: a blob put under its name before its first commit, or blocks committed over it, by someone with write access to the storage account (no Key Vault needed). Find who wrote the exports container; the blob is left as it was found.'
+    description: 'An export failed because its ZIP blob was written by another while the export was still its attempt\'s: a blob put under its name before its first commit, or blocks committed over it, by someone with write access to the storage account (no Key Vault needed); or a checkpoint beside it larger than any attempt writes (not read, deleted by the next attempt, which starts from the first document). Find who wrote the exports container; a ZIP blob is left as it was found.'
     severity: 2
     enabled: true
     scopes: [

@@ -19,8 +19,27 @@ import type { ZipEntryState } from './zip-writer';
 
 const CHECKPOINT_SEAL = 'export-checkpoint';
 
-/** How often an attempt saves a checkpoint, at a file's end, whichever comes first (a test sets fewer). */
-export const EXPORT_CHECKPOINT = { files: 1000, bytes: 64 * 1024 * 1024 };
+/**
+ * Bytes of one file's entry in a checkpoint, at most: `{"path":…,"size":…,"sha256":…,"mtime":…,"crc32":…,"offset":…},`
+ * with the longest path names.ts gives (`originals/`, 200 bytes of name, ` (<document id>)`, `-500`, an extension: 258
+ * bytes) and the largest numbers measures 450 (test/unit/exports/resume.test.ts); with margin.
+ */
+export const CHECKPOINT_ENTRY_MAX_BYTES = 512;
+
+/**
+ * The most files a checkpoint states: an export at ARCHIVE_EXPORT_MAX_DOCUMENTS' default (100,000 documents), each its
+ * rendition and up to 4 originals. Not every file an export can hold (ARCHIVE_MAX_PAGES originals a document: 50 million
+ * files, 25 GB of checkpoint, no bound at all): past it an attempt saves no more checkpoints, and a cut goes on from the
+ * last one it saved.
+ */
+const CHECKPOINT_MAX_FILES = 500_000;
+
+/**
+ * How often an attempt saves a checkpoint, at a file's end, whichever comes first, and the most bytes one is written or
+ * read of (a test sets fewer): CHECKPOINT_MAX_FILES entries, 50,000 blocks (the most a blob commits) of at most 64
+ * bytes, and 64 KiB for the rest (ids, hashes, the seal): about 247 MiB.
+ */
+export const EXPORT_CHECKPOINT = { files: 1000, bytes: 64 * 1024 * 1024, maxBytes: CHECKPOINT_MAX_FILES * CHECKPOINT_ENTRY_MAX_BYTES + 50_000 * 64 + 64 * 1024 };
 
 /** A file the ZIP holds, as the checkpoint states it. */
 export interface CheckpointFile extends ZipEntryState {
@@ -56,9 +75,12 @@ type CheckpointDeps = Pick<Deps, 'exportBlobs' | 'log'> & { audit: Pick<Deps['au
  * where there is none: 'conflict' when another wrote it since. Broke: written over whatever was there, so an attempt that
  * had lost its job wrote its checkpoint over the one of the attempt holding it (test/unit/faults/round22-resume.test.ts).
  */
-export async function saveCheckpoint(checkpoint: ExportCheckpoint, expected: string | null, deps: CheckpointDeps): Promise<{ etag: string } | 'conflict'> {
+export async function saveCheckpoint(checkpoint: ExportCheckpoint, expected: string | null, deps: CheckpointDeps): Promise<{ etag: string } | 'conflict' | 'too large'> {
   const sealed = await sealWith(CHECKPOINT_SEAL, checkpoint, deps.audit.chainKeys);
-  return deps.exportBlobs.putIf(checkpoint.tenantId, exportCheckpointName(checkpoint.exportId), Buffer.from(JSON.stringify(sealed)), 'application/json', expected === null ? { ifNoneMatch: '*' } : { ifMatch: expected });
+  const bytes = Buffer.from(JSON.stringify(sealed));
+  // Not read past this (resumableCheckpoint): written, it would be refused, and said as planted.
+  if (bytes.length > EXPORT_CHECKPOINT.maxBytes) return 'too large';
+  return deps.exportBlobs.putIf(checkpoint.tenantId, exportCheckpointName(checkpoint.exportId), bytes, 'application/json', expected === null ? { ifNoneMatch: '*' } : { ifMatch: expected });
 }
 
 /**
@@ -75,10 +97,31 @@ export async function resumableCheckpoint(job: ExportJob, made: number, deps: Ch
     deps.log.warn(EXPORT_CHECKPOINT_REFUSED, { tenantId: job.tenantId, exportId: job.id, why });
     return null;
   };
+  // Broke: read whole, whatever its size. A storage role (no Key Vault) put a huge blob under the name, and every
+  // restart of that export read it into the export app's memory, every tenant's (red team 26). Past the most an attempt
+  // writes (saveCheckpoint), it is not read on: not the archive's, said as a blob written by another than its attempt.
+  const max = EXPORT_CHECKPOINT.maxBytes;
+  const tooLarge = (size: number) => {
+    deps.log.error(EXPORT_BLOB_TAKEN, { tenantId: job.tenantId, exportId: job.id, blob: name, why: `checkpoint of ${size} bytes or more: at most ${max} are written` });
+    return refuse(`larger than a checkpoint is written (at most ${max} bytes)`);
+  };
+  if (read.size > max) {
+    read.stream.destroy();
+    return tooLarge(read.size);
+  }
   let parsed: ExportCheckpoint & { mac?: unknown };
   try {
     const chunks: Buffer[] = [];
-    for await (const chunk of read.stream) chunks.push(Buffer.from(chunk as Uint8Array));
+    let size = 0;
+    for await (const chunk of read.stream) {
+      size += (chunk as Buffer).length;
+      // Storage's size is the blob's; a stream longer than it is not read on either.
+      if (size > max) {
+        read.stream.destroy();
+        return tooLarge(size);
+      }
+      chunks.push(Buffer.from(chunk as Uint8Array));
+    }
     parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) as ExportCheckpoint & { mac?: unknown };
   } catch {
     return refuse('not readable');
@@ -206,6 +249,13 @@ export class BlockSink extends Writable {
     this.inFlight.add(tracked);
   }
 }
+
+/**
+ * Operators are alerted on this exact phrase (infra/main.bicep, exportBlobTakenAlert): an attempt's ZIP blob written by
+ * another while the job was still the attempt's (not the later attempt that took it), or a checkpoint larger than any
+ * attempt writes: a storage role (no Key Vault).
+ */
+export const EXPORT_BLOB_TAKEN = 'export blob written by another than its attempt';
 
 /** The export's blob was written by another since this attempt last read or committed it (another attempt, a storage role). */
 export class ExportBlobTaken extends Error {

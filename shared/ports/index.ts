@@ -482,6 +482,11 @@ export interface ExportBlobsPort {
   /** The blob and every stored version of it: no copy of an export outlives its expiry or withdrawal. */
   delete(tenantId: string, blobName: string): Promise<void>;
   /**
+   * As `delete`, only while the blob is the version `ifMatch` names (its ETag as last read or written): 'conflict', nothing
+   * deleted, when another wrote it since or it is gone. What an attempt deletes of its own that another may write over.
+   */
+  deleteIf(tenantId: string, blobName: string, condition: { ifMatch: string }): Promise<'deleted' | 'conflict'>;
+  /**
    * For export maintenance, whatever Cosmos DB holds: a page (at most `limit`) of every tenant's export blobs with the
    * time storage set on creating each (null: not reported), in container then name order, from `cursor` (null: the
    * first); `next` is null once the last was listed.

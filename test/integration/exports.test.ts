@@ -265,8 +265,15 @@ it('the export store stages blocks, commits them, lists the committed ones and c
   const next = await store.putIf(tenant, checkpoint, Buffer.from('{"c":1}'), 'application/json', { ifMatch: (made as { etag: string }).etag });
   expect(next).not.toBe('conflict');
   expect(await store.putIf(tenant, checkpoint, Buffer.from('{"d":1}'), 'application/json', { ifMatch: (made as { etag: string }).etag })).toBe('conflict');
+  // Deleted only while the version held (an attempt that lost its job, its own checkpoint): 412 and 404 are conflicts.
+  expect(await store.deleteIf(tenant, checkpoint, { ifMatch: (made as { etag: string }).etag })).toBe('conflict');
+  expect(await store.readIfExists(tenant, checkpoint)).not.toBeNull();
+  const held = await store.putIf(tenant, checkpoint, Buffer.from('{"c":1}'), 'application/json', { ifMatch: (next as { etag: string }).etag });
+  expect(await store.deleteIf(tenant, checkpoint, { ifMatch: (held as { etag: string }).etag })).toBe('deleted');
+  expect(await store.deleteIf(tenant, checkpoint, { ifMatch: (held as { etag: string }).etag })).toBe('conflict');
+  const again = await store.putIf(tenant, checkpoint, Buffer.from('{"c":1}'), 'application/json', { ifNoneMatch: '*' });
   await store.delete(tenant, checkpoint);
-  expect(await store.putIf(tenant, checkpoint, Buffer.from('{"e":1}'), 'application/json', { ifMatch: (next as { etag: string }).etag })).toBe('conflict');
+  expect(await store.putIf(tenant, checkpoint, Buffer.from('{"e":1}'), 'application/json', { ifMatch: (again as { etag: string }).etag })).toBe('conflict');
   expect(await store.readIfExists(tenant, checkpoint)).toBeNull();
 });
 

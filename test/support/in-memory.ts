@@ -857,6 +857,11 @@ export class InMemoryExportBlobs implements ExportBlobsPort {
     this.committed.delete(`${tenantId}/${blobName}`);
     this.etags.delete(`${tenantId}/${blobName}`);
   }
+  async deleteIf(tenantId: string, blobName: string, condition: { ifMatch: string }): Promise<'deleted' | 'conflict'> {
+    if (this.etagOf(`${tenantId}/${blobName}`) !== condition.ifMatch) return 'conflict';
+    await this.delete(tenantId, blobName);
+    return 'deleted';
+  }
   /** In key order; the cursor is the key listed last. */
   async unsafeListStored(cursor: string | null, limit: number): Promise<{ items: StoredExportBlob[]; next: string | null }> {
     const keys = [...this.blobs.keys()].sort().filter((k) => cursor === null || k > cursor);

@@ -118,22 +118,43 @@ export class ExportBlobs implements ExportBlobsPort {
    * the base blob first (its current version becomes a previous one), then each version by id.
    */
   async delete(tenantId: string, blobName: string): Promise<void> {
-    const container = this.container(tenantId);
     try {
-      const blob = container.getBlobClient(blobName);
-      await blob.deleteIfExists();
-      const versions: string[] = [];
-      // Listed in name order, the blob's own versions first (no other name under the prefix is shorter): the walk stops at
-      // the first other name. Broke: blobs planted under names the ZIP's starts (a storage role) were each listed on
-      // every delete, and maintenance deletes outlived ones a page a run, so a pile of them cost every delete all of it.
-      for await (const b of container.listBlobsFlat({ prefix: blobName, includeVersions: true })) {
-        if (b.name !== blobName) break;
-        if (b.versionId) versions.push(b.versionId);
-      }
-      for (const versionId of versions) await blob.withVersion(versionId).deleteIfExists();
+      await this.container(tenantId).getBlobClient(blobName).deleteIfExists();
+      await this.deleteVersions(tenantId, blobName);
     } catch (err) {
       if (!(err instanceof RestError && err.statusCode === 404)) throw err;
     }
+  }
+
+  /** As `delete`, only over the version `ifMatch` names: 412 (written since) or 404 (gone) is a conflict, nothing deleted. */
+  async deleteIf(tenantId: string, blobName: string, condition: { ifMatch: string }): Promise<'deleted' | 'conflict'> {
+    try {
+      await this.container(tenantId).getBlobClient(blobName).delete({ conditions: { ifMatch: condition.ifMatch } });
+    } catch (err) {
+      if (conditionFailed(err)) return 'conflict';
+      throw err;
+    }
+    try {
+      await this.deleteVersions(tenantId, blobName);
+    } catch (err) {
+      if (!(err instanceof RestError && err.statusCode === 404)) throw err;
+    }
+    return 'deleted';
+  }
+
+  /** The blob's previous versions, by id (its base blob deleted first: its current version becomes one of them). */
+  private async deleteVersions(tenantId: string, blobName: string): Promise<void> {
+    const container = this.container(tenantId);
+    const blob = container.getBlobClient(blobName);
+    const versions: string[] = [];
+    // Listed in name order, the blob's own versions first (no other name under the prefix is shorter): the walk stops at
+    // the first other name. Broke: blobs planted under names the ZIP's starts (a storage role) were each listed on
+    // every delete, and maintenance deletes outlived ones a page a run, so a pile of them cost every delete all of it.
+    for await (const b of container.listBlobsFlat({ prefix: blobName, includeVersions: true })) {
+      if (b.name !== blobName) break;
+      if (b.versionId) versions.push(b.versionId);
+    }
+    for (const versionId of versions) await blob.withVersion(versionId).deleteIfExists();
   }
 
   /** The `exports-*` containers' blobs with storage's creation time, a page a run (container-walk.ts walkContainers). */

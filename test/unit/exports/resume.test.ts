@@ -7,9 +7,10 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import * as yauzl from 'yauzl';
-import { EXPORT_CHECKPOINT, EXPORT_CHECKPOINT_REFUSED } from '../../../shared/exports/export-checkpoint';
+import { CHECKPOINT_ENTRY_MAX_BYTES, EXPORT_CHECKPOINT, EXPORT_CHECKPOINT_REFUSED } from '../../../shared/exports/export-checkpoint';
+import { ExportNames } from '../../../shared/exports/names';
 import { notDueBecause } from '../../../shared/exports/queued-export';
-import { restartExport, runExport } from '../../../shared/exports/run-export';
+import { EXPORT_BLOB_TAKEN, restartExport, runExport } from '../../../shared/exports/run-export';
 import { startExport } from '../../../shared/exports/start-export';
 import { sealWith } from '../../../shared/kernel/archive-seal';
 import { blobLayout } from '../../../shared/kernel/blob-layout';
@@ -262,4 +263,61 @@ it('a file whose size the catalog states wrong (its SHA-256 right) fails the att
   expect(failed.status).toBe('failed');
   // Neither its ZIP nor a checkpoint is left: the job failed for good.
   expect(w.store.blobs.size).toBe(0);
+});
+
+/**
+ * Broke (red team 26): a checkpoint was read whole, whatever its size: a storage role's huge blob under its name was read
+ * into the export app's memory at every restart of that export. Now one larger than an attempt writes is not read.
+ */
+describe('a checkpoint as large as one is written, and one byte past it', () => {
+  const { maxBytes } = EXPORT_CHECKPOINT;
+  afterEach(() => void (EXPORT_CHECKPOINT.maxBytes = maxBytes));
+
+  it.each([
+    ['at the bound: gone on from', 0],
+    ['one byte past it (sealed, a space after): not read, the next attempt starts from the first document, alerted', 1],
+  ])('%s', async (_name, past) => {
+    const w = await setUp();
+    await cut(w);
+    const genuine = w.store.blobs.get(checkpointName(w))!;
+    // The bound lowered to this checkpoint's size; the one past it still the archive's seal (JSON takes the space).
+    EXPORT_CHECKPOINT.maxBytes = genuine.length;
+    if (past) w.store.blobs.set(checkpointName(w), Buffer.concat([genuine, Buffer.from(' ')]));
+    let pulled = 0;
+    const readIfExists = w.store.readIfExists.bind(w.store);
+    w.store.readIfExists = async (tenantId, name, range) => {
+      const found = await readIfExists(tenantId, name, range);
+      if (found && name === exportCheckpointName(w.job.id)) found.stream.on('data', (c: Buffer) => void (pulled += c.length));
+      return found;
+    };
+    const { done, read } = await next(w);
+    expect(done).toMatchObject({ status: 'completed', attempts: 2, progress: { documents: N, files: N } });
+    expect(documentsOf(await zipOf(w, done)).map((d) => d.id)).toEqual(w.docs.map((d) => d.id));
+    const alerts = (w.deps.log as RecordingLogger).lines.filter((l) => l.message === EXPORT_BLOB_TAKEN);
+    if (!past) {
+      expect(read).toEqual(w.docs.slice(K).map((d) => d.rendition.blobName));
+      expect(pulled).toBe(genuine.length);
+      expect([refusals(w), alerts]).toEqual([[], []]);
+      // Its next checkpoint, one file larger, is not saved, nor any after it: none is written that would not be read.
+      expect((w.deps.log as RecordingLogger).lines.filter((l) => l.message.startsWith('export checkpoints end'))).toHaveLength(1);
+      return;
+    }
+    expect(read).toEqual(w.docs.map((d) => d.rendition.blobName));
+    expect(pulled).toBe(0);
+    expect(refusals(w)).toEqual([expect.objectContaining({ level: 'warn', fields: expect.objectContaining({ why: expect.stringMatching(/larger than a checkpoint is written/) }) })]);
+    expect(alerts).toEqual([expect.objectContaining({ level: 'error', fields: expect.objectContaining({ blob: exportCheckpointName(w.job.id) }) })]);
+  });
+
+  it("the bound's entry size holds the longest entry an export writes", () => {
+    const names = new ExportNames();
+    const pages = 500; // ARCHIVE_MAX_PAGES' default: originals `-001` to `-500`
+    const doc = (id: string) => ({ id, createdAt: '2024-01-01T00:00:00Z', metadata: { documentDate: '2024-01-01', kind: 'invoice', counterparty: '\u00e9'.repeat(200) }, originals: Array.from({ length: pages }, () => ({ blobName: 'x.tiff' })) }) as unknown as ArchivedDocument;
+    // The third document of the same name takes its whole id: the longest path.
+    const id = '01234567-89ab-7cde-8f01-23456789abcd';
+    const paths = [doc(`a${id.slice(1)}`), doc(`b${id.slice(1)}`), doc(id)].map((d) => names.paths(d, true)).at(-1)!;
+    const longest = paths.originals.at(-1)!;
+    expect(longest).toContain(`(${id})-${pages}.tiff`);
+    const entry = { path: longest, size: Number.MAX_SAFE_INTEGER, sha256: 'f'.repeat(64), mtime: new Date().toISOString(), crc32: 0xffffffff, offset: Number.MAX_SAFE_INTEGER };
+    expect(Buffer.byteLength(`${JSON.stringify(entry)},`)).toBeLessThanOrEqual(CHECKPOINT_ENTRY_MAX_BYTES);
+  });
 });

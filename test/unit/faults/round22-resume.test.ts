@@ -330,3 +330,50 @@ describe('a fresh attempt hung before its first commit, answering after the next
     expect([...w.store.blobs.keys()]).toEqual([`${T}/${done.blobName}`]);
   });
 });
+
+/**
+ * Broke (loose ends 16): an attempt that lost its job deleted its checkpoint after reading that it was still the one it
+ * wrote (its ETag), by a delete without a condition: the holding attempt's checkpoint, written between the read and the
+ * delete, was lost (a cut then started that export over from the first document). Now deleted only if still that version.
+ */
+describe('an attempt that lost its job to one writing in another blob, deleting its own checkpoint', () => {
+  it("leaves the holding attempt's checkpoint written just after its last look", async () => {
+    const w = await setUp();
+    const a = hungAttempt(w, K);
+    const name = exportCheckpointName(w.job.id);
+    const handedOn = { yes: false, written: false };
+    const theirs = Buffer.from('the checkpoint of the attempt holding the job');
+    // The holding attempt's write, landing right after this attempt's last look at the checkpoint (its read, or none).
+    const theyWrite = async () => {
+      handedOn.written = true;
+      const now = (await w.store.readIfExists(T, name))!;
+      now.stream.destroy();
+      expect(await w.store.putIf(T, name, theirs, 'application/json', { ifMatch: now.etag })).not.toBe('conflict');
+    };
+    const exportBlobs = new Proxy(w.store, {
+      get: (target, prop, receiver) => {
+        const value = Reflect.get(target, prop, receiver) as unknown;
+        if (typeof value !== 'function') return value;
+        const call = (args: unknown[]) => (value as (...x: unknown[]) => Promise<unknown>).apply(target, args);
+        const ours = (args: unknown[]) => handedOn.yes && !handedOn.written && args[1] === name;
+        if (prop === 'readIfExists') return async (...args: unknown[]) => (ours(args) ? call(args).then(async (read) => (await theyWrite(), read)) : call(args));
+        if (prop === 'deleteIf' || prop === 'delete') return async (...args: unknown[]) => (ours(args) && (await theyWrite()), call(args));
+        return value;
+      },
+    });
+    const first = runExport(T, w.job.id, { ...a.deps, exportBlobs });
+    await until(() => a.state.hung);
+    expect(w.store.blobs.has(`${T}/${name}`)).toBe(true);
+
+    // The job handed on to attempt 2, which went on in its own blob (its claim's delete of this checkpoint not done).
+    const held = (await w.deps.exportJobs.getVersioned(T, w.job.id))!;
+    expect(await w.deps.exportJobs.replace({ ...held.item, attempts: 2, blobName: exportBlobName(w.job.id, 2) }, held.etag)).not.toBe('conflict');
+    handedOn.yes = true;
+    a.state.answer();
+    await first;
+    expect(handedOn.written).toBe(true);
+    // Its ZIP is nobody's: gone; the checkpoint the holding attempt wrote is left.
+    expect(w.store.blobs.has(`${T}/${exportBlobName(w.job.id, 1)}`)).toBe(false);
+    expect(w.store.blobs.get(`${T}/${name}`)).toEqual(theirs);
+  });
+});
