@@ -213,7 +213,7 @@ export async function sealPartition(tenantId: string, month: string, now: Date, 
   }
   // Broke: a blob put under the seal's name between the run's look and its write answered 'different', unread, and the
   // run counted the month sealed (red team 26). Said now, unless it is the archive's seal of the same chain end (a run
-  // beside this one).
+  // beside this one, which the timer's runs never are: see the marker above; kept so as not to alert falsely if one were).
   if ((await deps.blobs.putCreateOnly(tenantId, sealBlobName(month, end.seq), Buffer.from(JSON.stringify(seal)), 'application/json', worm, {})) !== 'created') {
     const r = await readSealBlob(tenantId, month, sealBlobName(month, end.seq), deps);
     if (!r.sealed || r.seal?.hash !== end.hash) {
