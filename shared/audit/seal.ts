@@ -75,7 +75,7 @@ type SealRead = { blob: string; seq: number; seal: AuditSeal | null; sealed: boo
 
 /**
  * One blob of a month's seal folder: the seal it holds, and whether the archive sealed it (its MAC under the chain key
- * version it names, kernel/archive-seal.ts). At most KEPT_BLOB_MAX_BYTES is read: a blob of any size planted under a seal's
+ * version it names, kernel/archive-seal.ts). At most SEAL_MAX_BYTES is read: a blob of any size planted under a seal's
  * name is not read whole, by the sealing timer (which serves every tenant) or a verification.
  */
 async function readSealBlob(tenantId: string, month: string, blob: string, deps: Pick<Deps, 'blobs' | 'audit'>): Promise<SealRead> {
@@ -194,6 +194,9 @@ export async function sealPartition(tenantId: string, month: string, now: Date, 
   await deps.blobs.prepareTenant(tenantId);
   // Before the seal: a run that stops between them leaves a marker of a pass that is true (entries are never deleted),
   // never a seal whose pass no marker says. One already there (a run before that stopped) stands: create-only.
+  // Two runs at once could leave a gap: B, finding A's marker here naming A's seal below B's end, would seal past A's
+  // seal with no marker at it. None overlap: only the main app registers the timer (functions/registrations.ts), the
+  // Functions host runs it as a singleton, and the local host skips a tick while its run goes (local/timers.ts).
   if (last && !legacy) {
     const passed: PassedMarker = await sealWith(PASSED_PURPOSE, { partition: `${tenantId}:${month}`, seq: last.seq, next: end.seq, hash: end.hash, sealedAt: now.toISOString() }, deps.audit.chainKeys);
     const blob = passedMarkerName(month, last.seq);
@@ -210,7 +213,7 @@ export async function sealPartition(tenantId: string, month: string, now: Date, 
   }
   // Broke: a blob put under the seal's name between the run's look and its write answered 'different', unread, and the
   // run counted the month sealed (red team 26). Said now, unless it is the archive's seal of the same chain end (a run
-  // beside this one).
+  // beside this one, which the timer's runs never are: see the marker above; kept so as not to alert falsely if one were).
   if ((await deps.blobs.putCreateOnly(tenantId, sealBlobName(month, end.seq), Buffer.from(JSON.stringify(seal)), 'application/json', worm, {})) !== 'created') {
     const r = await readSealBlob(tenantId, month, sealBlobName(month, end.seq), deps);
     if (!r.sealed || r.seal?.hash !== end.hash) {

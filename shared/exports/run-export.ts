@@ -678,7 +678,8 @@ async function writeZip(job: ExportJob, lease: JobLease, disposable: DisposableD
     return saved;
   } catch (err) {
     // Lost the job while uploading: the ZIP and list this attempt wrote are nobody's result (a ZIP a checkpoint names
-    // is left: the attempt that took the job may be going on in it).
+    // is left, as the attempt that took the job may be going on in it, unless this attempt made it and the job names
+    // another ZIP: dropUnheld).
     if (err instanceof Superseded) {
       if (!(resume !== null || checkpointed)) await deps.exportBlobs.delete(tenantId, job.blobName).catch(() => undefined);
       else await dropUnheld(job, { created: sink.created, checkpointEtag }, deps);
@@ -691,8 +692,9 @@ async function writeZip(job: ExportJob, lease: JobLease, disposable: DisposableD
 /**
  * A failed attempt's ZIP and checkpoint are deleted: the job fails (or is withdrawn). A refused resume's are deleted by
  * writeBeating, which starts over.
- * One that lost its job to another attempt leaves a ZIP a checkpoint names (`shared`): that attempt may be going on
- * from it (an expiry or a withdrawal deletes every attempt's blobs).
+ * One that lost its job to another attempt leaves a ZIP a checkpoint names (`shared`), unless it made the ZIP and the
+ * job names another (dropUnheld): that attempt may be going on from it (an expiry or a withdrawal deletes every
+ * attempt's blobs).
  */
 async function dropAttempt(job: ExportJob, err: unknown, shared: boolean, deps: ExportDeps, own: Own): Promise<void> {
   // A blob there before this attempt's first commit (its conflict) is not the attempt's: left as it is.

@@ -4,9 +4,10 @@
  * The validator reads its key as a versionless Key Vault reference, which the platform resolves again within 24 hours
  * of a new version (or at the app's restart). A rotation therefore leaves outcomes signed with the version before for up
  * to a day: before, the main app read its one value at start and refused every outcome of the other version until both
- * apps restarted, the same minute. Now it takes the newest enabled version, and the one before it for
- * OUTCOME_KEY_OVERLAP_MS after the newest was created (Key Vault's `createdOn`, set by the vault). A version disabled in
- * Key Vault (a leaked key) signs nothing from the listing that sees it on (at most CURRENT_VERSION_TTL_MS, 5 minutes).
+ * apps restarted, the same minute. Now it takes the newest version, and each older one until OUTCOME_KEY_OVERLAP_MS
+ * after the next was created (Key Vault's `createdOn`, set by the vault), at most two, each while enabled: a disabled
+ * newest version does not make the one before it count for longer. A version disabled in Key Vault (a leaked key)
+ * signs nothing from the listing that sees it on (at most CURRENT_VERSION_TTL_MS, 5 minutes).
  *
  * Locally (no versions): the one value.
  */
@@ -25,7 +26,7 @@ export async function outcomeKeys(secrets: SecretSource, name: string, now: Date
   if (!secrets.versionsOf) return [outcomeKey(await secrets.get(name))];
   const listed = [...(await secrets.versionsOf(name, opts.fresh ? { fresh: true } : {}))].sort((a, b) => b.createdOn - a.createdOn);
   const signing = listed.filter((v, i) => v.enabled && (i === 0 || now.getTime() - listed[i - 1]!.createdOn < OUTCOME_KEY_OVERLAP_MS)).slice(0, 2);
-  if (signing.length === 0) throw new Error(`Key Vault secret ${name} has no enabled version: no validation outcome can be recorded`);
+  if (signing.length === 0) throw new Error(`Key Vault secret ${name} has no version that signs (enabled, and the newest or superseded less than 48 hours ago): no validation outcome can be recorded`);
   return Promise.all(signing.map(async (v) => outcomeKey((await secrets.versioned(name, v.version)).value)));
 }
 
