@@ -20,10 +20,18 @@ export const KEPT_BLOB_MAX_BYTES = 4 * 1024 * 1024;
 export async function readKeptBlob(blobs: Pick<BlobArchivePort, 'readIfExists'>, tenantId: string, blobName: string, maxBytes = KEPT_BLOB_MAX_BYTES): Promise<{ bytes: Buffer; createdOn: string | null; etag: string } | null> {
   const read = await blobs.readIfExists(tenantId, blobName);
   if (!read) return null;
-  const empty = { bytes: Buffer.alloc(0), createdOn: read.createdOn, etag: read.etag };
+  const bytes = await readBounded(read, maxBytes);
+  return { bytes: typeof bytes === 'number' ? Buffer.alloc(0) : bytes, createdOn: read.createdOn, etag: read.etag };
+}
+
+/**
+ * A blob's stream read to `maxBytes` at most: its bytes, or (past the bound, by the size storage states or by the bytes
+ * streamed, which may run longer) the size seen, the stream destroyed unread on. Kept blobs and export checkpoints.
+ */
+export async function readBounded(read: { size: number; stream: NodeJS.ReadableStream & { destroy(): void } }, maxBytes: number): Promise<Buffer | number> {
   if (read.size > maxBytes) {
     read.stream.destroy();
-    return empty;
+    return read.size;
   }
   const chunks: Buffer[] = [];
   let size = 0;
@@ -31,11 +39,11 @@ export async function readKeptBlob(blobs: Pick<BlobArchivePort, 'readIfExists'>,
     size += (chunk as Buffer).length;
     if (size > maxBytes) {
       read.stream.destroy();
-      return empty;
+      return size;
     }
     chunks.push(Buffer.from(chunk as Uint8Array));
   }
-  return { bytes: Buffer.concat(chunks), createdOn: read.createdOn, etag: read.etag };
+  return Buffer.concat(chunks);
 }
 
 /**

@@ -16,6 +16,7 @@ import type { Deps } from '../deps';
 import { sealWith, unsealedBecause } from '../kernel/archive-seal';
 import { exportBlobName, exportCheckpointName, type ExportJob } from '../kernel/export';
 import type { ZipEntryState } from './zip-writer';
+import { readBounded } from '../kept-blobs';
 
 const CHECKPOINT_SEAL = 'export-checkpoint';
 
@@ -105,24 +106,12 @@ export async function resumableCheckpoint(job: ExportJob, made: number, deps: Ch
     deps.log.error(EXPORT_BLOB_TAKEN, { tenantId: job.tenantId, exportId: job.id, blob: name, why: `checkpoint of ${size} bytes or more: at most ${max} are written` });
     return refuse(`larger than a checkpoint is written (at most ${max} bytes)`);
   };
-  if (read.size > max) {
-    read.stream.destroy();
-    return tooLarge(read.size);
-  }
+  const bytes = await readBounded(read, max).catch(() => null);
+  if (typeof bytes === 'number') return tooLarge(bytes);
   let parsed: ExportCheckpoint & { mac?: unknown };
   try {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of read.stream) {
-      size += (chunk as Buffer).length;
-      // Storage's size is the blob's; a stream longer than it is not read on either.
-      if (size > max) {
-        read.stream.destroy();
-        return tooLarge(size);
-      }
-      chunks.push(Buffer.from(chunk as Uint8Array));
-    }
-    parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) as ExportCheckpoint & { mac?: unknown };
+    if (bytes === null) throw new Error('not read');
+    parsed = JSON.parse(bytes.toString('utf8')) as ExportCheckpoint & { mac?: unknown };
   } catch {
     return refuse('not readable');
   }
