@@ -214,10 +214,10 @@ export async function sealPartition(tenantId: string, month: string, now: Date, 
   // Broke: a blob put under the seal's name between the run's look and its write answered 'different', unread, and the
   // run counted the month sealed (red team 26). Said now, unless it is the archive's seal of the same chain end (a run
   // beside this one, which the timer's runs never are: see the marker above; kept so as not to alert falsely if one were).
-  if ((await deps.blobs.putCreateOnly(tenantId, sealBlobName(month, end.seq), Buffer.from(JSON.stringify(seal)), 'application/json', worm, {})) !== 'created') {
-    const r = await readSealBlob(tenantId, month, sealBlobName(month, end.seq), deps);
+  if ((await deps.blobs.putCreateOnly(tenantId, atEnd, Buffer.from(JSON.stringify(seal)), 'application/json', worm, {})) !== 'created') {
+    const r = await readSealBlob(tenantId, month, atEnd, deps);
     if (!r.sealed || r.seal?.hash !== end.hash) {
-      deps.log.error(AUDIT_SEAL_UNSEALED, { tenantId, month, blob: sealBlobName(month, end.seq), reason: r.reason ?? 'not the seal of the chain end it names, put under its name before the archive wrote it' });
+      deps.log.error(AUDIT_SEAL_UNSEALED, { tenantId, month, blob: atEnd, reason: r.reason ?? 'not the seal of the chain end it names, put under its name before the archive wrote it' });
       return null;
     }
   }

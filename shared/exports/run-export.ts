@@ -705,11 +705,14 @@ async function dropAttempt(job: ExportJob, err: unknown, shared: boolean, deps: 
   // (completed: its download answered 410) and checkpoint (test/unit/faults/round22-resume.test.ts). A shared blob
   // goes only while the job is still this attempt's; not known (the store did not answer): left to the job's end.
   // A refused resume: writeBeating deletes the ZIP given up and the checkpoint while the job is still this attempt's.
-  if (err instanceof ResumeRefused || (shared && (err instanceof Superseded || !(await stillTheAttempt(job, deps))))) return;
+  if (err instanceof ResumeRefused) return;
+  // Whether the job is still this attempt's, read once (a shared Superseded one went to dropUnheld above).
+  const ours = !(err instanceof Superseded) && (await stillTheAttempt(job, deps));
+  if (shared && !ours) return;
   await deps.exportBlobs.delete(job.tenantId, job.blobName).catch(() => undefined);
   // Broke: an attempt that never checkpointed, its job handed on, failing on its own (a read's timeout) deleted the
   // checkpoint the attempt holding the job had written (red team 26). Only while the job is still this attempt's.
-  if (!(err instanceof Superseded) && (await stillTheAttempt(job, deps))) await deps.exportBlobs.delete(job.tenantId, exportCheckpointName(job.id)).catch(() => undefined);
+  if (ours) await deps.exportBlobs.delete(job.tenantId, exportCheckpointName(job.id)).catch(() => undefined);
 }
 
 /** What an attempt made of its own: its ZIP (its first commit found no blob), and its checkpoint's version as last written. */
